@@ -1,0 +1,122 @@
+/**
+ * The validated configuration, mapped once from convict into frozen typed objects.
+ * Components receive the part they need; modules never read convict themselves.
+ */
+
+/** One BullMQ queue fed by one poller list and running one flow. */
+export interface QueueConfig {
+  /** Queue name: BullMQ queue `<name>` and source list `fila:<name>` by default. */
+  readonly name: string;
+  /** Flow name from the registry. @defaultValue the queue's name */
+  readonly flow: string;
+  /** List the poller RPUSHes into. @defaultValue `fila:<name>` */
+  readonly sourceList: string;
+  /** List result entries are RPUSHed to. @defaultValue `fila:resultado` */
+  readonly resultList: string;
+  /** List invalid items go to. Always `<sourceList>:invalid`. */
+  readonly invalidList: string;
+  /** Divisor of the scaling rule. @defaultValue scaler.jobsPerWorker */
+  readonly jobsPerWorker: number;
+  /** Floor of workers kept even when idle. @defaultValue scaler.minWorkers (0) */
+  readonly minWorkers: number;
+  /** Ceiling of workers for this queue. @defaultValue scaler.maxWorkersPerQueue */
+  readonly maxWorkers: number;
+  /** Attempts per job (1 = no retry). @defaultValue jobs.attempts */
+  readonly attempts: number;
+  /** First retry delay; doubles each attempt (exponential backoff). @defaultValue jobs.backoffMs */
+  readonly backoffMs: number;
+  /** Per-attempt timeout. @defaultValue jobs.timeoutSeconds */
+  readonly timeoutSeconds: number;
+}
+
+export interface RedisConfig {
+  readonly host: string;
+  readonly port: number;
+  readonly db: number;
+  readonly password: string;
+  /** BullMQ key prefix. @defaultValue 'bull' */
+  readonly prefix: string;
+}
+
+export interface BrowserConfig {
+  /** Empty: Playwright's own Chromium, else a system one (chromium-headless-shell, chromium). */
+  readonly executablePath: string;
+  readonly headless: boolean;
+  /** Extra Chromium flags, added to the ones this environment needs. */
+  readonly args: readonly string[];
+  /** Launch timeout. */
+  readonly launchTimeoutMs: number;
+  /** Relaunch the browser after this many jobs (0 = never). */
+  readonly recycleAfterJobs: number;
+  /** Relaunch the browser when its processes' RSS passes this many MB (0 = never). */
+  readonly maxMemoryMb: number;
+}
+
+export interface AlertRule {
+  readonly name: string;
+  readonly kind: 'workersAbove' | 'backlogAbove' | 'failureRatioAbove';
+  /** Queue the rule watches; empty: all queues together. */
+  readonly queue: string;
+  /** Workers, jobs or ratio (0..1) depending on kind. */
+  readonly threshold: number;
+  /** For backlogAbove: how long the backlog must last; for failureRatioAbove: the window. */
+  readonly forSeconds: number;
+}
+
+export interface AppConfig {
+  readonly env: string;
+  readonly redis: RedisConfig;
+  readonly portal: { readonly url: string; readonly user: string; readonly password: string };
+  readonly browser: BrowserConfig;
+  readonly http: {
+    readonly enabled: boolean;
+    readonly host: string;
+    readonly port: number;
+    readonly auth: { readonly user: string; readonly password: string };
+  };
+  readonly log: { readonly level: string; readonly file: string; readonly format: 'text' | 'json' };
+  readonly scaler: {
+    readonly intervalSeconds: number;
+    readonly jobsPerWorker: number;
+    readonly minWorkers: number;
+    readonly maxWorkersPerQueue: number;
+    readonly maxTotalWorkers: number;
+    /** Scale-down waits until the excess has lasted this long. @defaultValue intervalSeconds */
+    readonly stabilizationSeconds: number;
+    /** Early evaluation after the bridge moved items, at most this often. */
+    readonly debounceMs: number;
+    /** winston level of `[EQUILIBRIO]` lines. @defaultValue 'debug' */
+    readonly equilibriumLogLevel: string;
+    /** Entries kept in the decision stream (MAXLEN ~). */
+    readonly historyMaxLen: number;
+    /** Stalled-job check interval of the per-queue janitor. */
+    readonly stalledIntervalMs: number;
+  };
+  readonly bridge: {
+    /** Max items moved per batch. */
+    readonly batchSize: number;
+    /** Items larger than this go to the invalid list. */
+    readonly maxItemBytes: number;
+    /** Above this many waiting jobs the bridge stops moving (back-pressure); 0 = no limit. */
+    readonly maxWaiting: number;
+    /** BLMOVE timeout when the list is empty. */
+    readonly blockSeconds: number;
+  };
+  readonly jobs: {
+    readonly attempts: number;
+    readonly backoffMs: number;
+    readonly timeoutSeconds: number;
+    /** Completed jobs are kept (for duplicate detection and the board) this long. */
+    readonly keepCompletedSeconds: number;
+    readonly keepFailedSeconds: number;
+  };
+  readonly artifactsDir: string;
+  readonly shutdown: { readonly timeoutSeconds: number };
+  readonly alerts: {
+    readonly webhookUrl: string;
+    readonly cooldownSeconds: number;
+    readonly evaluateSeconds: number;
+    readonly rules: readonly AlertRule[];
+  };
+  readonly queues: readonly QueueConfig[];
+}

@@ -1,0 +1,85 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import net from 'node:net';
+import { randomUUID } from 'node:crypto';
+import { Redis } from 'ioredis';
+import type { RedisConfig } from '../../src/config/types.js';
+
+/** The shared test Redis (REDIS_HOST / REDIS_PORT, default 127.0.0.1:6379). */
+export function sharedRedisConfig(overrides: Partial<RedisConfig> = {}): RedisConfig {
+  return {
+    host: process.env.REDIS_HOST ?? '127.0.0.1',
+    port: Number(process.env.REDIS_PORT ?? 6379),
+    db: 0,
+    password: '',
+    prefix: 'bull',
+    ...overrides,
+  };
+}
+
+/** A random name for test queues and lists, so tests never see each other's keys. */
+export function uniqueName(tag = 't'): string {
+  return `${tag}-${randomUUID().slice(0, 8)}`;
+}
+
+/** Deletes every key matching `pattern` (SCAN, not KEYS). */
+export async function deleteKeys(redis: Redis, pattern: string): Promise<void> {
+  let cursor = '0';
+  do {
+    const [next, keys] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
+    cursor = next;
+    if (keys.length > 0) await redis.unlink(...keys);
+  } while (cursor !== '0');
+}
+
+/** A free TCP port on loopback. */
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
+    });
+  });
+}
+
+/** A private redis-server on a spare port, for tests that stop or break Redis. */
+export class PrivateRedis {
+  #child: ChildProcess | undefined;
+  constructor(readonly port: number) {}
+
+  static async create(): Promise<PrivateRedis> {
+    return new PrivateRedis(await freePort());
+  }
+
+  async start(): Promise<void> {
+    this.#child = spawn(
+      'redis-server',
+      ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
+      { stdio: 'ignore' },
+    );
+    const client = new Redis({ port: this.port, lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+    for (let i = 0; i < 200; i++) {
+      try {
+        await client.connect();
+        await client.ping();
+        client.disconnect();
+        return;
+      } catch {
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    }
+    client.disconnect();
+    throw new Error(`private redis-server on port ${this.port} did not start`);
+  }
+
+  async stop(): Promise<void> {
+    const child = this.#child;
+    if (!child || child.exitCode !== null) return;
+    await new Promise<void>((resolve) => {
+      child.once('exit', () => resolve());
+      child.kill('SIGKILL');
+    });
+    this.#child = undefined;
+  }
+}
