@@ -1,0 +1,311 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import convict from 'convict';
+import { ConfigError } from '../lib/errors.js';
+import { schema } from './schema.js';
+import { checkQueueValue, DEFAULT_QUEUES, QUEUE_KEYS, QUEUE_NAME, type QueueEntry, type QueueKey } from './queue-schema.js';
+import { ALERT_KINDS, checkAlertRules } from './alert-rules.js';
+import type { AlertRule, AppConfig, QueueConfig } from './types.js';
+
+/** Where config/<env>.json live: the repository's `config/`, whether run from src/ or dist/. */
+export const DEFAULT_CONFIG_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../config');
+
+export interface LoadConfigOptions {
+  /** Environment variables. @defaultValue process.env */
+  env?: NodeJS.ProcessEnv;
+  /** Folder holding `<NODE_ENV>.json`. @defaultValue the repository's config/ */
+  configDir?: string;
+}
+
+interface Layer {
+  readonly source: string;
+  readonly data: Record<string, unknown>;
+}
+
+let formatsAdded = false;
+function addFormats(): void {
+  if (formatsAdded) return;
+  formatsAdded = true;
+  convict.addFormat({
+    name: 'positive-int',
+    validate: (v: unknown) => {
+      if (typeof v !== 'number' || !Number.isInteger(v) || v < 1) throw new Error('must be an integer >= 1');
+    },
+    coerce: (v: unknown) => (typeof v === 'string' && /^\s*-?\d+\s*$/.test(v) ? Number(v) : v),
+  });
+  convict.addFormat({
+    name: 'alert-rules',
+    validate: (v: unknown) => {
+      const problem = checkAlertRules(v);
+      if (problem) throw new Error(problem);
+    },
+  });
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function readLayer(file: string): Layer {
+  const source = `file ${file}`;
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new ConfigError(`config error: cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
+  }
+  let data: unknown;
+  try {
+    data = JSON.parse(text);
+  } catch (err) {
+    throw new ConfigError(`config error: ${file} is not valid JSON: ${(err as Error).message}`, undefined, source);
+  }
+  if (!isPlainObject(data)) throw new ConfigError(`config error: ${file} must hold a JSON object`, undefined, source);
+  return { source, data };
+}
+
+/** Env var bound to each schema key, e.g. `redis.port` → `REDIS_PORT`. */
+function envBindings(node: Record<string, unknown>, prefix = '', out = new Map<string, string>()): Map<string, string> {
+  for (const [key, value] of Object.entries(node)) {
+    if (!isPlainObject(value)) continue;
+    const full = prefix ? `${prefix}.${key}` : key;
+    if ('doc' in value && 'default' in value) {
+      if (typeof value.env === 'string') out.set(full, value.env);
+    } else {
+      envBindings(value, full, out);
+    }
+  }
+  return out;
+}
+
+function getPath(data: Record<string, unknown>, dotted: string): { found: boolean; value: unknown } {
+  let node: unknown = data;
+  for (const part of dotted.split('.')) {
+    if (!isPlainObject(node) || !(part in node)) return { found: false, value: undefined };
+    node = node[part];
+  }
+  return { found: true, value: node };
+}
+
+/** Which layer set `key` last, and the raw value it gave. */
+function sourceOf(key: string, layers: readonly Layer[], env: NodeJS.ProcessEnv): { source: string; raw: unknown } {
+  const variable = envBindings(schema as unknown as Record<string, unknown>).get(key);
+  if (variable && env[variable] !== undefined) return { source: `env ${variable}`, raw: env[variable] };
+  for (let i = layers.length - 1; i >= 0; i--) {
+    const layer = layers[i];
+    if (!layer) continue;
+    const hit = getPath(layer.data, key);
+    if (hit.found) return { source: layer.source, raw: hit.value };
+  }
+  return { source: 'default', raw: undefined };
+}
+
+function describe(raw: unknown): string {
+  const text = typeof raw === 'string' ? JSON.stringify(raw) : JSON.stringify(raw) ?? String(raw);
+  return text.length > 80 ? `${text.slice(0, 77)}...` : text;
+}
+
+/** Turns convict's multi-line validation message into one line naming key, source and expectation. */
+function convictError(err: Error, layers: readonly Layer[], env: NodeJS.ProcessEnv): ConfigError {
+  const lines = err.message.split('\n').filter((l) => l.trim() !== '');
+  const first = lines[0] ?? err.message;
+  const more = lines.length > 1 ? ` (and ${lines.length - 1} more problem(s))` : '';
+  const unknown = /configuration param '([^']+)' not declared in the schema/.exec(first);
+  if (unknown?.[1]) {
+    const key = unknown[1];
+    const { source } = sourceOf(key, layers, env);
+    return new ConfigError(`config error: unknown key '${key}' in ${source}: not a setting of this service${more}`, key, source);
+  }
+  const invalid = /^([\w.]+): (.*?)(?:: value was .*)?$/.exec(first);
+  if (invalid?.[1]) {
+    const key = invalid[1];
+    const { source, raw } = sourceOf(key, layers, env);
+    const expected = (invalid[2] ?? '').replace(/^must be /, '');
+    return new ConfigError(
+      `config error: '${key}' from ${source} is ${describe(raw)}; expected ${expected}${more}`,
+      key,
+      source,
+    );
+  }
+  return new ConfigError(`config error: ${first}${more}`);
+}
+
+function mergeQueues(layers: readonly Layer[]): Map<string, { entry: QueueEntry; sources: Map<string, string> }> {
+  const queues = new Map<string, { entry: QueueEntry; sources: Map<string, string> }>();
+  for (const [name, entry] of Object.entries(DEFAULT_QUEUES)) queues.set(name, { entry: { ...entry }, sources: new Map() });
+  for (const layer of layers) {
+    const raw = layer.data.queues;
+    if (raw === undefined) continue;
+    if (!isPlainObject(raw)) throw new ConfigError(`config error: 'queues' in ${layer.source} must be an object of queue entries`, 'queues', layer.source);
+    for (const [name, entry] of Object.entries(raw)) {
+      const key = `queues.${name}`;
+      if (!QUEUE_NAME.test(name)) {
+        throw new ConfigError(`config error: queue name '${name}' in ${layer.source} must match ${QUEUE_NAME.source}`, key, layer.source);
+      }
+      if (!isPlainObject(entry)) {
+        throw new ConfigError(`config error: '${key}' in ${layer.source} is ${describe(entry)}; expected an object`, key, layer.source);
+      }
+      const target = queues.get(name) ?? { entry: {}, sources: new Map<string, string>() };
+      for (const [field, value] of Object.entries(entry)) {
+        if (!(field in QUEUE_KEYS)) {
+          throw new ConfigError(
+            `config error: unknown key '${key}.${field}' in ${layer.source}: a queue takes ${Object.keys(QUEUE_KEYS).join(', ')}`,
+            `${key}.${field}`,
+            layer.source,
+          );
+        }
+        const expected = checkQueueValue(field as QueueKey, value);
+        if (expected) {
+          throw new ConfigError(
+            `config error: '${key}.${field}' from ${layer.source} is ${describe(value)}; expected ${expected}`,
+            `${key}.${field}`,
+            layer.source,
+          );
+        }
+        target.entry[field as QueueKey] = value as string | number;
+        target.sources.set(field, layer.source);
+      }
+      queues.set(name, target);
+    }
+  }
+  return queues;
+}
+
+type Validated = ReturnType<typeof buildConvict>['getProperties'] extends () => infer P ? P : never;
+
+function buildConvict(env: NodeJS.ProcessEnv) {
+  addFormats();
+  return convict(schema, { env, args: [] });
+}
+
+function toQueueConfigs(
+  merged: ReturnType<typeof mergeQueues>,
+  p: Validated,
+): QueueConfig[] {
+  const out: QueueConfig[] = [];
+  for (const [name, { entry }] of merged) {
+    const sourceList = typeof entry.sourceList === 'string' ? entry.sourceList : `fila:${name}`;
+    const num = (k: QueueKey, fallback: number): number => (typeof entry[k] === 'number' ? entry[k] : fallback);
+    const queue: QueueConfig = Object.freeze({
+      name,
+      flow: typeof entry.flow === 'string' ? entry.flow : name,
+      sourceList,
+      resultList: typeof entry.resultList === 'string' ? entry.resultList : 'fila:resultado',
+      invalidList: `${sourceList}:invalid`,
+      jobsPerWorker: num('jobsPerWorker', p.scaler.jobsPerWorker),
+      minWorkers: num('minWorkers', p.scaler.minWorkers),
+      maxWorkers: num('maxWorkers', p.scaler.maxWorkersPerQueue),
+      attempts: num('attempts', p.jobs.attempts),
+      backoffMs: num('backoffMs', p.jobs.backoffMs),
+      timeoutSeconds: num('timeoutSeconds', p.jobs.timeoutSeconds),
+    });
+    if (queue.minWorkers > queue.maxWorkers) {
+      throw new ConfigError(
+        `config error: 'queues.${name}.minWorkers' is ${queue.minWorkers}; expected at most maxWorkers (${queue.maxWorkers})`,
+        `queues.${name}.minWorkers`,
+      );
+    }
+    out.push(queue);
+  }
+  return out;
+}
+
+function deepFreeze<T>(value: T): T {
+  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
+    for (const child of Object.values(value)) deepFreeze(child);
+    Object.freeze(value);
+  }
+  return value;
+}
+
+/**
+ * Loads the configuration in the documented order: schema defaults, `config/<NODE_ENV>.json`, the
+ * file named by `CONFIG_FILE`, environment variables. Throws {@link ConfigError} with a one-line
+ * message naming the key, its source and what was expected.
+ */
+export function loadConfig(options: LoadConfigOptions = {}): AppConfig {
+  const env = options.env ?? process.env;
+  const configDir = options.configDir ?? DEFAULT_CONFIG_DIR;
+  const nodeEnv = env.NODE_ENV && env.NODE_ENV !== '' ? env.NODE_ENV : 'development';
+  if (!/^[A-Za-z0-9_-]+$/.test(nodeEnv)) {
+    throw new ConfigError(`config error: NODE_ENV '${nodeEnv}' is not a plain name`, 'env', 'env NODE_ENV');
+  }
+  const layers: Layer[] = [];
+  const envFile = path.join(configDir, `${nodeEnv}.json`);
+  if (fs.existsSync(envFile)) layers.push(readLayer(envFile));
+  else if (env.NODE_ENV) {
+    throw new ConfigError(`config error: NODE_ENV is '${nodeEnv}' but ${envFile} does not exist`, 'env', 'env NODE_ENV');
+  }
+  if (env.CONFIG_FILE) layers.push(readLayer(path.resolve(env.CONFIG_FILE)));
+
+  const cv = buildConvict(env);
+  for (const layer of layers) {
+    const rest: Record<string, unknown> = { ...layer.data };
+    delete rest.queues;
+    try {
+      cv.load(rest);
+    } catch (err) {
+      throw convictError(err as Error, layers, env);
+    }
+  }
+  try {
+    cv.validate({ allowed: 'strict' });
+  } catch (err) {
+    throw convictError(err as Error, layers, env);
+  }
+  const p = cv.getProperties();
+  const queues = toQueueConfigs(mergeQueues(layers), p);
+  if (queues.length === 0) throw new ConfigError('config error: no queue configured', 'queues');
+
+  const config: AppConfig = {
+    env: nodeEnv,
+    redis: p.redis,
+    portal: p.portal,
+    browser: { ...p.browser, args: p.browser.args.map(String) },
+    http: p.http,
+    log: { ...p.log, format: p.log.format as 'text' | 'json' },
+    scaler: {
+      ...p.scaler,
+      stabilizationSeconds: p.scaler.stabilizationSeconds < 0 ? p.scaler.intervalSeconds : p.scaler.stabilizationSeconds,
+    },
+    bridge: p.bridge,
+    jobs: p.jobs,
+    artifactsDir: p.artifactsDir,
+    shutdown: p.shutdown,
+    alerts: { ...p.alerts, rules: (p.alerts.rules as unknown[]).map((r) => normaliseRule(r)) },
+    queues,
+  };
+  for (const rule of config.alerts.rules) {
+    if (rule.queue && !queues.some((q) => q.name === rule.queue)) {
+      throw new ConfigError(`config error: alert rule '${rule.name}' names unknown queue '${rule.queue}'`, 'alerts.rules');
+    }
+  }
+  return deepFreeze(config);
+}
+
+function normaliseRule(raw: unknown): AlertRule {
+  const r = raw as Record<string, unknown>;
+  return {
+    name: String(r.name),
+    kind: r.kind as (typeof ALERT_KINDS)[number],
+    queue: typeof r.queue === 'string' ? r.queue : '',
+    threshold: Number(r.threshold),
+    forSeconds: typeof r.forSeconds === 'number' ? r.forSeconds : 0,
+  };
+}
+
+const SENSITIVE_PATHS = ['redis.password', 'portal.user', 'portal.password', 'http.auth.user', 'http.auth.password'];
+
+/** A copy of the config safe to print: sensitive values masked (`***` when set, empty when not). */
+export function printableConfig(config: AppConfig): Record<string, unknown> {
+  const copy = JSON.parse(JSON.stringify(config)) as Record<string, unknown>;
+  for (const dotted of SENSITIVE_PATHS) {
+    const parts = dotted.split('.');
+    const leaf = parts.pop() as string;
+    let node: unknown = copy;
+    for (const part of parts) node = isPlainObject(node) ? node[part] : undefined;
+    if (isPlainObject(node) && typeof node[leaf] === 'string' && node[leaf] !== '') node[leaf] = '***';
+  }
+  return copy;
+}

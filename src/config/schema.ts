@@ -1,0 +1,112 @@
+import os from 'node:os';
+
+/**
+ * The convict schema: every key of CONTRACT.md "Configuration" with its env var, plus the service's
+ * own tunables. `queues` is not here: it is a map of queue entries validated by `queue-schema.ts`.
+ */
+export const schema = {
+  env: { doc: 'Environment name; selects config/<env>.json', format: String, default: 'development', env: 'NODE_ENV' },
+  redis: {
+    host: { doc: 'Redis host', format: String, default: '127.0.0.1', env: 'REDIS_HOST' },
+    port: { doc: 'Redis port', format: 'port', default: 6379, env: 'REDIS_PORT' },
+    db: { doc: 'Redis database index', format: 'nat', default: 0, env: 'REDIS_DB' },
+    password: { doc: 'Redis password', format: String, default: '', env: 'REDIS_PASSWORD', sensitive: true },
+    prefix: { doc: 'BullMQ key prefix', format: String, default: 'bull' },
+  },
+  portal: {
+    url: { doc: 'Portal the flows drive', format: String, default: 'http://127.0.0.1:8080', env: 'PORTAL_URL' },
+    user: { doc: 'Portal user', format: String, default: '', env: 'RPA_USUARIO', sensitive: true },
+    password: { doc: 'Portal password', format: String, default: '', env: 'RPA_SENHA', sensitive: true },
+  },
+  browser: {
+    executablePath: {
+      doc: 'Chromium binary; empty: chromium-headless-shell, chromium, then Playwright’s own',
+      format: String,
+      default: '',
+      env: 'BROWSER_EXECUTABLE_PATH',
+    },
+    headless: { doc: 'Run Chromium headless', format: Boolean, default: true },
+    args: { doc: 'Extra Chromium flags', format: Array, default: [] as string[] },
+    launchTimeoutMs: { doc: 'Browser launch timeout', format: 'nat', default: 60_000 },
+    recycleAfterJobs: { doc: 'Relaunch a browser after this many jobs (0 = never)', format: 'nat', default: 500 },
+    maxMemoryMb: { doc: 'Relaunch a browser whose processes pass this RSS (0 = never)', format: 'nat', default: 600 },
+  },
+  http: {
+    enabled: { doc: 'Serve the HTTP surface', format: Boolean, default: true },
+    host: { doc: 'HTTP listen address', format: String, default: '127.0.0.1', env: 'HTTP_HOST' },
+    port: { doc: 'HTTP port', format: 'port', default: 3000, env: 'HTTP_PORT' },
+    auth: {
+      user: { doc: 'Basic auth user', format: String, default: '', env: 'BOARD_USER', sensitive: true },
+      password: { doc: 'Basic auth password', format: String, default: '', env: 'BOARD_PASSWORD', sensitive: true },
+    },
+  },
+  log: {
+    level: {
+      doc: 'Log level',
+      format: ['error', 'warn', 'info', 'http', 'verbose', 'debug', 'silly'],
+      default: 'info',
+      env: 'LOG_LEVEL',
+    },
+    file: { doc: 'Log file (empty: console only)', format: String, default: 'logs/main_rpa.log', env: 'LOG_FILE' },
+    format: { doc: 'Log format', format: ['text', 'json'], default: 'text', env: 'LOG_FORMAT' },
+  },
+  scaler: {
+    intervalSeconds: {
+      doc: 'Seconds between scaling evaluations',
+      format: 'positive-int',
+      default: 60,
+      env: 'SCALER_INTERVAL_SECONDS',
+    },
+    jobsPerWorker: {
+      doc: 'Pending jobs per worker (the rule’s divisor)',
+      format: 'positive-int',
+      default: 50,
+      env: 'SCALER_JOBS_PER_WORKER',
+    },
+    minWorkers: { doc: 'Workers kept per queue even when idle', format: 'nat', default: 0 },
+    maxWorkersPerQueue: {
+      doc: 'Most workers of one queue',
+      format: 'nat',
+      default: 10,
+      env: 'SCALER_MAX_WORKERS_PER_QUEUE',
+    },
+    maxTotalWorkers: { doc: 'Most workers in all', format: 'nat', default: 20, env: 'SCALER_MAX_TOTAL_WORKERS' },
+    stabilizationSeconds: {
+      doc: 'Scale-down waits until the excess lasted this long (-1: one interval)',
+      format: 'int',
+      default: -1,
+    },
+    debounceMs: { doc: 'Early evaluation after new items, at most this often', format: 'nat', default: 1000 },
+    equilibriumLogLevel: {
+      doc: 'Level of [EQUILIBRIO] lines',
+      format: ['error', 'warn', 'info', 'http', 'verbose', 'debug', 'silly'],
+      default: 'debug',
+    },
+    historyMaxLen: { doc: 'Decisions kept in the Redis stream', format: 'positive-int', default: 10_000 },
+    stalledIntervalMs: { doc: 'Stalled-job check interval', format: 'positive-int', default: 30_000 },
+  },
+  bridge: {
+    batchSize: { doc: 'Most items moved per batch', format: 'positive-int', default: 500 },
+    maxItemBytes: { doc: 'Larger items are invalid', format: 'positive-int', default: 1_048_576 },
+    maxWaiting: { doc: 'Stop moving above this many waiting jobs (0 = no limit)', format: 'nat', default: 100_000 },
+    blockSeconds: { doc: 'BLMOVE timeout on an empty list', format: 'positive-int', default: 5 },
+    id: { doc: 'Bridge instance id (owns its processing lists)', format: String, default: os.hostname() },
+  },
+  jobs: {
+    attempts: { doc: 'Attempts per job', format: 'positive-int', default: 3 },
+    backoffMs: { doc: 'First retry delay (doubles each attempt)', format: 'nat', default: 5000 },
+    timeoutSeconds: { doc: 'Per-attempt timeout', format: 'positive-int', default: 300 },
+    keepCompletedSeconds: { doc: 'Completed jobs kept this long', format: 'nat', default: 86_400 },
+    keepFailedSeconds: { doc: 'Failed jobs kept this long', format: 'nat', default: 604_800 },
+  },
+  artifactsDir: { doc: 'Screenshots of failing attempts', format: String, default: 'artifacts' },
+  shutdown: {
+    timeoutSeconds: { doc: 'Graceful shutdown budget before forcing', format: 'positive-int', default: 30 },
+  },
+  alerts: {
+    webhookUrl: { doc: 'POST alerts here as JSON (empty: log only)', format: String, default: '' },
+    cooldownSeconds: { doc: 'Minimum time between two firings of a rule', format: 'nat', default: 900 },
+    evaluateSeconds: { doc: 'Alert evaluation interval', format: 'positive-int', default: 15 },
+    rules: { doc: 'Alert rules', format: 'alert-rules', default: [] as unknown[] },
+  },
+} as const;
