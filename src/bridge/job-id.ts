@@ -1,0 +1,78 @@
+/**
+ * Maps an item's identity to a BullMQ job id, and back.
+ *
+ * BullMQ 6 refuses custom ids that contain ':' and ids that are integers (`"7"`), and treats an
+ * empty id as "no id". The mapping below is injective, so different identities never share a job
+ * (which would silently swallow an item as a duplicate), and the common case stays readable:
+ *
+ * | identity                        | job id            |
+ * | ------------------------------- | ----------------- |
+ * | string `"abc-1"`                | `abc-1`           |
+ * | string with `%` or `:` (`a:b`)  | `a%3Ab` (`%` → `%25`, `:` → `%3A`) |
+ * | string that BullMQ would read as an integer, or empty (`"7"`, `""`) | `%s7`, `%s` |
+ * | number `7`, `-1.5`              | `%n7`, `%n-1.5`   |
+ * | no `id`: bridge sequence `42`   | `%g42`            |
+ *
+ * An escaped string never holds `%` other than in `%25` or `%3A`, so the `%s`, `%n` and `%g`
+ * markers cannot be produced by any string id. The string `"7"` and the number `7` are different
+ * JSON values and map to different jobs.
+ *
+ * Numbers are taken as JavaScript parses them: two integers beyond 2^53 that round to the same
+ * double share a job id. Use string ids for such values.
+ */
+
+/** What identifies an item: its payload `id`, or the sequence number the bridge gave it. */
+export type ItemIdentity =
+  | { readonly kind: 'string'; readonly value: string }
+  | { readonly kind: 'number'; readonly value: number }
+  | { readonly kind: 'generated'; readonly seq: string };
+
+/** True when BullMQ would refuse `id` as a custom job id (integer-looking, or empty). */
+function looksLikeInteger(id: string): boolean {
+  return `${parseInt(id, 10)}` === id;
+}
+
+function escapeString(value: string): string {
+  return value.replace(/%/g, '%25').replace(/:/g, '%3A');
+}
+
+function unescapeString(value: string): string {
+  return value.replace(/%3A/g, ':').replace(/%25/g, '%');
+}
+
+/** The job id for a payload `id` (string or finite number). */
+export function jobIdForPayloadId(id: string | number): string {
+  if (typeof id === 'number') {
+    if (!Number.isFinite(id)) throw new RangeError(`payload id must be a finite number, got ${id}`);
+    // -0 and 0 are the same JSON number.
+    return `%n${String(id === 0 ? 0 : id)}`;
+  }
+  const escaped = escapeString(id);
+  return escaped === '' || looksLikeInteger(escaped) ? `%s${escaped}` : escaped;
+}
+
+/** The job id for an item without payload `id`, from the sequence number the bridge gave it. */
+export function jobIdForSequence(seq: string | number | bigint): string {
+  const text = String(seq);
+  if (!/^\d+$/.test(text)) throw new RangeError(`sequence must be a non-negative integer, got ${text}`);
+  return `%g${text}`;
+}
+
+/** The job id for an identity. */
+export function jobIdFor(identity: ItemIdentity): string {
+  switch (identity.kind) {
+    case 'string':
+    case 'number':
+      return jobIdForPayloadId(identity.value);
+    case 'generated':
+      return jobIdForSequence(identity.seq);
+  }
+}
+
+/** The identity a job id was made from (inverse of {@link jobIdFor}); for tools and tests. */
+export function identityOfJobId(jobId: string): ItemIdentity {
+  if (jobId.startsWith('%g')) return { kind: 'generated', seq: jobId.slice(2) };
+  if (jobId.startsWith('%n')) return { kind: 'number', value: Number(jobId.slice(2)) };
+  if (jobId.startsWith('%s')) return { kind: 'string', value: unescapeString(jobId.slice(2)) };
+  return { kind: 'string', value: unescapeString(jobId) };
+}

@@ -1,0 +1,97 @@
+import { describe, expect, it } from 'vitest';
+import {
+  identityOfJobId,
+  jobIdFor,
+  jobIdForPayloadId,
+  jobIdForSequence,
+  type ItemIdentity,
+} from '../../../src/bridge/job-id.js';
+
+/** What BullMQ 6 checks in Job#validateOptions (custom ids). */
+function bullmqAccepts(id: string): boolean {
+  return id !== '' && `${parseInt(id, 10)}` !== id && !id.includes(':');
+}
+
+const identities: ItemIdentity[] = [
+  { kind: 'number', value: 7 },
+  { kind: 'string', value: '7' },
+  { kind: 'string', value: 'a:b' },
+  { kind: 'string', value: 'a%3Ab' },
+  { kind: 'string', value: 'a%b' },
+  { kind: 'string', value: '%s7' },
+  { kind: 'string', value: '%n7' },
+  { kind: 'string', value: '%g7' },
+  { kind: 'string', value: '' },
+  { kind: 'string', value: '%' },
+  { kind: 'string', value: ':' },
+  { kind: 'string', value: '::' },
+  { kind: 'string', value: '-7' },
+  { kind: 'string', value: '07' },
+  { kind: 'string', value: '7:' },
+  { kind: 'string', value: '7.5' },
+  { kind: 'string', value: 'abc-123' },
+  { kind: 'string', value: 'ação 💥' },
+  { kind: 'number', value: -7 },
+  { kind: 'number', value: 7.5 },
+  { kind: 'number', value: 0 },
+  { kind: 'number', value: 1e21 },
+  { kind: 'generated', seq: '7' },
+  { kind: 'generated', seq: '123456789012345678' },
+];
+
+describe('job ids', () => {
+  it('keeps plain string ids readable', () => {
+    expect(jobIdForPayloadId('abc-123')).toBe('abc-123');
+    expect(jobIdForPayloadId('pedido 42')).toBe('pedido 42');
+  });
+
+  it('escapes what BullMQ refuses', () => {
+    expect(jobIdForPayloadId('a:b')).toBe('a%3Ab');
+    expect(jobIdForPayloadId('7')).toBe('%s7');
+    expect(jobIdForPayloadId(7)).toBe('%n7');
+    expect(jobIdForPayloadId('')).toBe('%s');
+    expect(jobIdForSequence(42)).toBe('%g42');
+  });
+
+  it('gives ids BullMQ accepts for every identity', () => {
+    for (const identity of identities) expect(bullmqAccepts(jobIdFor(identity)), JSON.stringify(identity)).toBe(true);
+  });
+
+  it('keeps different identities apart (injective) and round-trips', () => {
+    const seen = new Map<string, ItemIdentity>();
+    for (const identity of identities) {
+      const id = jobIdFor(identity);
+      expect(seen.get(id), `${JSON.stringify(identity)} collides`).toBeUndefined();
+      seen.set(id, identity);
+      expect(identityOfJobId(id)).toEqual(identity);
+    }
+  });
+
+  it('treats 7 and "7" as different, -0 and 0 as the same', () => {
+    expect(jobIdForPayloadId(7)).not.toBe(jobIdForPayloadId('7'));
+    expect(jobIdForPayloadId(-0)).toBe(jobIdForPayloadId(0));
+  });
+
+  it('round-trips random strings over a small alphabet', () => {
+    const alphabet = ['%', ':', '3', 'A', '2', '5', 's', 'n', 'g', '7', '-', 'x'];
+    const seen = new Map<string, string>();
+    let seed = 12345;
+    const next = (): number => (seed = (seed * 1103515245 + 12345) % 2 ** 31);
+    for (let i = 0; i < 5000; i++) {
+      const length = next() % 6;
+      let value = '';
+      for (let j = 0; j < length; j++) value += alphabet[next() % alphabet.length];
+      const id = jobIdForPayloadId(value);
+      expect(bullmqAccepts(id)).toBe(true);
+      expect(identityOfJobId(id)).toEqual({ kind: 'string', value });
+      const before = seen.get(id);
+      if (before !== undefined) expect(before).toBe(value);
+      seen.set(id, value);
+    }
+  });
+
+  it('refuses what cannot be an identity', () => {
+    expect(() => jobIdForPayloadId(Number.NaN)).toThrow(RangeError);
+    expect(() => jobIdForSequence('1a')).toThrow(RangeError);
+  });
+});
