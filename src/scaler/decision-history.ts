@@ -1,0 +1,88 @@
+import type { Redis } from 'ioredis';
+import type { ScaleAction } from './decide.js';
+
+/** One scaling decision as kept in Redis (the history the dashboard draws). */
+export interface DecisionRecord {
+  /** ms since epoch. */
+  readonly at: number;
+  readonly queue: string;
+  readonly pending: number;
+  readonly current: number;
+  readonly desired: number;
+  readonly target: number;
+  readonly action: ScaleAction;
+  readonly reason: string;
+}
+
+/** Default stream key; the seed's roadmap asked for scaling metrics kept in Redis. */
+export const DECISIONS_STREAM = 'rpa:scaler:decisions';
+
+/** A capped Redis stream of decisions (XADD MAXLEN ~), readable by time range. */
+export class DecisionHistory {
+  constructor(
+    private readonly redis: Redis,
+    private readonly maxLen: number,
+    readonly key: string = DECISIONS_STREAM,
+  ) {}
+
+  async append(records: readonly DecisionRecord[]): Promise<void> {
+    if (records.length === 0) return;
+    const pipeline = this.redis.pipeline();
+    for (const r of records) {
+      pipeline.xadd(
+        this.key,
+        'MAXLEN',
+        '~',
+        this.maxLen,
+        '*',
+        'at',
+        r.at,
+        'queue',
+        r.queue,
+        'pending',
+        r.pending,
+        'current',
+        r.current,
+        'desired',
+        r.desired,
+        'target',
+        r.target,
+        'action',
+        r.action,
+        'reason',
+        r.reason,
+      );
+    }
+    const results = await pipeline.exec();
+    const failed = results?.find(([err]) => err);
+    if (failed?.[0]) throw failed[0];
+  }
+
+  /** Decisions since `sinceMs` (oldest first), at most `count`. */
+  async since(sinceMs: number, count = 5000): Promise<DecisionRecord[]> {
+    const rows = await this.redis.xrange(this.key, String(Math.max(0, Math.floor(sinceMs))), '+', 'COUNT', count);
+    return rows.map(([, fields]) => parse(fields));
+  }
+
+  /** The latest `count` decisions, newest first. */
+  async latest(count: number): Promise<DecisionRecord[]> {
+    const rows = await this.redis.xrevrange(this.key, '+', '-', 'COUNT', count);
+    return rows.map(([, fields]) => parse(fields));
+  }
+}
+
+function parse(fields: string[]): DecisionRecord {
+  const m = new Map<string, string>();
+  for (let i = 0; i + 1 < fields.length; i += 2) m.set(fields[i] ?? '', fields[i + 1] ?? '');
+  const num = (k: string): number => Number(m.get(k) ?? 0);
+  return {
+    at: num('at'),
+    queue: m.get('queue') ?? '',
+    pending: num('pending'),
+    current: num('current'),
+    desired: num('desired'),
+    target: num('target'),
+    action: (m.get('action') ?? 'hold') as ScaleAction,
+    reason: m.get('reason') ?? '',
+  };
+}

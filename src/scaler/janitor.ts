@@ -1,0 +1,65 @@
+import { Worker } from 'bullmq';
+import { Redis } from 'ioredis';
+import type { RedisConfig } from '../config/types.js';
+import type { Logger } from '../logging/logger.js';
+import { redisOptions, watchConnection } from '../redis/connection.js';
+
+export interface JanitorOptions {
+  readonly queues: readonly string[];
+  readonly redis: RedisConfig;
+  readonly logger: Logger;
+  /** How often stalled jobs are looked for. */
+  readonly stalledIntervalMs: number;
+  /** Same value as the worker units', so a job is judged stalled the same way. */
+  readonly maxStalledCount: number;
+}
+
+/**
+ * Keeps BullMQ's stalled-job check running for every queue, even one scaled to zero workers: only
+ * Workers run that check, so without this a job whose worker died would stay active forever.
+ * One job-less Worker per queue (no processor, never fetches) with its stalled timer started.
+ */
+export class StalledJanitor {
+  readonly #workers: Worker[] = [];
+  #connection: Redis | undefined;
+  #starting: Promise<void> | undefined;
+  #closing: Promise<void> | undefined;
+
+  constructor(private readonly options: JanitorOptions) {}
+
+  start(): Promise<void> {
+    this.#starting ??= this.#doStart();
+    return this.#starting;
+  }
+
+  async #doStart(): Promise<void> {
+    const { redis, logger } = this.options;
+    this.#connection = new Redis({ ...redisOptions(redis, 'blocking'), connectionName: 'janitor' });
+    watchConnection(this.#connection, logger, `${redis.host}:${redis.port}`, 'janitor');
+    for (const queue of this.options.queues) {
+      const worker = new Worker(queue, undefined, {
+        connection: this.#connection,
+        prefix: redis.prefix,
+        autorun: false,
+        name: `janitor-${queue}`,
+        stalledInterval: this.options.stalledIntervalMs,
+        maxStalledCount: this.options.maxStalledCount,
+      });
+      worker.on('error', (err) => logger.debug(`janitor ${queue}: ${err.message}`));
+      worker.on('stalled', (jobId) => logger.warn(`job ${jobId} of ${queue} stalled (its worker died); back to waiting`, { queue }));
+      this.#workers.push(worker);
+      await worker.startStalledCheckTimer();
+    }
+  }
+
+  close(): Promise<void> {
+    this.#closing ??= this.#doClose();
+    return this.#closing;
+  }
+
+  async #doClose(): Promise<void> {
+    await this.#starting?.catch(() => undefined);
+    await Promise.allSettled(this.#workers.map((w) => w.close(true)));
+    this.#connection?.disconnect();
+  }
+}

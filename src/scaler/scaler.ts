@@ -1,0 +1,161 @@
+import { EventEmitter } from 'node:events';
+import type { Logger } from '../logging/logger.js';
+import { equilibriumLine, scaleDownLine, scaleUpLine } from '../logging/scaling-lines.js';
+import { coerceError } from '../lib/errors.js';
+import { sleep, systemClock, type Clock } from '../lib/sleep.js';
+import { decideScale, EMPTY_MEMORY, type QueuePlan, type ScaleLimits, type ScaleMemory } from './decide.js';
+import type { DecisionHistory, DecisionRecord } from './decision-history.js';
+import type { QueueDepth, QueueDepthSource } from './queue-depth.js';
+import type { WorkerPool } from './worker-pool.js';
+
+export interface ScalerOptions {
+  readonly source: QueueDepthSource;
+  readonly pool: WorkerPool;
+  readonly limits: ScaleLimits;
+  readonly history?: DecisionHistory;
+  readonly logger: Logger;
+  /** Time between evaluations. @defaultValue 60000 (the seed's 60 s) */
+  readonly intervalMs: number;
+  /** An early evaluation after `nudge()` happens at most this often. @defaultValue 1000 */
+  readonly debounceMs: number;
+  /** winston level of `[EQUILIBRIO]` lines. @defaultValue 'debug' */
+  readonly equilibriumLogLevel: string;
+  readonly clock?: Clock;
+}
+
+export interface ScalerEvents {
+  evaluated: [plans: readonly QueuePlan[], depths: readonly QueueDepth[]];
+}
+
+/**
+ * The thin loop around {@link decideScale}: sample, decide, apply, log, record. Runs every
+ * interval and, debounced, soon after the bridge reports new items, so a burst never waits a tick.
+ */
+export class Scaler extends EventEmitter<ScalerEvents> {
+  readonly #options: ScalerOptions;
+  readonly #clock: Clock;
+  readonly #stop = new AbortController();
+  #memory: ScaleMemory = EMPTY_MEMORY;
+  #wake: AbortController = new AbortController();
+  #lastEvaluationAt = 0;
+  #nudged = false;
+  #loop: Promise<void> | undefined;
+  #closing: Promise<void> | undefined;
+  #last: readonly QueuePlan[] = [];
+  #lastDepths: readonly QueueDepth[] = [];
+
+  constructor(options: ScalerOptions) {
+    super();
+    this.#options = options;
+    this.#clock = options.clock ?? systemClock;
+  }
+
+  /** The latest plans and samples (for the status API and metrics). */
+  get lastPlans(): readonly QueuePlan[] {
+    return this.#last;
+  }
+  get lastDepths(): readonly QueueDepth[] {
+    return this.#lastDepths;
+  }
+
+  start(): void {
+    this.#loop ??= this.#run();
+  }
+
+  /** New items arrived: evaluate soon (within `debounceMs`) instead of at the next tick. */
+  nudge(): void {
+    if (this.#nudged) return;
+    this.#nudged = true;
+    this.#wake.abort();
+  }
+
+  async #run(): Promise<void> {
+    const { intervalMs, debounceMs } = this.#options;
+    let nextTickAt = 0;
+    while (!this.#stop.signal.aborted) {
+      const now = Date.now();
+      if (this.#nudged || now >= nextTickAt) {
+        const sinceLast = now - this.#lastEvaluationAt;
+        if (this.#nudged && sinceLast < debounceMs && now < nextTickAt) {
+          await sleep(debounceMs - sinceLast, this.#stop.signal);
+          continue;
+        }
+        this.#nudged = false;
+        if (now >= nextTickAt) nextTickAt = now + intervalMs;
+        await this.evaluate();
+        continue;
+      }
+      this.#wake = new AbortController();
+      if (this.#nudged) continue;
+      await sleep(nextTickAt - now, AbortSignal.any([this.#stop.signal, this.#wake.signal]));
+    }
+  }
+
+  /** One evaluation; errors are logged, never thrown (the loop must survive a Redis outage). */
+  async evaluate(): Promise<readonly QueuePlan[]> {
+    this.#lastEvaluationAt = Date.now();
+    const { source, pool, limits, logger } = this.#options;
+    let depths: QueueDepth[];
+    try {
+      depths = await source.sample();
+    } catch (err) {
+      logger.warn(`scaler could not sample the queues: ${coerceError(err).message}; keeping the current workers`);
+      return this.#last;
+    }
+    const now = this.#clock();
+    const observed = depths.map((d) => ({ queue: d.queue, pending: d.pending, current: pool.counts(d.queue).live }));
+    const decision = decideScale(observed, limits, this.#memory, now);
+    this.#memory = decision.memory;
+    // Apply scale-downs first so the room they free is there for scale-ups under the total cap.
+    const ordered = [...decision.plans].sort((a, b) => rank(a) - rank(b));
+    for (const plan of ordered) {
+      this.#log(plan);
+      pool.setTarget(plan.queue, plan.target);
+    }
+    this.#last = decision.plans;
+    this.#lastDepths = depths;
+    this.emit('evaluated', decision.plans, depths);
+    await this.#record(decision.plans, now);
+    return decision.plans;
+  }
+
+  #log(plan: QueuePlan): void {
+    const { logger, equilibriumLogLevel } = this.#options;
+    const meta = { queue: plan.queue, reason: plan.reason };
+    if (plan.action === 'up') logger.info(scaleUpLine(plan.queue, plan.pending, plan.current, plan.target), meta);
+    else if (plan.action === 'down') logger.info(scaleDownLine(plan.queue, plan.pending, plan.current, plan.target), meta);
+    else logger.log(equilibriumLogLevel, equilibriumLine(plan.queue, plan.pending, plan.current), meta);
+  }
+
+  async #record(plans: readonly QueuePlan[], now: number): Promise<void> {
+    const history = this.#options.history;
+    if (!history) return;
+    const records: DecisionRecord[] = plans.map((p) => ({
+      at: now,
+      queue: p.queue,
+      pending: p.pending,
+      current: p.current,
+      desired: p.desired,
+      target: p.target,
+      action: p.action,
+      reason: p.reason,
+    }));
+    try {
+      await history.append(records);
+    } catch (err) {
+      this.#options.logger.warn(`could not record scaling decisions: ${coerceError(err).message}`);
+    }
+  }
+
+  close(): Promise<void> {
+    this.#closing ??= (async () => {
+      this.#stop.abort();
+      await this.#loop;
+    })();
+    return this.#closing;
+  }
+}
+
+function rank(plan: QueuePlan): number {
+  return plan.action === 'down' ? 0 : plan.action === 'hold' ? 1 : 2;
+}

@@ -1,0 +1,164 @@
+import { describe, expect, it } from 'vitest';
+import winston from 'winston';
+import { WorkerPool, type PoolUnit, type PoolUnitState } from '../../../src/scaler/worker-pool.js';
+
+const logger = winston.createLogger({ silent: true });
+
+/** A unit whose start and job are finished by the test, to see the pool mid-transition. */
+class FakeUnit implements PoolUnit {
+  state: PoolUnitState = 'starting';
+  busy = false;
+  #started!: () => void;
+  #jobDone: (() => void) | undefined;
+  #closed: Promise<void> | undefined;
+  constructor(
+    readonly name: string,
+    private readonly notify: () => void,
+  ) {}
+  start(): Promise<void> {
+    return new Promise((resolve) => {
+      this.#started = () => {
+        if (this.state === 'starting') this.set('ready');
+        resolve();
+      };
+    });
+  }
+  finishStart(): void {
+    this.#started();
+  }
+  takeJob(): void {
+    this.set('busy');
+  }
+  finishJob(): void {
+    if (this.#jobDone) this.#jobDone();
+    else if (this.state === 'busy') this.set('ready');
+  }
+  retire(): Promise<void> {
+    this.#closed ??= (async () => {
+      const wasBusy = this.state === 'busy';
+      this.set('draining');
+      if (wasBusy) await new Promise<void>((resolve) => (this.#jobDone = resolve));
+      this.set('closed');
+    })();
+    return this.#closed;
+  }
+  close(): Promise<void> {
+    return this.retire();
+  }
+  private set(state: PoolUnitState): void {
+    this.state = state;
+    this.notify();
+  }
+}
+
+function makePool(maxByQueue: Record<string, number>, maxTotal: number) {
+  const units: FakeUnit[] = [];
+  const pool = new WorkerPool({
+    maxWorkersByQueue: maxByQueue,
+    maxTotalWorkers: maxTotal,
+    logger,
+    createUnit: (queue, index, notify) => {
+      const unit = new FakeUnit(`Worker-${queue}-${index}`, notify);
+      units.push(unit);
+      return unit;
+    },
+  });
+  let peak = 0;
+  const peaks: Record<string, number> = {};
+  pool.on('unit-state', () => {
+    peak = Math.max(peak, pool.totalCounted());
+    for (const q of pool.queues()) peaks[q] = Math.max(peaks[q] ?? 0, pool.counts(q).counted);
+  });
+  return { pool, units, peak: () => peak, peaks };
+}
+
+const flush = () => new Promise((r) => setImmediate(r));
+
+describe('WorkerPool', () => {
+  it('starts units named Worker-<queue>-<n> up to the target', async () => {
+    const { pool, units } = makePool({ conferencia: 10, emissao: 10 }, 20);
+    pool.setTarget('conferencia', 7);
+    pool.setTarget('emissao', 1);
+    expect(units.map((u) => u.name)).toEqual([
+      ...[1, 2, 3, 4, 5, 6, 7].map((n) => `Worker-conferencia-${n}`),
+      'Worker-emissao-1',
+    ]);
+    units.forEach((u) => u.finishStart());
+    await flush();
+    expect(pool.counts('conferencia')).toMatchObject({ live: 7, ready: 7 });
+  });
+
+  it('retires idle units before busy ones and never interrupts a job', async () => {
+    const { pool, units } = makePool({ q: 10 }, 20);
+    pool.setTarget('q', 3);
+    units.forEach((u) => u.finishStart());
+    await flush();
+    units[0]?.takeJob();
+    pool.setTarget('q', 1);
+    await flush();
+    expect(units[0]?.state).toBe('busy');
+    expect(units.filter((u) => u.state === 'closed')).toHaveLength(2);
+    pool.setTarget('q', 0);
+    await flush();
+    expect(units[0]?.state).toBe('draining'); // finishing its job
+    units[0]?.finishJob();
+    await flush();
+    expect(units[0]?.state).toBe('closed');
+    expect(pool.counts('q').counted).toBe(0);
+  });
+
+  it('counts draining units against the caps and fills the room when they close', async () => {
+    const { pool, units, peak, peaks } = makePool({ a: 5, b: 5 }, 6);
+    pool.setTarget('a', 5);
+    units.forEach((u) => u.finishStart());
+    await flush();
+    units.forEach((u) => u.takeJob());
+    pool.setTarget('a', 1); // 4 busy units drain
+    pool.setTarget('b', 5); // only 1 slot left under the total of 6 while they drain
+    expect(pool.counts('b').counted).toBe(1);
+    for (const u of units.filter((x) => x.state === 'draining')) {
+      u.finishJob();
+      await flush();
+    }
+    expect(pool.counts('b').counted).toBe(5);
+    expect(peak()).toBeLessThanOrEqual(6);
+    expect(peaks.a).toBeLessThanOrEqual(5);
+    expect(peaks.b).toBeLessThanOrEqual(5);
+  });
+
+  it('retries a unit that failed to start after a pause, not in a tight loop', async () => {
+    let attempts = 0;
+    const pool = new WorkerPool({
+      maxWorkersByQueue: { q: 2 },
+      maxTotalWorkers: 2,
+      logger,
+      startRetryMs: 50,
+      createUnit: (queue, index, notify) => {
+        attempts++;
+        const unit: PoolUnit & { state: PoolUnitState } = {
+          name: `Worker-${queue}-${index}`,
+          state: 'starting',
+          start: () => Promise.reject(new Error('no browser')),
+          retire: async () => {
+            unit.state = 'closed';
+            notify();
+          },
+          close: async () => {
+            unit.state = 'closed';
+            notify();
+          },
+        };
+        return unit;
+      },
+    });
+    pool.setTarget('q', 1);
+    await flush();
+    await flush();
+    const early = attempts;
+    expect(early).toBeLessThanOrEqual(2);
+    const deadline = Date.now() + 5000;
+    while (attempts <= early && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    expect(attempts).toBeGreaterThan(early);
+    await pool.close({ force: true });
+  });
+});
