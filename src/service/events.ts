@@ -1,0 +1,17 @@
+import { EventEmitter } from 'node:events';
+
+/** What happened in the service, for metrics and alerts (the HTTP module listens). */
+export interface ServiceEventMap {
+  /** A job attempt ended: `retry` when it will be tried again. */
+  'job-finished': [info: { queue: string; worker: string; outcome: 'ok' | 'error' | 'retry'; durationMs: number }];
+  /** The scaler changed a queue's worker count (`hold` is not emitted). */
+  scaled: [info: { queue: string; action: 'up' | 'down'; from: number; to: number; pending: number }];
+  /** The bridge turned `count` items into jobs. */
+  bridged: [info: { queue: string; count: number }];
+  invalid: [info: { queue: string; reason: string }];
+  duplicate: [info: { queue: string; id: string | number }];
+  'browser-restart': [info: { queue: string; reason: string }];
+}
+
+/** The in-process event bus: components emit, observers (metrics, alerts) listen. */
+export class ServiceEvents extends EventEmitter<ServiceEventMap> {}

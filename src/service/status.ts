@@ -1,0 +1,47 @@
+import type { DecisionRecord } from '../scaler/decision-history.js';
+
+/** One queue as `/api/status` shows it (CONTRACT.md "HTTP"). */
+export interface QueueStatus {
+  readonly name: string;
+  readonly flow: string;
+  readonly sourceList: string;
+  /** Items still in the source list (not yet bridged). */
+  readonly listLength: number;
+  /** listLength + waiting + prioritized: what the scaling rule divides. */
+  readonly pending: number;
+  readonly waiting: number;
+  readonly active: number;
+  readonly delayed: number;
+  readonly failed: number;
+  readonly completed: number;
+  /** Live worker units (starting, ready, busy). */
+  readonly workers: number;
+  readonly busy: number;
+  readonly starting: number;
+  readonly draining: number;
+  /** The scaler's last decision (fair share of the rule). */
+  readonly desired: number;
+  readonly maxWorkers: number;
+  readonly jobsPerWorker: number;
+  /** Names of the units not closed, e.g. `Worker-conferencia-3`. */
+  readonly workerNames: readonly string[];
+}
+
+/** The whole `/api/status` document. */
+export interface ServiceStatus {
+  readonly at: string;
+  readonly redis: 'up' | 'down';
+  readonly queues: readonly QueueStatus[];
+  readonly totalWorkers: number;
+  readonly maxTotalWorkers: number;
+  readonly recentDecisions: readonly DecisionRecord[];
+}
+
+/** Where the HTTP layer gets the service's state from (main wires the real one). */
+export interface StatusSource {
+  status(): Promise<ServiceStatus>;
+  /** Decisions since `sinceMs`, oldest first (the dashboard's last-hour chart). */
+  decisionsSince(sinceMs: number): Promise<DecisionRecord[]>;
+  /** True when Redis answers a PING. */
+  redisReady(): Promise<boolean>;
+}
