@@ -1,0 +1,170 @@
+/**
+ * The bridge: moves items the legacy poller RPUSHes into `fila:<queue>` into the BullMQ queue of
+ * the same name, one loop per queue, losing nothing whenever the process dies (see
+ * lossless-list-moves.ts for how).
+ *
+ * Bridge id: each instance owns one processing list per queue, `<sourceList>:processing:<bridgeId>`,
+ * and on start finishes what a previous run with the same id left there. The id must therefore be
+ * stable across restarts of the same instance (default: the host name) and different for two
+ * instances running at the same time (two bridges on one host need explicit ids). A list left by
+ * an instance that never comes back is recovered by starting a bridge once with that id.
+ */
+import os from 'node:os';
+import { Queue } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { AppConfig, QueueConfig, RedisConfig } from '../config/types.js';
+import { coerceError } from '../lib/errors.js';
+import type { Logger } from '../logging/logger.js';
+import { createRedis } from '../redis/connection.js';
+import type { InvalidReason } from './item.js';
+import { jobOptionsFor } from './job-options.js';
+import { processingListOf } from './lossless-list-moves.js';
+import { QueueBridge, type QueueBridgeStats } from './queue-bridge.js';
+
+export type { InvalidReason } from './item.js';
+export type { QueueBridgeStats } from './queue-bridge.js';
+
+/** Counters per queue name, a snapshot. */
+export type BridgeStats = Readonly<Record<string, Readonly<QueueBridgeStats>>>;
+
+export interface BridgeOptions {
+  queues: readonly QueueConfig[];
+  redis: RedisConfig;
+  bridge: AppConfig['bridge'];
+  jobs: AppConfig['jobs'];
+  logger: Logger;
+  /** Owner of the processing lists; stable per instance, unique among running ones. @defaultValue os.hostname() */
+  bridgeId?: string;
+  /** Called after items of `queue` became `count` new jobs (the scaler's early evaluation). */
+  onMoved?: (queue: string, count: number) => void;
+  /** Called for each item sent to the invalid list. */
+  onInvalid?: (queue: string, reason: InvalidReason) => void;
+  /** Called for each item not added because its payload `id` names a job still kept. */
+  onDuplicate?: (queue: string, id: string | number) => void;
+  /** How often a bridge holding items back (maxWaiting) checks the waiting count. @defaultValue 1000 */
+  backPressureCheckMs?: number;
+  /** Pause before retrying after a Redis error. @defaultValue 1000 */
+  retryDelayMs?: number;
+}
+
+export class Bridge {
+  readonly #options: BridgeOptions;
+  readonly #logger: Logger;
+  readonly #bridgeId: string;
+  readonly #abort = new AbortController();
+  readonly #stats = new Map<string, QueueBridgeStats>();
+  #command: Redis | undefined;
+  readonly #blocking: Redis[] = [];
+  readonly #queues: Queue[] = [];
+  #loops: Promise<void>[] = [];
+  #starting: Promise<void> | undefined;
+  #closing: Promise<void> | undefined;
+
+  constructor(options: BridgeOptions) {
+    this.#options = options;
+    this.#bridgeId = options.bridgeId ?? os.hostname();
+    this.#logger = options.logger.child({ component: 'bridge' });
+    for (const queue of options.queues) {
+      this.#stats.set(queue.name, { moved: 0, invalid: 0, duplicates: 0, replayed: 0, holding: false });
+    }
+  }
+
+  get bridgeId(): string {
+    return this.#bridgeId;
+  }
+
+  /** Starts one loop per queue; resolves once they run (Redis may still be unreachable). */
+  start(): Promise<void> {
+    this.#starting ??= this.#doStart();
+    return this.#starting;
+  }
+
+  /**
+   * Stops taking items (unblocks the waiting BLMOVE), lets each loop finish the batch in hand,
+   * closes connections. Safe to call twice.
+   */
+  close(): Promise<void> {
+    this.#closing ??= this.#doClose();
+    return this.#closing;
+  }
+
+  /** A snapshot of the counters per queue. */
+  stats(): BridgeStats {
+    const snapshot: Record<string, QueueBridgeStats> = {};
+    for (const [name, stats] of this.#stats) snapshot[name] = { ...stats };
+    return snapshot;
+  }
+
+  async #doStart(): Promise<void> {
+    await Promise.resolve();
+    if (this.#closing) return;
+    const { redis, bridge, jobs, queues } = this.#options;
+    const command = createRedis(redis, 'command', this.#logger, `bridge-${this.#bridgeId}`);
+    this.#command = command;
+    for (const queue of queues) {
+      const logger = this.#logger.child({ queue: queue.name });
+      const bullQueue = new Queue(queue.name, { connection: command, prefix: redis.prefix });
+      bullQueue.on('error', (err) => logger.debug(`BullMQ queue error: ${err.message}`));
+      this.#queues.push(bullQueue);
+      const blocking = createRedis(redis, 'blocking', logger, `bridge-${this.#bridgeId}-${queue.name}-blocking`);
+      this.#blocking.push(blocking);
+      const loop = new QueueBridge({
+        queue,
+        bullQueue,
+        prefix: redis.prefix,
+        command,
+        blocking,
+        processingList: processingListOf(queue.sourceList, this.#bridgeId),
+        batchSize: bridge.batchSize,
+        maxItemBytes: bridge.maxItemBytes,
+        maxWaiting: bridge.maxWaiting,
+        blockSeconds: bridge.blockSeconds,
+        backPressureCheckMs: this.#options.backPressureCheckMs ?? 1000,
+        retryDelayMs: this.#options.retryDelayMs ?? 1000,
+        jobOptions: jobOptionsFor(queue, jobs.keepCompletedSeconds, jobs.keepFailedSeconds),
+        logger,
+        events: this.#options,
+        stats: this.#stats.get(queue.name) as QueueBridgeStats,
+        signal: this.#abort.signal,
+      });
+      this.#loops.push(loop.run());
+    }
+    this.#logger.info(
+      `bridging ${queues.map((q) => `${q.sourceList} → ${q.name}`).join(', ')} (bridge id ${this.#bridgeId})`,
+    );
+  }
+
+  async #doClose(): Promise<void> {
+    this.#abort.abort();
+    try {
+      await this.#starting;
+    } catch (err) {
+      this.#logger.warn(`bridge start had failed: ${coerceError(err).message}`);
+    }
+    // Disconnecting a blocking connection rejects its pending BLMOVE, so an idle loop ends now.
+    for (const blocking of this.#blocking) {
+      try {
+        blocking.disconnect();
+      } catch (err) {
+        this.#logger.warn(`closing a blocking connection failed: ${coerceError(err).message}`);
+      }
+    }
+    await Promise.all(this.#loops);
+    this.#loops = [];
+    for (const queue of this.#queues.reverse()) {
+      try {
+        await queue.close();
+      } catch (err) {
+        this.#logger.warn(`closing queue ${queue.name} failed: ${coerceError(err).message}`);
+      }
+    }
+    try {
+      // QUIT waits for Redis; during an outage just drop the connection.
+      if (this.#command?.status === 'ready') await this.#command.quit();
+      else this.#command?.disconnect();
+    } catch {
+      this.#command?.disconnect();
+    }
+    this.#logger.info('bridge closed');
+  }
+}

@@ -1,0 +1,232 @@
+/**
+ * The loop that bridges one source list into one BullMQ queue. {@link Bridge} runs one per queue.
+ */
+import type { JobsOptions, Queue } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { QueueConfig } from '../config/types.js';
+import { coerceError } from '../lib/errors.js';
+import { sleep } from '../lib/sleep.js';
+import type { Logger } from '../logging/logger.js';
+import { classifyItem, invalidEntry, type InvalidReason } from './item.js';
+import { LosslessListMoves } from './lossless-list-moves.js';
+
+/** Counters of one queue's bridge, read by the metrics module through `Bridge#stats()`. */
+export interface QueueBridgeStats {
+  /** Items that became new BullMQ jobs. */
+  moved: number;
+  /** Items sent to the invalid list. */
+  invalid: number;
+  /** Items whose payload `id` matched a retained job (or an earlier item of the same batch): not added. */
+  duplicates: number;
+  /** Items found already bridged when a batch was replayed after a crash or a Redis error. */
+  replayed: number;
+  /** True while the bridge holds items back because the queue has too many waiting jobs. */
+  holding: boolean;
+}
+
+/** What a queue loop reports to its owner. Callbacks must not throw (errors are logged). */
+export interface QueueBridgeEvents {
+  onMoved?: (queue: string, count: number) => void;
+  onInvalid?: (queue: string, reason: InvalidReason) => void;
+  onDuplicate?: (queue: string, id: string | number) => void;
+}
+
+export interface QueueBridgeOptions {
+  readonly queue: QueueConfig;
+  readonly bullQueue: Queue;
+  /** Key prefix of `bullQueue` (for job-hash existence checks and its id counter). */
+  readonly prefix: string;
+  readonly command: Redis;
+  /** This loop's own connection for BLMOVE (`maxRetriesPerRequest: null`). */
+  readonly blocking: Redis;
+  readonly processingList: string;
+  readonly batchSize: number;
+  readonly maxItemBytes: number;
+  /** 0 = no limit. */
+  readonly maxWaiting: number;
+  readonly blockSeconds: number;
+  readonly backPressureCheckMs: number;
+  readonly retryDelayMs: number;
+  readonly jobOptions: JobsOptions;
+  readonly logger: Logger;
+  readonly events: QueueBridgeEvents;
+  readonly stats: QueueBridgeStats;
+  /** Aborted by `Bridge#close()`: stop taking items; the batch in hand is still finished. */
+  readonly signal: AbortSignal;
+}
+
+interface Candidate {
+  readonly jobId: string;
+  readonly payload: Record<string, unknown>;
+  readonly fromPayload: boolean;
+}
+
+export class QueueBridge {
+  readonly #o: QueueBridgeOptions;
+  readonly #moves: LosslessListMoves;
+  readonly #counterKey: string;
+  #lastError = '';
+
+  constructor(options: QueueBridgeOptions) {
+    this.#o = options;
+    this.#moves = new LosslessListMoves(options.command);
+    this.#counterKey = `${options.prefix}:${options.queue.name}:id`;
+  }
+
+  /** Runs until the signal aborts; never rejects. */
+  async run(): Promise<void> {
+    const { signal, logger } = this.#o;
+    // The processing list may hold a batch a previous run (or a failed attempt) already bridged.
+    let inDoubt = true;
+    while (!signal.aborted) {
+      try {
+        if (inDoubt) {
+          await this.#finishLeftovers();
+          inDoubt = false;
+          if (signal.aborted) break;
+        }
+        const room = await this.#room();
+        if (room === 0) {
+          await sleep(this.#o.backPressureCheckMs, signal);
+          continue;
+        }
+        const moved = await this.#moves.take(this.#o.queue.sourceList, this.#o.processingList, this.#counterKey, room);
+        if (moved > 0) {
+          // Finished even when close() came meanwhile: this is the in-flight batch.
+          await this.#bridgeBatch(false);
+          continue;
+        }
+        if (signal.aborted) break;
+        await LosslessListMoves.waitForItems(this.#o.blocking, this.#o.queue.sourceList, this.#o.blockSeconds);
+      } catch (thrown) {
+        inDoubt = true;
+        if (signal.aborted) break;
+        const err = coerceError(thrown);
+        if (err.message !== this.#lastError) {
+          logger.warn(`bridge step failed, retrying in ${this.#o.retryDelayMs} ms: ${err.message}`);
+        } else {
+          logger.debug(`bridge step failed again: ${err.message}`);
+        }
+        this.#lastError = err.message;
+        await sleep(this.#o.retryDelayMs, signal);
+      }
+    }
+  }
+
+  async #finishLeftovers(): Promise<void> {
+    let total = 0;
+    for (;;) {
+      const count = await this.#bridgeBatch(true);
+      total += count;
+      if (count === 0 || this.#o.signal.aborted) break;
+    }
+    if (total > 0) this.#o.logger.info(`finished ${total} item(s) left in ${this.#o.processingList}`);
+    this.#lastError = '';
+  }
+
+  /** How many items may be taken now (0: hold them in the list, back-pressure). */
+  async #room(): Promise<number> {
+    const { maxWaiting, batchSize, stats, logger } = this.#o;
+    if (maxWaiting === 0) return batchSize;
+    const waiting = await this.#o.bullQueue.getWaitingCount();
+    const room = Math.max(0, Math.min(batchSize, maxWaiting - waiting));
+    if (room === 0 && !stats.holding) {
+      logger.warn(`${waiting} jobs waiting (limit ${maxWaiting}): holding items in ${this.#o.queue.sourceList}`);
+    } else if (room > 0 && stats.holding) {
+      logger.info(`${waiting} jobs waiting (limit ${maxWaiting}): moving items again`);
+    }
+    stats.holding = room === 0;
+    return room;
+  }
+
+  /**
+   * Bridges the first batch of the processing list: jobs added, invalid items recorded, then the
+   * batch trimmed off. `inDoubt`: the batch may have been bridged before (replay), so existing
+   * jobs are not duplicates. Returns the number of entries settled.
+   */
+  async #bridgeBatch(inDoubt: boolean): Promise<number> {
+    const { queue, logger, stats, events } = this.#o;
+    const entries = await this.#moves.peek(this.#o.processingList, this.#o.batchSize);
+    if (entries.length === 0) return 0;
+
+    const now = new Date();
+    const invalid: string[] = [];
+    const invalidReasons: InvalidReason[] = [];
+    const duplicates: (string | number)[] = [];
+    const candidates: Candidate[] = [];
+    const inBatch = new Set<string>();
+    for (const entry of entries) {
+      const item =
+        entry.seq === undefined
+          ? ({ valid: false, reason: 'foreign-entry', detail: 'processing entry without sequence number' } as const)
+          : classifyItem(entry.raw, entry.seq, this.#o.maxItemBytes);
+      if (!item.valid) {
+        invalid.push(invalidEntry(entry.raw, item.reason, item.detail, queue.name, now));
+        invalidReasons.push(item.reason);
+        logger.warn(`invalid item (${item.reason}: ${item.detail}) moved to ${queue.invalidList}`, {
+          bytes: entry.raw.length,
+        });
+        continue;
+      }
+      if (inBatch.has(item.jobId)) {
+        duplicates.push(item.payload.id as string | number);
+        continue;
+      }
+      inBatch.add(item.jobId);
+      candidates.push({ jobId: item.jobId, payload: item.payload, fromPayload: item.fromPayload });
+    }
+
+    // Generated ids are new unless this batch is a replay; payload ids may name a retained job.
+    const toCheck = candidates.filter((c) => inDoubt || c.fromPayload);
+    const existing = await this.#existing(toCheck.map((c) => c.jobId));
+    const toAdd: Candidate[] = [];
+    let replayed = 0;
+    for (const candidate of candidates) {
+      if (!existing.has(candidate.jobId)) toAdd.push(candidate);
+      else if (inDoubt) replayed++;
+      else duplicates.push(candidate.payload.id as string | number);
+    }
+
+    if (toAdd.length > 0) {
+      await this.#o.bullQueue.addBulk(
+        toAdd.map((c) => ({ name: queue.flow, data: c.payload, opts: { ...this.#o.jobOptions, jobId: c.jobId } })),
+      );
+      stats.moved += toAdd.length;
+      this.#notify(() => events.onMoved?.(queue.name, toAdd.length));
+    }
+    await this.#moves.settle(this.#o.processingList, entries.length, queue.invalidList, invalid);
+
+    stats.invalid += invalid.length;
+    stats.duplicates += duplicates.length;
+    stats.replayed += replayed;
+    for (const reason of invalidReasons) this.#notify(() => events.onInvalid?.(queue.name, reason));
+    for (const id of duplicates) {
+      logger.warn(`duplicate id ${JSON.stringify(id)}: a job with this id is still kept; not run again`);
+      this.#notify(() => events.onDuplicate?.(queue.name, id));
+    }
+    if (replayed > 0) logger.info(`${replayed} item(s) of a replayed batch were already jobs`);
+    return entries.length;
+  }
+
+  /** Which of `jobIds` already have a job hash (one pipelined round trip). */
+  async #existing(jobIds: readonly string[]): Promise<Set<string>> {
+    if (jobIds.length === 0) return new Set();
+    const pipeline = this.#o.command.pipeline();
+    for (const id of jobIds) pipeline.exists(`${this.#o.prefix}:${this.#o.queue.name}:${id}`);
+    const results = (await pipeline.exec()) ?? [];
+    const found = new Set<string>();
+    results.forEach(([err, value], index) => {
+      if (err) throw err;
+      if (value === 1) found.add(jobIds[index] as string);
+    });
+    return found;
+  }
+
+  #notify(callback: () => void): void {
+    try {
+      callback();
+    } catch (err) {
+      this.#o.logger.error(`bridge callback failed: ${coerceError(err).message}`);
+    }
+  }
+}

@@ -1,0 +1,96 @@
+import { Queue } from 'bullmq';
+import { Redis } from 'ioredis';
+import winston from 'winston';
+import { Bridge, type BridgeOptions } from '../../../src/bridge/bridge.js';
+import type { AppConfig, QueueConfig } from '../../../src/config/types.js';
+import { deleteKeys, sharedRedisConfig, uniqueName } from '../../helpers/redis.js';
+
+export function queueConfig(name: string): QueueConfig {
+  return {
+    name,
+    flow: 'echo',
+    sourceList: `fila:${name}`,
+    resultList: `fila:${name}:resultado`,
+    invalidList: `fila:${name}:invalid`,
+    jobsPerWorker: 50,
+    minWorkers: 0,
+    maxWorkers: 10,
+    attempts: 3,
+    backoffMs: 1000,
+    timeoutSeconds: 60,
+  };
+}
+
+export const bridgeDefaults: AppConfig['bridge'] = {
+  batchSize: 500,
+  maxItemBytes: 1_048_576,
+  maxWaiting: 0,
+  blockSeconds: 1,
+};
+export const jobsDefaults: AppConfig['jobs'] = {
+  attempts: 3,
+  backoffMs: 1000,
+  timeoutSeconds: 60,
+  keepCompletedSeconds: 86_400,
+  keepFailedSeconds: 604_800,
+};
+
+/** A logger that keeps its lines, so tests can check warnings. */
+export function memoryLogger(): { logger: winston.Logger; lines: string[] } {
+  const lines: string[] = [];
+  const logger = winston.createLogger({
+    level: 'debug',
+    transports: [
+      new winston.transports.Console({
+        silent: true,
+      }),
+    ],
+  });
+  logger.on('data', (info: { level: string; message: string }) => lines.push(`${info.level} ${info.message}`));
+  return { logger, lines };
+}
+
+/** One test's world: a random queue name, a plain client, a BullMQ Queue to inspect, cleanup. */
+export class BridgeWorld {
+  readonly name = uniqueName('bridge');
+  readonly queue = queueConfig(this.name);
+  readonly redis = new Redis(sharedRedisConfig());
+  readonly bull = new Queue(this.name, { connection: sharedRedisConfig() });
+  readonly log = memoryLogger();
+  readonly bridges: Bridge[] = [];
+
+  bridge(overrides: Partial<BridgeOptions> = {}, bridgeSettings: Partial<AppConfig['bridge']> = {}): Bridge {
+    const bridge = new Bridge({
+      queues: [this.queue],
+      redis: sharedRedisConfig(),
+      bridge: { ...bridgeDefaults, ...bridgeSettings },
+      jobs: jobsDefaults,
+      logger: this.log.logger,
+      bridgeId: `test-${this.name}`,
+      ...overrides,
+    });
+    this.bridges.push(bridge);
+    return bridge;
+  }
+
+  /** Job count across every state. */
+  async jobCount(): Promise<number> {
+    const counts = await this.bull.getJobCounts();
+    return Object.values(counts).reduce((a, b) => a + b, 0);
+  }
+
+  /** Job ids in the wait list, oldest first. */
+  async waitingIdsOldestFirst(): Promise<string[]> {
+    const ids = await this.redis.lrange(`bull:${this.name}:wait`, 0, -1);
+    return ids.reverse();
+  }
+
+  async cleanup(): Promise<void> {
+    for (const bridge of this.bridges) await bridge.close();
+    await this.bull.obliterate({ force: true }).catch(() => undefined);
+    await this.bull.close();
+    await deleteKeys(this.redis, `fila:${this.name}*`);
+    await deleteKeys(this.redis, `bull:${this.name}:*`);
+    this.redis.disconnect();
+  }
+}
