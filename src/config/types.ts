@@ -101,6 +101,8 @@ export interface AppConfig {
     readonly maxWaiting: number;
     /** BLMOVE timeout when the list is empty. */
     readonly blockSeconds: number;
+    /** Owner of this instance's processing lists: stable across restarts, unique among running bridges. */
+    readonly id: string;
   };
   readonly jobs: {
     readonly attempts: number;
