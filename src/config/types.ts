@@ -102,7 +102,7 @@ export interface AppConfig {
     /** BLMOVE timeout when the list is empty. */
     readonly blockSeconds: number;
     /** Owner of this instance's processing lists: stable across restarts, unique among running bridges. */
-    readonly id: string;
+    readonly id?: string;
   };
   readonly jobs: {
     readonly attempts: number;
