@@ -12,10 +12,14 @@ export function checkAlertRules(value: unknown): string | undefined {
     const r = rule as Record<string, unknown>;
     for (const key of Object.keys(r)) if (!RULE_KEYS.has(key)) return `${at} has unknown key '${key}'`;
     if (typeof r.name !== 'string' || r.name === '') return `${at} needs a non-empty "name"`;
-    if (!ALERT_KINDS.includes(r.kind as (typeof ALERT_KINDS)[number])) return `${at} "kind" must be one of ${ALERT_KINDS.join(', ')}`;
+    if (!ALERT_KINDS.includes(r.kind as (typeof ALERT_KINDS)[number]))
+      return `${at} "kind" must be one of ${ALERT_KINDS.join(', ')}`;
     if (r.queue !== undefined && typeof r.queue !== 'string') return `${at} "queue" must be a string`;
     if (typeof r.threshold !== 'number' || !(r.threshold >= 0)) return `${at} "threshold" must be a number >= 0`;
-    if (r.forSeconds !== undefined && (typeof r.forSeconds !== 'number' || !Number.isInteger(r.forSeconds) || r.forSeconds < 0)) {
+    if (
+      r.forSeconds !== undefined &&
+      (typeof r.forSeconds !== 'number' || !Number.isInteger(r.forSeconds) || r.forSeconds < 0)
+    ) {
       return `${at} "forSeconds" must be an integer >= 0`;
     }
   }

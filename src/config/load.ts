@@ -4,7 +4,14 @@ import { fileURLToPath } from 'node:url';
 import convict from 'convict';
 import { ConfigError } from '../lib/errors.js';
 import { schema } from './schema.js';
-import { checkQueueValue, DEFAULT_QUEUES, QUEUE_KEYS, QUEUE_NAME, type QueueEntry, type QueueKey } from './queue-schema.js';
+import {
+  checkQueueValue,
+  DEFAULT_QUEUES,
+  QUEUE_KEYS,
+  QUEUE_NAME,
+  type QueueEntry,
+  type QueueKey,
+} from './queue-schema.js';
 import { ALERT_KINDS, checkAlertRules } from './alert-rules.js';
 import type { AlertRule, AppConfig, QueueConfig } from './types.js';
 
@@ -102,7 +109,7 @@ function sourceOf(key: string, layers: readonly Layer[], env: NodeJS.ProcessEnv)
 }
 
 function describe(raw: unknown): string {
-  const text = typeof raw === 'string' ? JSON.stringify(raw) : JSON.stringify(raw) ?? String(raw);
+  const text = typeof raw === 'string' ? JSON.stringify(raw) : (JSON.stringify(raw) ?? String(raw));
   return text.length > 80 ? `${text.slice(0, 77)}...` : text;
 }
 
@@ -115,7 +122,11 @@ function convictError(err: Error, layers: readonly Layer[], env: NodeJS.ProcessE
   if (unknown?.[1]) {
     const key = unknown[1];
     const { source } = sourceOf(key, layers, env);
-    return new ConfigError(`config error: unknown key '${key}' in ${source}: not a setting of this service${more}`, key, source);
+    return new ConfigError(
+      `config error: unknown key '${key}' in ${source}: not a setting of this service${more}`,
+      key,
+      source,
+    );
   }
   const invalid = /^([\w.]+): (.*?)(?:: value was .*)?$/.exec(first);
   if (invalid?.[1]) {
@@ -133,18 +144,32 @@ function convictError(err: Error, layers: readonly Layer[], env: NodeJS.ProcessE
 
 function mergeQueues(layers: readonly Layer[]): Map<string, { entry: QueueEntry; sources: Map<string, string> }> {
   const queues = new Map<string, { entry: QueueEntry; sources: Map<string, string> }>();
-  for (const [name, entry] of Object.entries(DEFAULT_QUEUES)) queues.set(name, { entry: { ...entry }, sources: new Map() });
+  for (const [name, entry] of Object.entries(DEFAULT_QUEUES))
+    queues.set(name, { entry: { ...entry }, sources: new Map() });
   for (const layer of layers) {
     const raw = layer.data.queues;
     if (raw === undefined) continue;
-    if (!isPlainObject(raw)) throw new ConfigError(`config error: 'queues' in ${layer.source} must be an object of queue entries`, 'queues', layer.source);
+    if (!isPlainObject(raw))
+      throw new ConfigError(
+        `config error: 'queues' in ${layer.source} must be an object of queue entries`,
+        'queues',
+        layer.source,
+      );
     for (const [name, entry] of Object.entries(raw)) {
       const key = `queues.${name}`;
       if (!QUEUE_NAME.test(name)) {
-        throw new ConfigError(`config error: queue name '${name}' in ${layer.source} must match ${QUEUE_NAME.source}`, key, layer.source);
+        throw new ConfigError(
+          `config error: queue name '${name}' in ${layer.source} must match ${QUEUE_NAME.source}`,
+          key,
+          layer.source,
+        );
       }
       if (!isPlainObject(entry)) {
-        throw new ConfigError(`config error: '${key}' in ${layer.source} is ${describe(entry)}; expected an object`, key, layer.source);
+        throw new ConfigError(
+          `config error: '${key}' in ${layer.source} is ${describe(entry)}; expected an object`,
+          key,
+          layer.source,
+        );
       }
       const target = queues.get(name) ?? { entry: {}, sources: new Map<string, string>() };
       for (const [field, value] of Object.entries(entry)) {
@@ -179,10 +204,7 @@ function buildConvict(env: NodeJS.ProcessEnv) {
   return convict(schema, { env, args: [] });
 }
 
-function toQueueConfigs(
-  merged: ReturnType<typeof mergeQueues>,
-  p: Validated,
-): QueueConfig[] {
+function toQueueConfigs(merged: ReturnType<typeof mergeQueues>, p: Validated): QueueConfig[] {
   const out: QueueConfig[] = [];
   for (const [name, { entry }] of merged) {
     const sourceList = typeof entry.sourceList === 'string' ? entry.sourceList : `fila:${name}`;
@@ -235,7 +257,11 @@ export function loadConfig(options: LoadConfigOptions = {}): AppConfig {
   const envFile = path.join(configDir, `${nodeEnv}.json`);
   if (fs.existsSync(envFile)) layers.push(readLayer(envFile));
   else if (env.NODE_ENV) {
-    throw new ConfigError(`config error: NODE_ENV is '${nodeEnv}' but ${envFile} does not exist`, 'env', 'env NODE_ENV');
+    throw new ConfigError(
+      `config error: NODE_ENV is '${nodeEnv}' but ${envFile} does not exist`,
+      'env',
+      'env NODE_ENV',
+    );
   }
   if (env.CONFIG_FILE) layers.push(readLayer(path.resolve(env.CONFIG_FILE)));
 
@@ -267,7 +293,8 @@ export function loadConfig(options: LoadConfigOptions = {}): AppConfig {
     log: { ...p.log, format: p.log.format as 'text' | 'json' },
     scaler: {
       ...p.scaler,
-      stabilizationSeconds: p.scaler.stabilizationSeconds < 0 ? p.scaler.intervalSeconds : p.scaler.stabilizationSeconds,
+      stabilizationSeconds:
+        p.scaler.stabilizationSeconds < 0 ? p.scaler.intervalSeconds : p.scaler.stabilizationSeconds,
     },
     bridge: p.bridge,
     jobs: p.jobs,
@@ -278,7 +305,10 @@ export function loadConfig(options: LoadConfigOptions = {}): AppConfig {
   };
   for (const rule of config.alerts.rules) {
     if (rule.queue && !queues.some((q) => q.name === rule.queue)) {
-      throw new ConfigError(`config error: alert rule '${rule.name}' names unknown queue '${rule.queue}'`, 'alerts.rules');
+      throw new ConfigError(
+        `config error: alert rule '${rule.name}' names unknown queue '${rule.queue}'`,
+        'alerts.rules',
+      );
     }
   }
   return deepFreeze(config);

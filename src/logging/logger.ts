@@ -26,6 +26,8 @@ const redact = winston.format((info) => {
   return info;
 });
 
+const HIDDEN_FIELDS = new Set(['timestamp', 'level', 'message', 'stack', 'splat']);
+
 function textLine(colors: boolean): winston.Logform.Format {
   const parts = [
     redact(),
@@ -35,24 +37,25 @@ function textLine(colors: boolean): winston.Logform.Format {
   if (colors) parts.push(winston.format.colorize({ level: true }));
   parts.push(
     winston.format.printf((info) => {
-      const { timestamp, level, message, component, queue, worker, jobId } = info as Record<string, unknown>;
-      const scope = [component, queue, worker, jobId].filter((v) => v !== undefined && v !== '').join(' ');
+      const { timestamp, level, message } = info as Record<string, unknown>;
+      // The message leads (operators grep the seed's tags); context fields trail it.
       const extras = Object.entries(info)
-        .filter(
-          ([k]) =>
-            !['timestamp', 'level', 'message', 'component', 'queue', 'worker', 'jobId', 'stack'].includes(k) &&
-            typeof k === 'string',
-        )
+        .filter(([k]) => !HIDDEN_FIELDS.has(k))
         .map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`);
-      const tail = extras.length > 0 ? ` (${extras.join(' ')})` : '';
-      return `[${String(timestamp)}] ${level}${scope ? ` [${scope}]` : ''} ${String(message)}${tail}`;
+      const tail = extras.length > 0 ? `  (${extras.join(' ')})` : '';
+      return `[${String(timestamp)}] ${level}: ${String(message)}${tail}`;
     }),
   );
   return winston.format.combine(...parts);
 }
 
 function jsonLine(): winston.Logform.Format {
-  return winston.format.combine(redact(), winston.format.errors({ stack: false }), winston.format.timestamp(), winston.format.json());
+  return winston.format.combine(
+    redact(),
+    winston.format.errors({ stack: false }),
+    winston.format.timestamp(),
+    winston.format.json(),
+  );
 }
 
 /** The process's root logger; components get children with `logger.child({ component })`. */

@@ -135,7 +135,16 @@ export function decideScale(
       reason = `ceil(${o.pending}/${limits.queues[o.queue]?.jobsPerWorker ?? '?'}) clamped to [min, max] = ${want}`;
     }
     const action: ScaleAction = target > o.current ? 'up' : target < o.current ? 'down' : 'hold';
-    return { queue: o.queue, pending: o.pending, current: o.current, wanted: want, desired: fair, target, action, reason };
+    return {
+      queue: o.queue,
+      pending: o.pending,
+      current: o.current,
+      wanted: want,
+      desired: fair,
+      target,
+      action,
+      reason,
+    };
   });
   return { plans, memory: { excessSince } };
 }

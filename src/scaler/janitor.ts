@@ -46,7 +46,9 @@ export class StalledJanitor {
         maxStalledCount: this.options.maxStalledCount,
       });
       worker.on('error', (err) => logger.debug(`janitor ${queue}: ${err.message}`));
-      worker.on('stalled', (jobId) => logger.warn(`job ${jobId} of ${queue} stalled (its worker died); back to waiting`, { queue }));
+      worker.on('stalled', (jobId) =>
+        logger.warn(`job ${jobId} of ${queue} stalled (its worker died); back to waiting`, { queue }),
+      );
       this.#workers.push(worker);
       await worker.startStalledCheckTimer();
     }

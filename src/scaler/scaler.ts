@@ -123,7 +123,8 @@ export class Scaler extends EventEmitter<ScalerEvents> {
     const { logger, equilibriumLogLevel } = this.#options;
     const meta = { queue: plan.queue, reason: plan.reason };
     if (plan.action === 'up') logger.info(scaleUpLine(plan.queue, plan.pending, plan.current, plan.target), meta);
-    else if (plan.action === 'down') logger.info(scaleDownLine(plan.queue, plan.pending, plan.current, plan.target), meta);
+    else if (plan.action === 'down')
+      logger.info(scaleDownLine(plan.queue, plan.pending, plan.current, plan.target), meta);
     else logger.log(equilibriumLogLevel, equilibriumLine(plan.queue, plan.pending, plan.current), meta);
   }
 

@@ -129,7 +129,9 @@ export class WorkerPool extends EventEmitter<WorkerPoolEvents> {
   }
 
   #freeIndex(queue: string): number {
-    const used = new Set((this.#units.get(queue) ?? []).filter((u) => u.state !== 'closed').map((u) => indexOf(u.name)));
+    const used = new Set(
+      (this.#units.get(queue) ?? []).filter((u) => u.state !== 'closed').map((u) => indexOf(u.name)),
+    );
     let index = 1;
     while (used.has(index)) index++;
     return index;
@@ -182,7 +184,9 @@ export class WorkerPool extends EventEmitter<WorkerPoolEvents> {
   #retire(queue: string, unit: PoolUnit): void {
     this.#track(
       unit.retire().catch((err: unknown) => {
-        this.#options.logger.warn(`Worker '${unit.name}' did not retire cleanly: ${coerceError(err).message}`, { queue });
+        this.#options.logger.warn(`Worker '${unit.name}' did not retire cleanly: ${coerceError(err).message}`, {
+          queue,
+        });
       }),
     );
   }
@@ -193,7 +197,10 @@ export class WorkerPool extends EventEmitter<WorkerPoolEvents> {
     const at = units.indexOf(unit);
     if (at < 0) return;
     units.splice(at, 1);
-    this.#options.logger.info(workerStoppedLine(unit.name, queue, this.counts(queue).live), { queue, worker: unit.name });
+    this.#options.logger.info(workerStoppedLine(unit.name, queue, this.counts(queue).live), {
+      queue,
+      worker: unit.name,
+    });
     if (this.#closing) return;
     // A unit that closed on its own (not retired) leaves a gap; a closed draining unit frees room.
     for (const name of this.#units.keys()) this.#reconcile(name);

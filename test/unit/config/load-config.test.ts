@@ -39,7 +39,12 @@ describe('loadConfig', () => {
     expect(c.redis).toMatchObject({ host: '127.0.0.1', port: 6379, db: 0, password: '' });
     expect(c.http).toMatchObject({ host: '127.0.0.1', port: 3000 });
     expect(c.log).toEqual({ level: 'info', file: 'logs/main_rpa.log', format: 'text' });
-    expect(c.scaler).toMatchObject({ intervalSeconds: 60, jobsPerWorker: 50, maxWorkersPerQueue: 10, maxTotalWorkers: 20 });
+    expect(c.scaler).toMatchObject({
+      intervalSeconds: 60,
+      jobsPerWorker: 50,
+      maxWorkersPerQueue: 10,
+      maxTotalWorkers: 20,
+    });
     expect(c.queues.map((q) => q.name)).toEqual(['conferencia', 'emissao']);
     expect(c.queues[0]).toMatchObject({
       flow: 'conferencia',
@@ -81,7 +86,12 @@ describe('loadConfig', () => {
     expect(c.browser.executablePath).toBe('/opt/chrome');
     expect(c.http).toMatchObject({ host: '0.0.0.0', port: 3100, auth: { user: 'ops', password: 'b-secret' } });
     expect(c.log).toEqual({ level: 'debug', file: '/tmp/x.log', format: 'json' });
-    expect(c.scaler).toMatchObject({ intervalSeconds: 5, jobsPerWorker: 25, maxWorkersPerQueue: 4, maxTotalWorkers: 6 });
+    expect(c.scaler).toMatchObject({
+      intervalSeconds: 5,
+      jobsPerWorker: 25,
+      maxWorkersPerQueue: 4,
+      maxTotalWorkers: 6,
+    });
     // Queue defaults follow the scaler's globals, and the stabilization window defaults to one interval.
     expect(c.queues[0]).toMatchObject({ jobsPerWorker: 25, maxWorkers: 4 });
     expect(c.scaler.stabilizationSeconds).toBe(5);
@@ -131,7 +141,10 @@ describe('loadConfig', () => {
       scaler: { intervalSeconds: 30, jobsPerWorker: 40, maxTotalWorkers: 12 },
       queues: { conferencia: { maxWorkers: 3 }, extra: { flow: 'echo' } },
     });
-    const top = writeJson('top.json', { scaler: { jobsPerWorker: 20, maxTotalWorkers: 8 }, queues: { conferencia: { attempts: 5 } } });
+    const top = writeJson('top.json', {
+      scaler: { jobsPerWorker: 20, maxTotalWorkers: 8 },
+      queues: { conferencia: { attempts: 5 } },
+    });
     const c = load({ CONFIG_FILE: top, SCALER_MAX_TOTAL_WORKERS: '4' });
     expect(c.scaler.intervalSeconds).toBe(30); // env file over default
     expect(c.scaler.jobsPerWorker).toBe(20); // CONFIG_FILE over env file
@@ -158,8 +171,16 @@ describe('loadConfig', () => {
   it('validates alert rules', () => {
     writeJson('test.json', { alerts: { rules: [{ name: 'x', kind: 'workersAbove', threshold: -1 }] } });
     expect(errorOf(() => load()).message).toMatch(/alerts\.rules.*threshold/);
-    writeJson('test.json', { alerts: { rules: [{ name: 'x', kind: 'backlogAbove', threshold: 10, forSeconds: 60, queue: 'emissao' }] } });
-    expect(load().alerts.rules[0]).toEqual({ name: 'x', kind: 'backlogAbove', threshold: 10, forSeconds: 60, queue: 'emissao' });
+    writeJson('test.json', {
+      alerts: { rules: [{ name: 'x', kind: 'backlogAbove', threshold: 10, forSeconds: 60, queue: 'emissao' }] },
+    });
+    expect(load().alerts.rules[0]).toEqual({
+      name: 'x',
+      kind: 'backlogAbove',
+      threshold: 10,
+      forSeconds: 60,
+      queue: 'emissao',
+    });
   });
 
   it('never prints RPA_SENHA or other secrets', () => {

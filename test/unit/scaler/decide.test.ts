@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { decideScale, EMPTY_MEMORY, shareFairly, workersForPending, type ScaleLimits } from '../../../src/scaler/decide.js';
+import {
+  decideScale,
+  EMPTY_MEMORY,
+  shareFairly,
+  workersForPending,
+  type ScaleLimits,
+} from '../../../src/scaler/decide.js';
 
 const seed = { jobsPerWorker: 50, minWorkers: 0, maxWorkers: 10 };
 
@@ -79,7 +85,8 @@ describe('decideScale', () => {
 
   it('holds a scale-down until the excess has lasted the window, then applies it', () => {
     const l = limits({ q: seed }, 20, 60_000);
-    const at = (now: number, memory = EMPTY_MEMORY) => decideScale([{ queue: 'q', pending: 20, current: 7 }], l, memory, now);
+    const at = (now: number, memory = EMPTY_MEMORY) =>
+      decideScale([{ queue: 'q', pending: 20, current: 7 }], l, memory, now);
     const first = at(100_000);
     expect(first.plans[0]).toMatchObject({ desired: 1, target: 7, action: 'hold' });
     const midway = at(130_000, first.memory);
