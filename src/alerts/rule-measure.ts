@@ -1,0 +1,66 @@
+/**
+ * What an alert rule measures, pure: the value a rule compares with its threshold, from a status
+ * snapshot or the outcome counts. No clock, no I/O; the monitor keeps the time-based state.
+ */
+import type { AlertRule } from '../config/types.js';
+import type { ServiceStatus } from '../service/status.js';
+import type { OutcomeCounts } from './outcome-window.js';
+
+/** One measurement of one rule. */
+export interface RuleMeasure {
+  readonly value: number;
+  /** value > threshold. */
+  readonly above: boolean;
+  /** For people: what was measured, in the operators' language. */
+  readonly detail: string;
+}
+
+/** `queue` of a rule as the messages name it. */
+export function ruleScope(rule: AlertRule): string {
+  return rule.queue === '' ? 'todas as filas' : rule.queue;
+}
+
+/**
+ * Sum of `pick` over the rule's queue, or over all queues when its queue is empty; undefined when
+ * the queue is not in the status (a misspelt rule never fires, the monitor says so once).
+ */
+function sumOver(
+  rule: AlertRule,
+  status: ServiceStatus,
+  pick: (q: ServiceStatus['queues'][number]) => number,
+): number | undefined {
+  if (rule.queue === '') return status.queues.reduce((sum, q) => sum + pick(q), 0);
+  const queue = status.queues.find((q) => q.name === rule.queue);
+  return queue === undefined ? undefined : pick(queue);
+}
+
+/** workersAbove: live worker units. */
+export function measureWorkers(rule: AlertRule, status: ServiceStatus): RuleMeasure | undefined {
+  const value = sumOver(rule, status, (q) => q.workers);
+  if (value === undefined) return undefined;
+  return { value, above: value > rule.threshold, detail: `${value} worker(s) ativo(s) (limite ${rule.threshold})` };
+}
+
+/** backlogAbove: pending jobs now (the monitor adds the "for forSeconds" part). */
+export function measureBacklog(rule: AlertRule, status: ServiceStatus): RuleMeasure | undefined {
+  const value = sumOver(rule, status, (q) => q.pending);
+  if (value === undefined) return undefined;
+  return { value, above: value > rule.threshold, detail: `${value} jobs pendentes (limite ${rule.threshold})` };
+}
+
+/**
+ * failureRatioAbove: failed attempts (final errors and retries) over all attempts in the window.
+ * Counting attempts, not only final errors, makes a broken portal visible before the retries run
+ * out. No attempts: ratio 0, never above.
+ */
+export function measureFailureRatio(rule: AlertRule, counts: OutcomeCounts, windowSeconds: number): RuleMeasure {
+  const failed = counts.error + counts.retry;
+  const total = failed + counts.ok;
+  const value = total === 0 ? 0 : failed / total;
+  const pct = (n: number): string => `${Math.round(n * 1000) / 10}%`;
+  return {
+    value,
+    above: total > 0 && value > rule.threshold,
+    detail: `${pct(value)} de falhas (${failed}/${total} tentativas) nos últimos ${windowSeconds}s (limite ${pct(rule.threshold)})`,
+  };
+}

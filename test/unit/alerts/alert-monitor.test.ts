@@ -1,0 +1,247 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import { AlertMonitor } from '../../../src/alerts/alert-monitor.js';
+import type { AlertPayload } from '../../../src/alerts/webhook.js';
+import type { AlertRule, AppConfig } from '../../../src/config/types.js';
+import { ServiceEvents } from '../../../src/service/events.js';
+import { captureLogger } from '../../helpers/capture-logger.js';
+import { FakeStatusSource, queueStatus } from '../../helpers/fake-status.js';
+import { waitFor } from '../../helpers/wait.js';
+
+/** A local webhook receiver: keeps every JSON body POSTed to it. */
+async function webhookReceiver(status = 200): Promise<{ url: string; bodies: AlertPayload[]; close(): Promise<void> }> {
+  const bodies: AlertPayload[] = [];
+  const server = http.createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      bodies.push(JSON.parse(Buffer.concat(chunks).toString('utf8')) as AlertPayload);
+      res.statusCode = status;
+      res.end();
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}/hook`,
+    bodies,
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}
+
+function alertsConfig(rules: AlertRule[], overrides: Partial<AppConfig['alerts']> = {}): AppConfig['alerts'] {
+  return { webhookUrl: '', cooldownSeconds: 300, evaluateSeconds: 30, rules, ...overrides };
+}
+
+const cleanups: (() => Promise<void>)[] = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
+});
+
+function monitorWith(config: AppConfig['alerts'], status: FakeStatusSource, start = 1_000_000) {
+  let now = start;
+  const events = new ServiceEvents();
+  const { logger, lines } = captureLogger();
+  const monitor = new AlertMonitor({ config, status, events, logger, clock: () => now });
+  cleanups.push(() => monitor.close());
+  return {
+    monitor,
+    events,
+    lines,
+    advance(ms: number) {
+      now += ms;
+    },
+    alertLines: () => lines.filter((l) => l.message.startsWith('[ALERTA]')),
+  };
+}
+
+describe('AlertMonitor', () => {
+  it('posts a breached rule to the webhook once, then keeps quiet for the cooldown', async () => {
+    const hook = await webhookReceiver();
+    cleanups.push(() => hook.close());
+    const status = new FakeStatusSource([queueStatus('conferencia', { workers: 12 }), queueStatus('emissao')]);
+    const rule: AlertRule = {
+      name: 'muitos-workers',
+      kind: 'workersAbove',
+      queue: 'conferencia',
+      threshold: 10,
+      forSeconds: 0,
+    };
+    const t = monitorWith(alertsConfig([rule], { webhookUrl: hook.url, cooldownSeconds: 60 }), status);
+
+    await t.monitor.evaluate();
+    expect(hook.bodies).toHaveLength(1);
+    expect(hook.bodies[0]).toEqual({
+      rule: 'muitos-workers',
+      kind: 'workersAbove',
+      queue: 'conferencia',
+      value: 12,
+      threshold: 10,
+      message: expect.stringContaining('conferencia: 12 worker(s)') as unknown,
+      at: new Date(1_000_000).toISOString(),
+    });
+    expect(t.alertLines()).toHaveLength(1);
+    expect(t.alertLines()[0]?.level).toBe('warn');
+    expect(t.alertLines()[0]?.message).toMatch(/^\[ALERTA\] muitos-workers: conferencia: 12 worker\(s\)/);
+
+    // Still breached, inside the cooldown: nothing new.
+    t.advance(30_000);
+    await t.monitor.evaluate();
+    t.advance(29_000);
+    await t.monitor.evaluate();
+    expect(hook.bodies).toHaveLength(1);
+    expect(t.alertLines()).toHaveLength(1);
+
+    // Cooldown over, still breached: fires again.
+    t.advance(1_000);
+    await t.monitor.evaluate();
+    expect(hook.bodies).toHaveLength(2);
+    expect(hook.bodies[1]?.at).toBe(new Date(1_060_000).toISOString());
+  });
+
+  it('does not fire while the value is at or below the threshold', async () => {
+    const status = new FakeStatusSource([queueStatus('conferencia', { workers: 10 })]);
+    const rule: AlertRule = { name: 'w', kind: 'workersAbove', queue: '', threshold: 10, forSeconds: 0 };
+    const t = monitorWith(alertsConfig([rule]), status);
+    expect(await t.monitor.evaluate()).toEqual([]);
+    status.queues = [queueStatus('conferencia', { workers: 6 }), queueStatus('emissao', { workers: 5 })];
+    // '' sums all queues: 11 > 10.
+    expect((await t.monitor.evaluate()).map((a) => a.value)).toEqual([11]);
+  });
+
+  it('fires backlogAbove only after the backlog lasted forSeconds without a break', async () => {
+    const status = new FakeStatusSource([queueStatus('conferencia', { pending: 500 })]);
+    const rule: AlertRule = {
+      name: 'backlog',
+      kind: 'backlogAbove',
+      queue: 'conferencia',
+      threshold: 300,
+      forSeconds: 120,
+    };
+    const t = monitorWith(alertsConfig([rule], { cooldownSeconds: 0 }), status);
+
+    expect(await t.monitor.evaluate()).toEqual([]);
+    t.advance(60_000);
+    expect(await t.monitor.evaluate()).toEqual([]);
+    // A dip below the threshold restarts the count.
+    status.queues = [queueStatus('conferencia', { pending: 100 })];
+    t.advance(30_000);
+    expect(await t.monitor.evaluate()).toEqual([]);
+    status.queues = [queueStatus('conferencia', { pending: 400 })];
+    t.advance(30_000);
+    expect(await t.monitor.evaluate()).toEqual([]);
+    t.advance(119_000);
+    expect(await t.monitor.evaluate()).toEqual([]);
+    t.advance(1_000);
+    const fired = await t.monitor.evaluate();
+    expect(fired.map((a) => [a.rule, a.value])).toEqual([['backlog', 400]]);
+    expect(fired[0]?.message).toContain('há 120s');
+  });
+
+  it('computes the failure ratio over the forSeconds window of job-finished events', async () => {
+    const status = new FakeStatusSource([queueStatus('conferencia')]);
+    const rule: AlertRule = {
+      name: 'falhas',
+      kind: 'failureRatioAbove',
+      queue: 'conferencia',
+      threshold: 0.5,
+      forSeconds: 60,
+    };
+    const t = monitorWith(alertsConfig([rule], { cooldownSeconds: 0 }), status);
+    const finish = (outcome: 'ok' | 'error' | 'retry', queue = 'conferencia') =>
+      t.events.emit('job-finished', { queue, worker: 'Worker-conferencia-1', outcome, durationMs: 10 });
+
+    expect(await t.monitor.evaluate()).toEqual([]); // no attempts: no ratio
+    finish('error');
+    finish('retry');
+    t.advance(61_000); // those two leave the window
+    finish('ok');
+    finish('error');
+    finish('error', 'emissao'); // other queue: not counted
+    expect(await t.monitor.evaluate()).toEqual([]); // 1/2 = 0.5, not above
+    finish('retry');
+    const fired = await t.monitor.evaluate();
+    expect(fired).toHaveLength(1);
+    expect(fired[0]?.value).toBeCloseTo(2 / 3);
+    expect(fired[0]?.message).toContain('(2/3 tentativas)');
+  });
+
+  it('logs and carries on when the webhook fails or the status is unavailable', async () => {
+    const hook = await webhookReceiver(500);
+    cleanups.push(() => hook.close());
+    const status = new FakeStatusSource([queueStatus('conferencia', { workers: 3 })]);
+    const rules: AlertRule[] = [
+      { name: 'w', kind: 'workersAbove', queue: 'conferencia', threshold: 1, forSeconds: 0 },
+      { name: 'typo', kind: 'workersAbove', queue: 'conferenca', threshold: 1, forSeconds: 0 },
+    ];
+    const t = monitorWith(alertsConfig(rules, { webhookUrl: hook.url }), status);
+    expect((await t.monitor.evaluate()).map((a) => a.rule)).toEqual(['w']);
+    expect(hook.bodies).toHaveLength(1);
+    expect(t.lines.some((l) => l.level === 'warn' && l.message.includes('respondeu 500'))).toBe(true);
+    expect(t.lines.some((l) => l.message.includes("fila 'conferenca' não existe"))).toBe(true);
+
+    status.fail = new Error('Connection is closed.');
+    t.advance(3_600_000);
+    await expect(t.monitor.evaluate()).resolves.toEqual([]);
+    expect(t.lines.some((l) => l.message.includes('status indisponível'))).toBe(true);
+  });
+
+  it('survives a webhook that does not answer (timeout) and one that refuses connections', async () => {
+    const silent = http.createServer(() => undefined); // never responds
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    cleanups.push(async () => {
+      silent.closeAllConnections();
+      await new Promise<void>((resolve) => silent.close(() => resolve()));
+    });
+    const status = new FakeStatusSource([queueStatus('q', { workers: 5 })]);
+    const rule: AlertRule = { name: 'w', kind: 'workersAbove', queue: '', threshold: 1, forSeconds: 0 };
+    const events = new ServiceEvents();
+    const { logger, lines } = captureLogger();
+    const monitor = new AlertMonitor({
+      config: alertsConfig([rule], { webhookUrl: `http://127.0.0.1:${(silent.address() as AddressInfo).port}/` }),
+      status,
+      events,
+      logger,
+      webhookTimeoutMs: 200,
+    });
+    cleanups.push(() => monitor.close());
+    expect(await monitor.evaluate()).toHaveLength(1);
+    expect(lines.some((l) => l.message.startsWith('webhook de alerta falhou'))).toBe(true);
+  });
+
+  it('restarts the cooldown when the clock jumps backwards instead of going silent for the jump', async () => {
+    const status = new FakeStatusSource([queueStatus('q', { workers: 5 })]);
+    const rule: AlertRule = { name: 'w', kind: 'workersAbove', queue: 'q', threshold: 1, forSeconds: 0 };
+    const t = monitorWith(alertsConfig([rule], { cooldownSeconds: 60 }), status, 10_000_000);
+    expect(await t.monitor.evaluate()).toHaveLength(1);
+    t.advance(-3_600_000); // an hour back
+    expect(await t.monitor.evaluate()).toHaveLength(0);
+    t.advance(59_000);
+    expect(await t.monitor.evaluate()).toHaveLength(0);
+    t.advance(1_000);
+    expect(await t.monitor.evaluate()).toHaveLength(1);
+  });
+
+  it('start() evaluates on its interval; close() is idempotent and stops it', async () => {
+    const status = new FakeStatusSource([queueStatus('q', { workers: 5 })]);
+    const rule: AlertRule = { name: 'w', kind: 'workersAbove', queue: 'q', threshold: 1, forSeconds: 0 };
+    const events = new ServiceEvents();
+    const { logger } = captureLogger();
+    const monitor = new AlertMonitor({
+      config: { ...alertsConfig([rule]), evaluateSeconds: 0.05 },
+      status,
+      events,
+      logger,
+    });
+    monitor.start();
+    monitor.start();
+    await waitFor(() => status.statusCalls >= 2, { what: 'two timed evaluations' });
+    await Promise.all([monitor.close(), monitor.close()]);
+    const calls = status.statusCalls;
+    // Absence cannot be waited on: give the 50 ms timer several periods to misbehave.
+    await new Promise((r) => setTimeout(r, 300));
+    expect(status.statusCalls).toBe(calls);
+    expect(events.listenerCount('job-finished')).toBe(0);
+  });
+});
