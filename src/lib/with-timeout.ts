@@ -1,3 +1,5 @@
+import { coerceError } from './errors.js';
+
 /** Rejects with `new Error('<what> timed out after <ms> ms')` when `promise` takes longer than `ms`. */
 export async function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
@@ -17,10 +19,10 @@ export async function withTimeout<T>(promise: Promise<T>, ms: number, what: stri
  */
 export async function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
   promise.catch(() => undefined);
-  if (signal.aborted) throw signal.reason;
+  if (signal.aborted) throw coerceError(signal.reason);
   let onAbort: (() => void) | undefined;
   const aborted = new Promise<never>((_, reject) => {
-    onAbort = () => reject(signal.reason);
+    onAbort = () => reject(coerceError(signal.reason));
     signal.addEventListener('abort', onAbort, { once: true });
   });
   try {

@@ -1,0 +1,77 @@
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import type { Page } from 'playwright';
+import { coerceError } from '../lib/errors.js';
+import { withTimeout } from '../lib/with-timeout.js';
+
+/** What a failing attempt left behind: the screenshot's path (if one could be taken) and the page URL. */
+export interface FailureArtifacts {
+  readonly screenshot: string | null;
+  readonly url: string | null;
+}
+
+/** A job id made safe for a file name. */
+export function fileSafe(value: string): string {
+  return value.replace(/[^A-Za-z0-9._-]/g, '_');
+}
+
+/** `<artifactsDir>/<queue>/<jobId>-attempt<k>` (extension added by the caller). */
+export function artifactBase(artifactsDir: string, queue: string, jobId: string, attempt: number): string {
+  return path.join(artifactsDir, fileSafe(queue), `${fileSafe(jobId)}-attempt${attempt}`);
+}
+
+/**
+ * Saves a screenshot (`.png`) and a note with the URL and the error (`.json`) of a failing
+ * attempt. Never throws: a dead page still yields its last URL.
+ */
+export async function captureFailureArtifacts(input: {
+  readonly page: Page | null;
+  readonly artifactsDir: string;
+  readonly queue: string;
+  readonly jobId: string;
+  readonly attempt: number;
+  readonly error: Error;
+  readonly timeoutMs: number;
+}): Promise<FailureArtifacts> {
+  const base = artifactBase(input.artifactsDir, input.queue, input.jobId, input.attempt);
+  const url = safeUrl(input.page);
+  let screenshot: string | null = null;
+  let screenshotError: string | undefined;
+  try {
+    await fs.mkdir(path.dirname(base), { recursive: true });
+  } catch {
+    return { screenshot: null, url };
+  }
+  if (input.page && !input.page.isClosed()) {
+    try {
+      await withTimeout(
+        input.page.screenshot({ path: `${base}.png`, timeout: input.timeoutMs }),
+        input.timeoutMs + 1000,
+        'taking the screenshot',
+      );
+      screenshot = `${base}.png`;
+    } catch (err) {
+      screenshotError = coerceError(err).message;
+    }
+  }
+  const note = {
+    jobId: input.jobId,
+    queue: input.queue,
+    attempt: input.attempt,
+    url,
+    screenshot,
+    ...(screenshotError ? { screenshotError } : {}),
+    error: { name: input.error.name, message: input.error.message },
+    capturedAt: new Date().toISOString(),
+  };
+  await fs.writeFile(`${base}.json`, `${JSON.stringify(note, null, 2)}\n`).catch(() => undefined);
+  return { screenshot, url };
+}
+
+function safeUrl(page: Page | null): string | null {
+  try {
+    return page ? page.url() : null;
+  } catch {
+    return null;
+  }
+}
