@@ -98,6 +98,11 @@ export const schema = {
     timeoutSeconds: { doc: 'Per-attempt timeout', format: 'positive-int', default: 300 },
     keepCompletedSeconds: { doc: 'Completed jobs kept this long', format: 'nat', default: 86_400 },
     keepFailedSeconds: { doc: 'Failed jobs kept this long', format: 'nat', default: 604_800 },
+    lockSeconds: {
+      doc: 'Job lock; a job whose worker died returns to waiting after this (plus the stalled check)',
+      format: 'positive-int',
+      default: 30,
+    },
   },
   artifactsDir: { doc: 'Screenshots of failing attempts', format: String, default: 'artifacts' },
   shutdown: {

@@ -111,6 +111,8 @@ export interface AppConfig {
     /** Completed jobs are kept (for duplicate detection and the board) this long. */
     readonly keepCompletedSeconds: number;
     readonly keepFailedSeconds: number;
+    /** BullMQ lock duration: a job whose worker died is stalled after this. */
+    readonly lockSeconds?: number;
   };
   readonly artifactsDir: string;
   readonly shutdown: { readonly timeoutSeconds: number };

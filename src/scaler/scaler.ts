@@ -38,6 +38,7 @@ export class Scaler extends EventEmitter<ScalerEvents> {
   #memory: ScaleMemory = EMPTY_MEMORY;
   #wake: AbortController = new AbortController();
   #lastEvaluationAt = 0;
+  #windowEndsAt: number | undefined;
   #nudged = false;
   #loop: Promise<void> | undefined;
   #closing: Promise<void> | undefined;
@@ -62,7 +63,7 @@ export class Scaler extends EventEmitter<ScalerEvents> {
     this.#loop ??= this.#run();
   }
 
-  /** New items arrived: evaluate soon (within `debounceMs`) instead of at the next tick. */
+  /** New items arrived or jobs finished: evaluate soon (within `debounceMs`), not at the next tick. */
   nudge(): void {
     if (this.#nudged) return;
     this.#nudged = true;
@@ -74,25 +75,32 @@ export class Scaler extends EventEmitter<ScalerEvents> {
     let nextTickAt = 0;
     while (!this.#stop.signal.aborted) {
       const now = Date.now();
-      if (this.#nudged || now >= nextTickAt) {
+      const tickDue = now >= nextTickAt;
+      const windowDue = this.#windowEndsAt !== undefined && now >= this.#windowEndsAt;
+      if (tickDue || windowDue || this.#nudged) {
         const sinceLast = now - this.#lastEvaluationAt;
-        if (this.#nudged && sinceLast < debounceMs && now < nextTickAt) {
+        if (!tickDue && !windowDue && sinceLast < debounceMs) {
           await sleep(debounceMs - sinceLast, this.#stop.signal);
           continue;
         }
         this.#nudged = false;
-        if (now >= nextTickAt) nextTickAt = now + intervalMs;
-        await this.evaluate();
+        if (tickDue) nextTickAt = now + intervalMs;
+        await this.evaluate({ tick: tickDue });
         continue;
       }
       this.#wake = new AbortController();
       if (this.#nudged) continue;
-      await sleep(nextTickAt - now, AbortSignal.any([this.#stop.signal, this.#wake.signal]));
+      const wakeAt = Math.min(nextTickAt, this.#windowEndsAt ?? Infinity);
+      await sleep(wakeAt - now, AbortSignal.any([this.#stop.signal, this.#wake.signal]));
     }
   }
 
-  /** One evaluation; errors are logged, never thrown (the loop must survive a Redis outage). */
-  async evaluate(): Promise<readonly QueuePlan[]> {
+  /**
+   * One evaluation; errors are logged, never thrown (the loop must survive a Redis outage).
+   * A `tick` (the periodic one) logs `[EQUILIBRIO]` and records every queue's decision; an early
+   * one (new items, finished jobs, an ending stabilization window) only logs and records changes.
+   */
+  async evaluate({ tick = true }: { tick?: boolean } = {}): Promise<readonly QueuePlan[]> {
     this.#lastEvaluationAt = Date.now();
     const { source, pool, limits, logger } = this.#options;
     let depths: QueueDepth[];
@@ -109,14 +117,26 @@ export class Scaler extends EventEmitter<ScalerEvents> {
     // Apply scale-downs first so the room they free is there for scale-ups under the total cap.
     const ordered = [...decision.plans].sort((a, b) => rank(a) - rank(b));
     for (const plan of ordered) {
-      this.#log(plan);
+      if (tick || plan.action !== 'hold') this.#log(plan);
       pool.setTarget(plan.queue, plan.target);
     }
     this.#last = decision.plans;
     this.#lastDepths = depths;
+    this.#windowEndsAt = this.#nextWindowEnd(now);
     this.emit('evaluated', decision.plans, depths);
-    await this.#record(decision.plans, now);
+    await this.#record(
+      decision.plans.filter((p) => tick || p.action !== 'hold'),
+      now,
+    );
     return decision.plans;
+  }
+
+  /** Wall-clock time when the earliest stabilizing excess may be released (re-evaluate then). */
+  #nextWindowEnd(now: number): number | undefined {
+    const starts = Object.values(this.#memory.excessSince);
+    if (starts.length === 0) return undefined;
+    const endsAt = Math.min(...starts) + this.#options.limits.stabilizationMs;
+    return Date.now() + Math.max(0, endsAt - now) + 5;
   }
 
   #log(plan: QueuePlan): void {
