@@ -81,6 +81,12 @@ export class OutcomeWindow {
     return { ok, error, retry };
   }
 
+  /** Queues with outcomes in the window. */
+  queueNames(): string[] {
+    this.#prune(this.#clock());
+    return [...new Set(this.#entries.map((e) => e.queue))];
+  }
+
   #prune(now: number): void {
     const cutoff = now - this.#keepMs;
     if (this.#entries.some((e) => e.at < cutoff)) this.#entries = this.#entries.filter((e) => e.at >= cutoff);

@@ -1,0 +1,17 @@
+import { createBullBoard } from '@bull-board/api';
+import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
+import { ExpressAdapter } from '@bull-board/express';
+import type { Queue } from 'bullmq';
+import type { Router } from 'express';
+
+/** Bull Board for `queues`, as an Express router to mount at `basePath`. */
+export function bullBoardRouter(queues: readonly Queue[], basePath: string): Router {
+  const serverAdapter = new ExpressAdapter();
+  serverAdapter.setBasePath(basePath);
+  createBullBoard({
+    queues: queues.map((q) => new BullMQAdapter(q)),
+    serverAdapter,
+    options: { uiConfig: { boardTitle: 'rpa-pool' } },
+  });
+  return serverAdapter.getRouter() as Router;
+}

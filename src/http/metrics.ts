@@ -1,0 +1,204 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { Logger } from '../logging/logger.js';
+import type { ServiceEventMap, ServiceEvents } from '../service/events.js';
+import type { QueueStatus, ServiceStatus, StatusSource } from '../service/status.js';
+
+/** Options for {@link ServiceMetrics}. */
+export interface ServiceMetricsOptions {
+  readonly status: StatusSource;
+  readonly events: ServiceEvents;
+  readonly logger: Logger;
+  /** One status() call serves every gauge of a scrape; reuse it this long. @defaultValue 1000 */
+  readonly statusCacheMs?: number;
+}
+
+/** Per-queue gauges read from the status at scrape time: metric name → help and field. */
+const QUEUE_GAUGES: readonly { name: string; help: string; field: keyof QueueStatus }[] = [
+  {
+    name: 'rpa_queue_pending_jobs',
+    help: 'Jobs pending: source list + waiting + prioritized (what the scaling rule divides)',
+    field: 'pending',
+  },
+  { name: 'rpa_queue_list_items', help: 'Items still in the source list, not yet bridged', field: 'listLength' },
+  { name: 'rpa_queue_waiting_jobs', help: 'BullMQ jobs waiting', field: 'waiting' },
+  { name: 'rpa_queue_active_jobs', help: 'BullMQ jobs being processed', field: 'active' },
+  { name: 'rpa_queue_delayed_jobs', help: 'BullMQ jobs delayed (retry backoff)', field: 'delayed' },
+  { name: 'rpa_queue_failed_jobs', help: 'BullMQ jobs failed and still retained', field: 'failed' },
+  { name: 'rpa_workers', help: 'Live worker units (starting, ready, busy)', field: 'workers' },
+  { name: 'rpa_workers_busy', help: 'Worker units running a job', field: 'busy' },
+  { name: 'rpa_workers_desired', help: "The scaler's last decision (fair share of the rule)", field: 'desired' },
+  { name: 'rpa_workers_max', help: 'Worker ceiling of the queue', field: 'maxWorkers' },
+];
+
+const NON_COUNTER_TOTALS = [
+  'nodejs_active_handles_total',
+  'nodejs_active_requests_total',
+  'nodejs_active_resources_total',
+];
+
+/** Job durations: RPA flows take seconds to minutes. */
+const DURATION_BUCKETS_SECONDS = [0.1, 0.5, 1, 2, 5, 10, 20, 30, 60, 120, 300, 600];
+
+/**
+ * The service's Prometheus metrics in a registry of its own (several servers can live in one
+ * process, as in tests). Queue gauges are filled from the status source at scrape time; counters
+ * and the duration histogram from the service events between {@link start} and {@link close}.
+ */
+export class ServiceMetrics {
+  readonly registry = new Registry();
+  readonly #status: StatusSource;
+  readonly #events: ServiceEvents;
+  readonly #logger: Logger;
+  readonly #statusCacheMs: number;
+  #snapshot: { at: number; promise: Promise<ServiceStatus | undefined> } | undefined;
+  #attached = false;
+
+  readonly #duration: Histogram<'queue' | 'outcome'>;
+  readonly #scaling: Counter<'queue' | 'direction'>;
+  readonly #bridged: Counter<'queue'>;
+  readonly #invalid: Counter<'queue'>;
+  readonly #duplicates: Counter<'queue'>;
+  readonly #browserRestarts: Counter<'queue'>;
+
+  readonly #onFinished = (info: ServiceEventMap['job-finished'][0]): void =>
+    this.#duration.observe({ queue: info.queue, outcome: info.outcome }, info.durationMs / 1000);
+  readonly #onScaled = (info: ServiceEventMap['scaled'][0]): void =>
+    this.#scaling.inc({ queue: info.queue, direction: info.action });
+  readonly #onBridged = (info: ServiceEventMap['bridged'][0]): void =>
+    this.#bridged.inc({ queue: info.queue }, info.count);
+  readonly #onInvalid = (info: ServiceEventMap['invalid'][0]): void => this.#invalid.inc({ queue: info.queue });
+  readonly #onDuplicate = (info: ServiceEventMap['duplicate'][0]): void => this.#duplicates.inc({ queue: info.queue });
+  readonly #onBrowserRestart = (info: ServiceEventMap['browser-restart'][0]): void =>
+    this.#browserRestarts.inc({ queue: info.queue });
+
+  constructor(options: ServiceMetricsOptions) {
+    this.#status = options.status;
+    this.#events = options.events;
+    this.#logger = options.logger;
+    this.#statusCacheMs = options.statusCacheMs ?? 1000;
+    const registers = [this.registry];
+
+    collectDefaultMetrics({ register: this.registry });
+    // Gauges named `_total` fail `promtool check metrics`; their per-type twins without the
+    // suffix (nodejs_active_handles{type}, ...) stay and sum to the same number.
+    for (const name of NON_COUNTER_TOTALS) this.registry.removeSingleMetric(name);
+
+    const statusUp = new Gauge({
+      name: 'rpa_status_up',
+      help: '1 when the last scrape could read the service status (Redis answered), else 0',
+      registers,
+      collect: async () => {
+        statusUp.set((await this.#snapshotStatus())?.redis === 'up' ? 1 : 0);
+      },
+    });
+    for (const spec of QUEUE_GAUGES) {
+      const gauge: Gauge<'queue'> = new Gauge({
+        name: spec.name,
+        help: spec.help,
+        labelNames: ['queue'],
+        registers,
+        collect: async () => {
+          const status = await this.#snapshotStatus();
+          // Reset so a queue that disappeared (or a status that failed) leaves no stale series.
+          gauge.reset();
+          for (const q of status?.queues ?? []) gauge.set({ queue: q.name }, Number(q[spec.field]));
+        },
+      });
+    }
+    const totalWorkers = new Gauge({
+      name: 'rpa_max_total_workers',
+      help: 'Worker ceiling over all queues (scaler.maxTotalWorkers)',
+      registers,
+      collect: async () => {
+        const status = await this.#snapshotStatus();
+        totalWorkers.reset();
+        if (status) totalWorkers.set(status.maxTotalWorkers);
+      },
+    });
+
+    this.#duration = new Histogram({
+      name: 'rpa_job_duration_seconds',
+      help: 'Duration of job attempts by outcome (ok, error = last attempt failed, retry = will be retried)',
+      labelNames: ['queue', 'outcome'],
+      buckets: DURATION_BUCKETS_SECONDS,
+      registers,
+    });
+    this.#scaling = new Counter({
+      name: 'rpa_scaling_events_total',
+      help: 'Scaler changes of a queue worker count, by direction (up, down)',
+      labelNames: ['queue', 'direction'],
+      registers,
+    });
+    this.#bridged = new Counter({
+      name: 'rpa_bridged_items_total',
+      help: 'Items moved from the source list into BullMQ jobs',
+      labelNames: ['queue'],
+      registers,
+    });
+    this.#invalid = new Counter({
+      name: 'rpa_invalid_items_total',
+      help: 'Items moved to the invalid list (not a JSON object, too large)',
+      labelNames: ['queue'],
+      registers,
+    });
+    this.#duplicates = new Counter({
+      name: 'rpa_duplicate_items_total',
+      help: 'Items not run again because a job with the same id is retained',
+      labelNames: ['queue'],
+      registers,
+    });
+    this.#browserRestarts = new Counter({
+      name: 'rpa_browser_restarts_total',
+      help: 'Browser relaunches (crash, recycle, memory)',
+      labelNames: ['queue'],
+      registers,
+    });
+  }
+
+  /** Starts counting service events. Idempotent. */
+  start(): void {
+    if (this.#attached) return;
+    this.#attached = true;
+    this.#events.on('job-finished', this.#onFinished);
+    this.#events.on('scaled', this.#onScaled);
+    this.#events.on('bridged', this.#onBridged);
+    this.#events.on('invalid', this.#onInvalid);
+    this.#events.on('duplicate', this.#onDuplicate);
+    this.#events.on('browser-restart', this.#onBrowserRestart);
+  }
+
+  /** Stops counting service events. Idempotent. */
+  close(): void {
+    if (!this.#attached) return;
+    this.#attached = false;
+    this.#events.off('job-finished', this.#onFinished);
+    this.#events.off('scaled', this.#onScaled);
+    this.#events.off('bridged', this.#onBridged);
+    this.#events.off('invalid', this.#onInvalid);
+    this.#events.off('duplicate', this.#onDuplicate);
+    this.#events.off('browser-restart', this.#onBrowserRestart);
+  }
+
+  /** The Prometheus text exposition. */
+  async text(): Promise<string> {
+    return this.registry.metrics();
+  }
+
+  get contentType(): string {
+    return this.registry.contentType;
+  }
+
+  /** The status for this scrape: undefined when it cannot be read (the gauges go empty). */
+  #snapshotStatus(): Promise<ServiceStatus | undefined> {
+    const now = Date.now();
+    if (this.#snapshot && now - this.#snapshot.at >= 0 && now - this.#snapshot.at < this.#statusCacheMs) {
+      return this.#snapshot.promise;
+    }
+    const promise = this.#status.status().catch((err: unknown) => {
+      this.#logger.debug(`metrics: status unavailable: ${err instanceof Error ? err.message : String(err)}`);
+      return undefined;
+    });
+    this.#snapshot = { at: now, promise };
+    return promise;
+  }
+}

@@ -1,0 +1,288 @@
+// The scaler dashboard: polls /api/status (live state) and /api/dashboard (history, failures,
+// completion rate) and redraws in place. Vanilla JS, no build step; Chart.js is served locally.
+'use strict';
+
+const STATUS_EVERY_MS = 3000;
+const DASHBOARD_EVERY_MS = 5000;
+const HOUR_MS = 3_600_000;
+
+/** Latest documents from the server. */
+const state = { status: null, dashboard: null, live: new Map() };
+/** Queue name → { root, chart } */
+const views = new Map();
+
+function el(tag, props = {}, children = []) {
+  const node = document.createElement(tag);
+  for (const [k, v] of Object.entries(props)) {
+    if (k === 'text') node.textContent = v;
+    else if (k === 'class') node.className = v;
+    else node.setAttribute(k, v);
+  }
+  for (const c of children) node.append(c);
+  return node;
+}
+
+function time(ms) {
+  return new Date(ms).toLocaleTimeString('pt-BR', { hour: '2-digit', minute: '2-digit', second: '2-digit' });
+}
+
+// KPI classification (seed's table; N = the queue's jobsPerWorker, 50 by default).
+function kpiJobsPerWorker(q) {
+  const n = q.jobsPerWorker || 50;
+  if (q.pending === 0) return { text: '0', level: 'idle', label: 'ocioso' };
+  if (q.workers === 0) return { text: `${q.pending} / 0 workers`, level: 'crit', label: 'crítico' };
+  const r = q.pending / q.workers;
+  const text = r.toFixed(1);
+  if (r <= n) return { text, level: 'ok', label: 'ótimo' };
+  if (r <= 2 * n) return { text, level: 'acceptable', label: 'aceitável' };
+  if (r <= 4 * n) return { text, level: 'warn', label: 'atenção' };
+  return { text, level: 'crit', label: 'crítico' };
+}
+
+function kpiCompletions(q, completed) {
+  const text = String(completed);
+  if (q.pending + q.active === 0 && completed === 0) return { text, level: 'idle', label: 'ocioso' };
+  if (completed > 30) return { text, level: 'ok', label: 'ótimo' };
+  if (completed > 20) return { text, level: 'acceptable', label: 'aceitável' };
+  if (completed >= 10) return { text, level: 'warn', label: 'atenção' };
+  return { text, level: 'crit', label: 'crítico' };
+}
+
+function kpiWorkers(q) {
+  const n = q.jobsPerWorker || 50;
+  const rule = q.pending <= 0 ? 0 : Math.ceil(q.pending / n);
+  const capped = Math.min(rule, q.maxWorkers);
+  const text = `${q.workers} (ceil ${rule}, desejado ${q.desired}, teto ${q.maxWorkers})`;
+  if (q.workers > q.maxWorkers) return { text, level: 'crit', label: 'crítico' };
+  if (q.workers === capped || q.workers === q.desired) return { text, level: 'ok', label: 'ótimo' };
+  return { text, level: 'acceptable', label: 'aceitável' };
+}
+
+function kpiTotal(status) {
+  const text = `${status.totalWorkers} de ${status.maxTotalWorkers}`;
+  if (status.totalWorkers > status.maxTotalWorkers) return { text, level: 'crit', label: 'crítico' };
+  return { text, level: 'ok', label: 'ótimo' };
+}
+
+function paintKpi(td, kpi) {
+  td.className = `kpi-${kpi.level}`;
+  td.dataset.level = kpi.level;
+  td.textContent = `${kpi.text} · ${kpi.label}`;
+}
+
+function renderKpis() {
+  const status = state.status;
+  const tbody = document.querySelector('#kpi-table tbody');
+  const rows = status.queues.map((q) => {
+    const completed = state.dashboard?.lastMinute?.[q.name]?.completed ?? 0;
+    const jpw = el('td', { 'data-kpi': 'jobs-per-worker' });
+    const cpm = el('td', { 'data-kpi': 'completions-per-minute' });
+    const wrk = el('td', { 'data-kpi': 'workers' });
+    paintKpi(jpw, kpiJobsPerWorker(q));
+    paintKpi(cpm, kpiCompletions(q, completed));
+    paintKpi(wrk, kpiWorkers(q));
+    return el('tr', { 'data-queue': q.name }, [el('th', { text: q.name }), jpw, cpm, wrk]);
+  });
+  tbody.replaceChildren(...rows);
+  paintKpi(document.querySelector('[data-kpi="total-workers"]'), kpiTotal(status));
+}
+
+function queueView(name) {
+  let view = views.get(name);
+  if (view) return view;
+  const root = document.getElementById('queue-template').content.firstElementChild.cloneNode(true);
+  root.dataset.queue = name;
+  root.querySelector('.queue-name').textContent = `Fila ${name}`;
+  document.getElementById('queues').append(root);
+  let chart = null;
+  if (window.Chart) {
+    chart = new window.Chart(root.querySelector('canvas.chart'), {
+      type: 'line',
+      data: {
+        datasets: [
+          {
+            label: 'pendentes',
+            data: [],
+            borderColor: '#3461c1',
+            backgroundColor: '#3461c1',
+            yAxisID: 'y',
+            pointRadius: 0,
+            tension: 0.2,
+          },
+          {
+            label: 'workers',
+            data: [],
+            borderColor: '#d9480f',
+            backgroundColor: '#d9480f',
+            yAxisID: 'y1',
+            pointRadius: 0,
+            stepped: true,
+          },
+        ],
+      },
+      options: {
+        animation: false,
+        maintainAspectRatio: false,
+        parsing: false,
+        interaction: { mode: 'nearest', axis: 'x', intersect: false },
+        scales: {
+          x: { type: 'linear', ticks: { callback: (v) => time(v).slice(0, 5), maxTicksLimit: 8 } },
+          y: { beginAtZero: true, position: 'left', title: { display: true, text: 'pendentes' } },
+          y1: {
+            beginAtZero: true,
+            position: 'right',
+            grid: { drawOnChartArea: false },
+            ticks: { precision: 0 },
+            title: { display: true, text: 'workers' },
+          },
+        },
+        plugins: { tooltip: { callbacks: { title: (items) => (items[0] ? time(items[0].parsed.x) : '') } } },
+      },
+    });
+  }
+  view = { root, chart };
+  views.set(name, view);
+  return view;
+}
+
+function renderState(view, q) {
+  const rows = [
+    ['pendentes', q.pending],
+    ['na lista', q.listLength],
+    ['aguardando', q.waiting],
+    ['ativos', q.active],
+    ['atrasados', q.delayed],
+    ['falhos', q.failed],
+    ['concluídos', q.completed],
+    ['workers', q.workers],
+    ['ocupados', q.busy],
+    ['iniciando', q.starting],
+    ['drenando', q.draining],
+    ['desejado', q.desired],
+    ['teto', q.maxWorkers],
+    ['jobs/worker', q.jobsPerWorker],
+  ];
+  const items = rows.flatMap(([k, v]) => [el('dt', { text: k }), el('dd', { text: String(v), 'data-field': k })]);
+  items.push(el('dt', { text: 'nomes' }), el('dd', { class: 'worker-names', text: q.workerNames.join(', ') || '—' }));
+  view.root.querySelector('dl.state').replaceChildren(...items);
+}
+
+function renderChart(view, name) {
+  if (!view.chart) return;
+  const now = Date.now();
+  const since = now - HOUR_MS;
+  const points = [];
+  for (const d of state.dashboard?.decisions ?? []) {
+    if (d.queue === name && d.at >= since) points.push({ x: d.at, pending: d.pending, workers: d.current });
+  }
+  for (const p of state.live.get(name) ?? []) if (p.x >= since) points.push(p);
+  points.sort((a, b) => a.x - b.x);
+  view.chart.data.datasets[0].data = points.map((p) => ({ x: p.x, y: p.pending }));
+  view.chart.data.datasets[1].data = points.map((p) => ({ x: p.x, y: p.workers }));
+  view.chart.options.scales.x.min = since;
+  view.chart.options.scales.x.max = now;
+  view.chart.update('none');
+}
+
+function renderDecisions(view, name) {
+  const decisions = (state.status?.recentDecisions ?? [])
+    .filter((d) => d.queue === name)
+    .sort((a, b) => b.at - a.at)
+    .slice(0, 8);
+  const rows = decisions.map((d) =>
+    el('tr', {}, [
+      el('td', { text: time(d.at) }),
+      el('td', { class: `action-${d.action}`, text: d.action }),
+      el('td', { class: 'num', text: String(d.pending) }),
+      el('td', { class: 'num', text: `${d.current} → ${d.target}` }),
+      el('td', { text: d.reason }),
+    ]),
+  );
+  if (rows.length === 0)
+    rows.push(el('tr', {}, [el('td', { colspan: '5', class: 'muted', text: 'nenhuma decisão recente' })]));
+  view.root.querySelector('table.decisions tbody').replaceChildren(...rows);
+}
+
+function renderFailures(view, name) {
+  const failures = (state.dashboard?.failures ?? []).filter((f) => f.queue === name);
+  const items = failures.map((f) => {
+    const li = el('li', { 'data-job': f.id }, [
+      el('strong', { text: `#${f.id}` }),
+      ` ${f.failedAt ? time(f.failedAt) : ''} · ${f.attemptsMade} tentativa(s) · `,
+      el('span', { class: 'reason', text: f.reason }),
+    ]);
+    for (const url of f.screenshots) {
+      li.append(
+        el('a', { href: url, target: '_blank', rel: 'noopener', class: 'screenshot', text: url.split('/').pop() }),
+      );
+    }
+    return li;
+  });
+  if (items.length === 0) items.push(el('li', { class: 'muted', text: 'nenhuma falha retida' }));
+  view.root.querySelector('ul.failures').replaceChildren(...items);
+}
+
+function render() {
+  if (!state.status) return;
+  renderKpis();
+  for (const q of state.status.queues) {
+    const view = queueView(q.name);
+    renderState(view, q);
+    renderChart(view, q.name);
+    renderDecisions(view, q.name);
+    renderFailures(view, q.name);
+  }
+}
+
+function setConnection(text, isError) {
+  const p = document.getElementById('connection');
+  p.textContent = text;
+  p.className = isError ? 'error' : 'muted';
+}
+
+async function getJson(url) {
+  const res = await fetch(url, { cache: 'no-store' });
+  if (!res.ok) throw new Error(`${url}: HTTP ${res.status}`);
+  return res.json();
+}
+
+async function pollStatus() {
+  try {
+    const status = await getJson('/api/status');
+    state.status = status;
+    const at = Date.parse(status.at) || Date.now();
+    for (const q of status.queues) {
+      const series = state.live.get(q.name) ?? [];
+      series.push({ x: at, pending: q.pending, workers: q.workers });
+      while (series.length > 0 && series[0].x < at - HOUR_MS) series.shift();
+      state.live.set(q.name, series);
+    }
+    setConnection(
+      `atualizado às ${time(Date.now())} · Redis ${status.redis} · ${status.totalWorkers}/${status.maxTotalWorkers} workers`,
+      status.redis !== 'up',
+    );
+    render();
+  } catch (err) {
+    setConnection(`sem status: ${err.message}`, true);
+  }
+}
+
+async function pollDashboard() {
+  try {
+    state.dashboard = await getJson('/api/dashboard');
+    render();
+  } catch (err) {
+    setConnection(`sem histórico: ${err.message}`, true);
+  }
+}
+
+function loop(fn, everyMs) {
+  const tick = async () => {
+    await fn();
+    setTimeout(tick, everyMs);
+  };
+  tick();
+}
+
+loop(pollStatus, STATUS_EVERY_MS);
+loop(pollDashboard, DASHBOARD_EVERY_MS);

@@ -1,0 +1,156 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Queue } from 'bullmq';
+import express, { type ErrorRequestHandler } from 'express';
+import { OutcomeWindow } from '../alerts/outcome-window.js';
+import type { AppConfig } from '../config/types.js';
+import type { Logger } from '../logging/logger.js';
+import type { ServiceEvents } from '../service/events.js';
+import type { StatusSource } from '../service/status.js';
+import { basicAuth } from './basic-auth.js';
+import { bullBoardRouter } from './bull-board.js';
+import { dashboardRoutes } from './dashboard-routes.js';
+import { authForListen } from './listen-guard.js';
+import { ServiceMetrics } from './metrics.js';
+
+/** Options for {@link HttpServer}. */
+export interface HttpServerOptions {
+  /** `http.host`, `http.port` (0: any free port) and `http.auth` are used. */
+  readonly config: AppConfig;
+  readonly logger: Logger;
+  readonly status: StatusSource;
+  readonly events: ServiceEvents;
+  /** BullMQ Queue objects, one per configured queue, for Bull Board and the failures list. */
+  readonly queues: readonly Queue[];
+  /** Where failure screenshots live (`<artifactsDir>/<queue>/<jobId>-attempt<k>.png`). */
+  readonly artifactsDir: string;
+}
+
+/** Path of Bull Board. */
+export const BOARD_PATH = '/admin/queues';
+
+/**
+ * The operations surface (CONTRACT.md "HTTP"): `/healthz`, `/readyz`, `/metrics` open;
+ * `/api/status`, `/` (dashboard), `/admin/queues` (Bull Board) and `/artifacts/*` behind HTTP
+ * basic auth when `http.auth` is set. Without auth it only listens on loopback.
+ */
+export class HttpServer {
+  readonly #options: HttpServerOptions;
+  readonly #logger: Logger;
+  readonly #metrics: ServiceMetrics;
+  readonly #outcomes: OutcomeWindow;
+  #server: http.Server | undefined;
+  #starting: Promise<{ url: string }> | undefined;
+  #closing: Promise<void> | undefined;
+
+  constructor(options: HttpServerOptions) {
+    this.#options = options;
+    this.#logger = options.logger.child({ component: 'http' });
+    this.#metrics = new ServiceMetrics({ status: options.status, events: options.events, logger: this.#logger });
+    this.#outcomes = new OutcomeWindow({ events: options.events, keepMs: 60_000 });
+  }
+
+  /** Listens; resolves with the base URL. Throws when auth is missing on a non-loopback host. Idempotent. */
+  start(): Promise<{ url: string }> {
+    if (this.#closing) return Promise.reject(new Error('HttpServer is closed'));
+    this.#starting ??= this.#doStart();
+    return this.#starting;
+  }
+
+  /** Stops listening and drops open connections. Idempotent; waits for a start in progress. */
+  close(): Promise<void> {
+    this.#closing ??= this.#doClose();
+    return this.#closing;
+  }
+
+  async #doStart(): Promise<{ url: string }> {
+    const { config } = this.#options;
+    const auth = authForListen(config.http);
+    const app = this.#app(auth);
+    this.#metrics.start();
+    this.#outcomes.start();
+    const server = http.createServer(app);
+    this.#server = server;
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(config.http.port, config.http.host, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+    const { port } = server.address() as AddressInfo;
+    const host = config.http.host.includes(':') ? `[${config.http.host}]` : config.http.host;
+    const url = `http://${host}:${port}`;
+    this.#logger.info(`HTTP em ${url} (dashboard /, Bull Board ${BOARD_PATH}, métricas /metrics)`, {
+      auth: auth ? 'basic' : 'none (loopback only)',
+    });
+    return { url };
+  }
+
+  async #doClose(): Promise<void> {
+    try {
+      await this.#starting;
+    } catch {
+      // a failed start leaves nothing listening
+    }
+    const server = this.#server;
+    if (server?.listening) {
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      // Keep-alive connections (browsers, scrapers) would hold close() open.
+      server.closeAllConnections();
+      await closed;
+    }
+    this.#outcomes.close();
+    this.#metrics.close();
+  }
+
+  #app(auth: { user: string; password: string } | undefined): express.Express {
+    const { status, queues, artifactsDir } = this.#options;
+    const app = express();
+    app.disable('x-powered-by');
+
+    app.get('/healthz', (_req, res) => {
+      res.type('text/plain').send('ok\n');
+    });
+    app.get('/readyz', async (_req, res) => {
+      const ready = await status.redisReady().catch(() => false);
+      res
+        .status(ready ? 200 : 503)
+        .type('text/plain')
+        .send(ready ? 'ready\n' : 'redis unavailable\n');
+    });
+    app.get('/metrics', async (_req, res) => {
+      const text = await this.#metrics.text();
+      res.set('Content-Type', this.#metrics.contentType).send(text);
+    });
+
+    if (auth) app.use(basicAuth(auth));
+
+    app.get('/api/status', async (_req, res) => {
+      res.set('Cache-Control', 'no-store');
+      try {
+        res.json(await status.status());
+      } catch (err) {
+        res.status(503).json({ error: `status unavailable: ${err instanceof Error ? err.message : String(err)}` });
+      }
+    });
+    app.use(BOARD_PATH, bullBoardRouter(queues, BOARD_PATH));
+    app.use(dashboardRoutes({ status, queues, artifactsDir, outcomes: this.#outcomes, logger: this.#logger }));
+
+    const onError: ErrorRequestHandler = (err: unknown, req, res, next) => {
+      const statusCode = (err as { status?: unknown }).status;
+      if (typeof statusCode === 'number' && statusCode >= 400 && statusCode < 500) {
+        res.status(statusCode).type('text/plain').send(`${statusCode}\n`);
+        return;
+      }
+      this.#logger.error(`HTTP ${req.method} ${req.path} failed: ${err instanceof Error ? err.message : String(err)}`);
+      if (res.headersSent) {
+        next(err);
+        return;
+      }
+      res.status(500).type('text/plain').send('internal error\n');
+    };
+    app.use(onError);
+    return app;
+  }
+}
