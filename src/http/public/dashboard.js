@@ -107,7 +107,7 @@ function queueView(name) {
             backgroundColor: '#3461c1',
             yAxisID: 'y',
             pointRadius: 0,
-            tension: 0.2,
+            tension: 0,
           },
           {
             label: 'workers',
