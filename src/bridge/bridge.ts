@@ -52,6 +52,7 @@ export class Bridge {
   readonly #logger: Logger;
   readonly #bridgeId: string;
   readonly #abort = new AbortController();
+  readonly #giveUp = new AbortController();
   readonly #stats = new Map<string, QueueBridgeStats>();
   #command: Redis | undefined;
   readonly #blocking: Redis[] = [];
@@ -126,6 +127,7 @@ export class Bridge {
         events: this.#options,
         stats: this.#stats.get(queue.name) as QueueBridgeStats,
         signal: this.#abort.signal,
+        giveUp: this.#giveUp.signal,
       });
       this.#loops.push(loop.run());
     }
@@ -148,6 +150,14 @@ export class Bridge {
       } catch (err) {
         this.#logger.warn(`closing a blocking connection failed: ${coerceError(err).message}`);
       }
+    }
+    // With Redis down nothing in flight can finish: abandon it rather than wait for retries. The
+    // batch stays in the processing list, as after a crash.
+    const command = this.#command;
+    if (command) {
+      const giveUp = (): void => this.#giveUp.abort();
+      if (command.status !== 'ready') giveUp();
+      else command.once('close', giveUp);
     }
     await Promise.all(this.#loops);
     this.#loops = [];

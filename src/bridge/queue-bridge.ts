@@ -8,6 +8,7 @@ import { coerceError } from '../lib/errors.js';
 import { sleep } from '../lib/sleep.js';
 import type { Logger } from '../logging/logger.js';
 import { classifyItem, invalidEntry, type InvalidReason } from './item.js';
+import { abortable } from './abortable.js';
 import { LosslessListMoves } from './lossless-list-moves.js';
 
 /** Counters of one queue's bridge, read by the metrics module through `Bridge#stats()`. */
@@ -53,6 +54,11 @@ export interface QueueBridgeOptions {
   readonly stats: QueueBridgeStats;
   /** Aborted by `Bridge#close()`: stop taking items; the batch in hand is still finished. */
   readonly signal: AbortSignal;
+  /**
+   * Aborted when closing while Redis is unreachable: abandon the batch in hand (it stays in the
+   * processing list, as after a crash, and the next start finishes it).
+   */
+  readonly giveUp: AbortSignal;
 }
 
 interface Candidate {
@@ -75,29 +81,35 @@ export class QueueBridge {
 
   /** Runs until the signal aborts; never rejects. */
   async run(): Promise<void> {
-    const { signal, logger } = this.#o;
+    const { signal, giveUp, logger } = this.#o;
     // The processing list may hold a batch a previous run (or a failed attempt) already bridged.
     let inDoubt = true;
     while (!signal.aborted) {
       try {
         if (inDoubt) {
-          await this.#finishLeftovers();
+          await abortable(this.#finishLeftovers(), giveUp);
           inDoubt = false;
           if (signal.aborted) break;
         }
-        const room = await this.#room();
+        const room = await abortable(this.#room(), signal);
         if (room === 0) {
           await sleep(this.#o.backPressureCheckMs, signal);
           continue;
         }
-        const moved = await this.#moves.take(this.#o.queue.sourceList, this.#o.processingList, this.#counterKey, room);
+        const moved = await abortable(
+          this.#moves.take(this.#o.queue.sourceList, this.#o.processingList, this.#counterKey, room),
+          giveUp,
+        );
         if (moved > 0) {
           // Finished even when close() came meanwhile: this is the in-flight batch.
-          await this.#bridgeBatch(false);
+          await abortable(this.#bridgeBatch(false), giveUp);
           continue;
         }
         if (signal.aborted) break;
-        await LosslessListMoves.waitForItems(this.#o.blocking, this.#o.queue.sourceList, this.#o.blockSeconds);
+        await abortable(
+          LosslessListMoves.waitForItems(this.#o.blocking, this.#o.queue.sourceList, this.#o.blockSeconds),
+          signal,
+        );
       } catch (thrown) {
         inDoubt = true;
         if (signal.aborted) break;

@@ -1,0 +1,66 @@
+import { describe, expect, it } from 'vitest';
+import { classifyItem, invalidEntry, rawOfInvalidEntry } from '../../../src/bridge/item.js';
+import { parseProcessingEntry } from '../../../src/bridge/lossless-list-moves.js';
+
+const MAX = 1000;
+
+describe('classifyItem', () => {
+  it('takes payload ids and gives generated ids from the sequence', () => {
+    expect(classifyItem(Buffer.from('{"id":"a:b","x":1}'), '5', MAX)).toEqual({
+      valid: true,
+      payload: { id: 'a:b', x: 1 },
+      jobId: 'a%3Ab',
+      fromPayload: true,
+    });
+    expect(classifyItem(Buffer.from('{"x":1}'), '5', MAX)).toMatchObject({
+      valid: true,
+      jobId: '%g5',
+      fromPayload: false,
+    });
+    expect(classifyItem(Buffer.from('{"id":7}'), '5', MAX)).toMatchObject({ jobId: '%n7' });
+  });
+
+  it('names the reason of invalid items', () => {
+    const reason = (text: string | Buffer): unknown => {
+      const item = classifyItem(Buffer.isBuffer(text) ? text : Buffer.from(text), '1', MAX);
+      return item.valid ? 'valid' : item.reason;
+    };
+    expect(reason('nope')).toBe('not-json');
+    expect(reason('[]')).toBe('not-object');
+    expect(reason('"s"')).toBe('not-object');
+    expect(reason('{"id":null}')).toBe('bad-id');
+    expect(reason('{"id":false}')).toBe('bad-id');
+    expect(reason(Buffer.from([0x7b, 0x80, 0x7d]))).toBe('invalid-utf8');
+    expect(reason(`{"a":"${'x'.repeat(MAX)}"}`)).toBe('too-large');
+    expect(reason(`{"a":"${'x'.repeat(MAX - 8)}"}`)).toBe('valid');
+  });
+});
+
+describe('invalid entries', () => {
+  it('round-trip the exact bytes, with base64 only for non-UTF-8', () => {
+    for (const raw of [Buffer.from('\uFEFFplain ação'), Buffer.from([0xff, 0x00, 0xc3]), Buffer.alloc(0)]) {
+      const entry = JSON.parse(invalidEntry(raw, 'not-json', 'd', 'q', new Date(0))) as {
+        raw: string;
+        rawBase64?: string;
+      };
+      expect(rawOfInvalidEntry(entry).equals(raw)).toBe(true);
+    }
+    expect(JSON.parse(invalidEntry(Buffer.from('ok'), 'not-json', 'd', 'q', new Date(0)))).toEqual({
+      raw: 'ok',
+      reason: 'not-json',
+      detail: 'd',
+      queue: 'q',
+      at: '1970-01-01T00:00:00.000Z',
+    });
+  });
+});
+
+describe('parseProcessingEntry', () => {
+  it('splits the sequence number from the raw bytes, which may contain the separator', () => {
+    const entry = parseProcessingEntry(Buffer.from('42|{"a":"x|y"}'));
+    expect(entry.seq).toBe('42');
+    expect(entry.raw.toString()).toBe('{"a":"x|y"}');
+    expect(parseProcessingEntry(Buffer.from('{"a":1}')).seq).toBeUndefined();
+    expect(parseProcessingEntry(Buffer.from('|x')).seq).toBeUndefined();
+  });
+});
