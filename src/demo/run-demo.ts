@@ -1,0 +1,85 @@
+/**
+ * `npm run demo`: the whole system on one machine (see demo-runner.ts). Options by env:
+ * DEMO_CONFERENCIA (322), DEMO_EMISSAO (3), REDIS_HOST / REDIS_PORT, DEMO_REDIS_DB (else REDIS_DB,
+ * else 0), DEMO_HTTP_PORT (3000), PORTAL_PORT (a free one), DEMO_KEEP_RUNNING=1 (stay up after the
+ * summary until Ctrl-C). Ctrl-C stops everything cleanly; a second Ctrl-C kills what is left.
+ * Exit: 0 when the run completed or was stopped by the user and everything stopped cleanly; 1 when
+ * the service failed or did not stop cleanly; 78 for a malformed option.
+ */
+import path from 'node:path';
+import { DemoRunner } from './demo-runner.js';
+import { DemoEnvError, flagFromEnv, intFromEnv, redisTargetFromEnv } from './env.js';
+import { DEFAULT_CONFERENCIA_COUNT, DEFAULT_EMISSAO_COUNT, newRunId } from './poller.js';
+import { DemoSetupError } from './preflight.js';
+import { StatusLine } from './status-line.js';
+
+const output = new StatusLine();
+const stop = new AbortController();
+let runner: DemoRunner | undefined;
+
+process.on('SIGINT', onSignal);
+process.on('SIGTERM', onSignal);
+
+function onSignal(signal: NodeJS.Signals): void {
+  if (!stop.signal.aborted) {
+    output.endStatus();
+    output.line(`${signal}: stopping the demo (again to kill everything at once) ...`);
+    stop.abort();
+    return;
+  }
+  output.line(`${signal} again: killing the service and its browsers.`);
+  void runner?.close(true);
+}
+
+async function main(): Promise<number> {
+  let options;
+  try {
+    const redis = { ...redisTargetFromEnv(), db: intFromEnv('DEMO_REDIS_DB', intFromEnv('REDIS_DB', 0)) };
+    options = {
+      runId: newRunId(),
+      conferenciaCount: intFromEnv('DEMO_CONFERENCIA', DEFAULT_CONFERENCIA_COUNT),
+      emissaoCount: intFromEnv('DEMO_EMISSAO', DEFAULT_EMISSAO_COUNT),
+      redis,
+      httpPort: intFromEnv('DEMO_HTTP_PORT', 3000, 1),
+      portalPort: intFromEnv('PORTAL_PORT', 0),
+      keepRunning: flagFromEnv('DEMO_KEEP_RUNNING'),
+      rootDir: path.resolve(import.meta.dirname, '../..'),
+      output,
+    };
+  } catch (err) {
+    if (err instanceof DemoEnvError) {
+      console.error(err.message);
+      return 78;
+    }
+    throw err;
+  }
+
+  const startedAt = Date.now();
+  runner = new DemoRunner(options);
+  let failed = false;
+  try {
+    const outcome = await runner.run(stop.signal);
+    failed = outcome.serviceFailed;
+  } catch (err) {
+    output.endStatus();
+    if (err instanceof DemoSetupError) {
+      console.error(err.message);
+    } else {
+      console.error(`demo failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+    }
+    failed = true;
+  } finally {
+    const exit = await runner.close();
+    if (exit && !failed) {
+      if (exit.code === 0) {
+        output.line(`Service stopped (exit 0). Demo took ${Math.round((Date.now() - startedAt) / 1000)} s end to end.`);
+      } else {
+        output.line(`The service did not stop cleanly (${exit.signal ?? `exit ${exit.code}`}); see logs/demo.log`);
+        failed = true;
+      }
+    }
+  }
+  return failed ? 1 : 0;
+}
+
+process.exitCode = await main();
