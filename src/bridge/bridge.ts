@@ -17,7 +17,7 @@ import { coerceError } from '../lib/errors.js';
 import type { Logger } from '../logging/logger.js';
 import { createRedis } from '../redis/connection.js';
 import type { InvalidReason } from './item.js';
-import { jobOptionsFor } from './job-options.js';
+import { jobOptionsFor } from '../workers/job-options.js';
 import { processingListOf } from './lossless-list-moves.js';
 import { QueueBridge, type QueueBridgeStats } from './queue-bridge.js';
 
