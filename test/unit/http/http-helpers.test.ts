@@ -60,6 +60,8 @@ describe('pngPathsUnder', () => {
     ]);
   });
   it('ignores paths outside it', () => {
-    expect(pngPathsUnder('screenshot: /etc/x.png and ../../secret.png and /srv/app/artifacts-other/y.png', root)).toEqual([]);
+    expect(
+      pngPathsUnder('screenshot: /etc/x.png and ../../secret.png and /srv/app/artifacts-other/y.png', root),
+    ).toEqual([]);
   });
 });
