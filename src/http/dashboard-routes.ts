@@ -3,6 +3,7 @@ import type { Queue } from 'bullmq';
 import express, { type Router } from 'express';
 import type { OutcomeWindow } from '../alerts/outcome-window.js';
 import type { Logger } from '../logging/logger.js';
+import { withTimeout } from '../lib/with-timeout.js';
 import type { StatusSource } from '../service/status.js';
 import { recentFailures } from './failures.js';
 import { resolveChartJs, resolvePublicDir } from './static-assets.js';
@@ -18,6 +19,9 @@ export interface DashboardRoutesOptions {
   /** How far back the chart goes. @defaultValue 3_600_000 (1 h) */
   readonly historyMs?: number;
 }
+
+/** Redis down: answer the page with what is known instead of hanging its poll. */
+const REDIS_READ_TIMEOUT_MS = 3000;
 
 /** What `/api/dashboard` returns besides `/api/status`: the slower-moving parts of the page. */
 export interface DashboardData {
@@ -57,11 +61,17 @@ export function dashboardRoutes(options: DashboardRoutesOptions): Router {
     const now = Date.now();
     const sinceMs = now - historyMs;
     const [decisions, failures] = await Promise.all([
-      options.status.decisionsSince(sinceMs).catch((err: unknown) => {
-        options.logger.debug(`dashboard: decision history unavailable: ${String(err)}`);
-        return [];
-      }),
-      recentFailures({ queues: options.queues, artifactsDir: options.artifactsDir }).catch((err: unknown) => {
+      withTimeout(options.status.decisionsSince(sinceMs), REDIS_READ_TIMEOUT_MS, 'decision history').catch(
+        (err: unknown) => {
+          options.logger.debug(`dashboard: decision history unavailable: ${String(err)}`);
+          return [];
+        },
+      ),
+      withTimeout(
+        recentFailures({ queues: options.queues, artifactsDir: options.artifactsDir }),
+        REDIS_READ_TIMEOUT_MS,
+        'failed jobs',
+      ).catch((err: unknown) => {
         options.logger.debug(`dashboard: failed jobs unavailable: ${String(err)}`);
         return [];
       }),

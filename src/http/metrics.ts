@@ -1,4 +1,5 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { withTimeout } from '../lib/with-timeout.js';
 import type { Logger } from '../logging/logger.js';
 import type { ServiceEventMap, ServiceEvents } from '../service/events.js';
 import type { QueueStatus, ServiceStatus, StatusSource } from '../service/status.js';
@@ -10,6 +11,8 @@ export interface ServiceMetricsOptions {
   readonly logger: Logger;
   /** One status() call serves every gauge of a scrape; reuse it this long. @defaultValue 1000 */
   readonly statusCacheMs?: number;
+  /** A scrape does not wait longer than this for the status (queue gauges are left out). @defaultValue 5000 */
+  readonly statusTimeoutMs?: number;
 }
 
 /** Per-queue gauges read from the status at scrape time: metric name → help and field. */
@@ -50,6 +53,7 @@ export class ServiceMetrics {
   readonly #events: ServiceEvents;
   readonly #logger: Logger;
   readonly #statusCacheMs: number;
+  readonly #statusTimeoutMs: number;
   #snapshot: { at: number; promise: Promise<ServiceStatus | undefined> } | undefined;
   #attached = false;
 
@@ -76,6 +80,7 @@ export class ServiceMetrics {
     this.#events = options.events;
     this.#logger = options.logger;
     this.#statusCacheMs = options.statusCacheMs ?? 1000;
+    this.#statusTimeoutMs = options.statusTimeoutMs ?? 5000;
     const registers = [this.registry];
 
     collectDefaultMetrics({ register: this.registry });
@@ -194,7 +199,7 @@ export class ServiceMetrics {
     if (this.#snapshot && now - this.#snapshot.at >= 0 && now - this.#snapshot.at < this.#statusCacheMs) {
       return this.#snapshot.promise;
     }
-    const promise = this.#status.status().catch((err: unknown) => {
+    const promise = withTimeout(this.#status.status(), this.#statusTimeoutMs, 'status').catch((err: unknown) => {
       this.#logger.debug(`metrics: status unavailable: ${err instanceof Error ? err.message : String(err)}`);
       return undefined;
     });

@@ -4,6 +4,7 @@ import type { Queue } from 'bullmq';
 import express, { type ErrorRequestHandler } from 'express';
 import { OutcomeWindow } from '../alerts/outcome-window.js';
 import type { AppConfig } from '../config/types.js';
+import { withTimeout } from '../lib/with-timeout.js';
 import type { Logger } from '../logging/logger.js';
 import type { ServiceEvents } from '../service/events.js';
 import type { StatusSource } from '../service/status.js';
@@ -25,6 +26,9 @@ export interface HttpServerOptions {
   /** Where failure screenshots live (`<artifactsDir>/<queue>/<jobId>-attempt<k>.png`). */
   readonly artifactsDir: string;
 }
+
+/** /api/status answers 503 rather than hang while Redis does not answer. */
+const STATUS_TIMEOUT_MS = 5000;
 
 /** Path of Bull Board. */
 export const BOARD_PATH = '/admin/queues';
@@ -129,7 +133,7 @@ export class HttpServer {
     app.get('/api/status', async (_req, res) => {
       res.set('Cache-Control', 'no-store');
       try {
-        res.json(await status.status());
+        res.json(await withTimeout(status.status(), STATUS_TIMEOUT_MS, 'status'));
       } catch (err) {
         res.status(503).json({ error: `status unavailable: ${err instanceof Error ? err.message : String(err)}` });
       }

@@ -231,6 +231,19 @@ describe('HttpServer /api/status and /readyz', () => {
     expect(await down.json()).toEqual({ error: 'status unavailable: Connection is closed.' });
   });
 
+  it('answers /api/status with 503 and /metrics without queue series when the status hangs', async () => {
+    const status = new FakeStatusSource([queueStatus('conferencia')]);
+    status.status = () => new Promise(() => undefined); // Redis gone silent
+    const { url } = await startServer({ status });
+    const [api, metrics] = await Promise.all([fetch(`${url}/api/status`), fetch(`${url}/metrics`)]);
+    expect(api.status).toBe(503);
+    expect(await api.json()).toEqual({ error: 'status unavailable: status timed out after 5000 ms' });
+    const text = await metrics.text();
+    expect(metrics.status).toBe(200);
+    expect(text).toContain('rpa_status_up 0');
+    expect(text).not.toContain('rpa_queue_pending_jobs{');
+  });
+
   it('/readyz is 503 while Redis is down and 200 once it is back', async () => {
     const privateRedis = await PrivateRedis.create();
     await privateRedis.start();
