@@ -1,6 +1,6 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import type { Page } from 'playwright';
+import type { CDPSession, Page } from 'playwright';
 import { coerceError } from '../lib/errors.js';
 import { withTimeout } from '../lib/with-timeout.js';
 
@@ -44,11 +44,7 @@ export async function captureFailureArtifacts(input: {
   }
   if (input.page && !input.page.isClosed()) {
     try {
-      await withTimeout(
-        input.page.screenshot({ path: `${base}.png`, timeout: input.timeoutMs }),
-        input.timeoutMs + 1000,
-        'taking the screenshot',
-      );
+      await fs.writeFile(`${base}.png`, await screenshotPng(input.page, input.timeoutMs));
       screenshot = `${base}.png`;
     } catch (err) {
       screenshotError = coerceError(err).message;
@@ -66,6 +62,29 @@ export async function captureFailureArtifacts(input: {
   };
   await fs.writeFile(`${base}.json`, `${JSON.stringify(note, null, 2)}\n`).catch(() => undefined);
   return { screenshot, url };
+}
+
+/**
+ * Captures the viewport through CDP: unlike `page.screenshot()`, it does not wait for a pending
+ * navigation to settle, and a timed-out attempt is usually in the middle of one. Falls back to
+ * Playwright's screenshot where CDP is not available.
+ */
+async function screenshotPng(page: Page, timeoutMs: number): Promise<Buffer> {
+  let cdp: CDPSession | undefined;
+  try {
+    cdp = await withTimeout(page.context().newCDPSession(page), timeoutMs, 'opening a CDP session');
+    const shot = await withTimeout(
+      cdp.send('Page.captureScreenshot', { format: 'png' }),
+      timeoutMs,
+      'taking the screenshot',
+    );
+    return Buffer.from(shot.data, 'base64');
+  } catch {
+    return withTimeout(page.screenshot({ timeout: timeoutMs }), timeoutMs + 1000, 'taking the screenshot');
+  } finally {
+    // Not awaited: detaching waits for a pending navigation to finish (up to the portal's latency).
+    if (cdp) void cdp.detach().catch(() => undefined);
+  }
 }
 
 function safeUrl(page: Page | null): string | null {

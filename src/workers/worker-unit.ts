@@ -28,6 +28,12 @@ export interface WorkerUnitOptions {
   readonly logger: Logger;
   readonly keepCompletedSeconds: number;
   readonly keepFailedSeconds: number;
+  /** BullMQ job lock: a job whose process died is judged stalled after this. @defaultValue 30000 */
+  readonly lockDurationMs?: number;
+  /** How often this Worker looks for stalled jobs. @defaultValue 30000 */
+  readonly stalledIntervalMs?: number;
+  /** Times a job may stall before BullMQ fails it. @defaultValue 2 */
+  readonly maxStalledCount?: number;
   readonly onStateChange?: (unit: WorkerUnit, from: UnitState, to: UnitState) => void;
   readonly onJobFinished?: (info: {
     queue: string;
@@ -127,6 +133,9 @@ export class WorkerUnit {
         autorun: true,
         removeOnComplete: { age: this.#options.keepCompletedSeconds },
         removeOnFail: { age: this.#options.keepFailedSeconds },
+        lockDuration: this.#options.lockDurationMs ?? 30_000,
+        stalledInterval: this.#options.stalledIntervalMs ?? 30_000,
+        maxStalledCount: this.#options.maxStalledCount ?? 2,
       });
       worker.on('error', (err) => this.#logger.warn(`BullMQ worker error: ${coerceError(err).message}`));
       this.#worker = worker;

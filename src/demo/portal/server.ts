@@ -55,6 +55,8 @@ export interface PortalHandle {
   readonly stats: Readonly<PortalStats>;
   /** The next `count` requests under `pathPrefix` answer HTTP 500. */
   failNext(count: number, pathPrefix?: string): void;
+  /** Forced failures not yet served. */
+  pendingForcedFailures(): number;
   /** Every open session is expired now: the next page asks to log in again. */
   expireSessions(): void;
   setLatencyMs(ms: number): void;
@@ -264,6 +266,7 @@ export async function startPortal(options: PortalOptions = {}): Promise<PortalHa
     url: `http://${host}:${address.port}`,
     stats,
     failNext: (count, pathPrefix) => faults.failNext(count, pathPrefix),
+    pendingForcedFailures: () => faults.pendingForcedFailures,
     expireSessions: () => sessions.expireAll(),
     setLatencyMs: (ms) => faults.setLatencyMs(ms),
     setErrorRate: (rate) => faults.setErrorRate(rate),

@@ -1,0 +1,160 @@
+/** Shared set-up for worker integration tests: a demo portal, units on random queues, result reading, cleanup. */
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { randomUUID } from 'node:crypto';
+import { Queue, type JobsOptions } from 'bullmq';
+import { Redis } from 'ioredis';
+import type { BrowserConfig, QueueConfig } from '../../../src/config/types.js';
+import { startPortal, type PortalHandle, type PortalOptions } from '../../../src/demo/portal/server.js';
+import { flowForQueue } from '../../../src/flows/registry.js';
+import { createLogger } from '../../../src/logging/logger.js';
+import { listProcesses, hasEnv } from '../../../src/workers/process-tree.js';
+import type { ResultEntry } from '../../../src/workers/result-entry.js';
+import { WorkerUnit, type UnitState, type WorkerUnitOptions } from '../../../src/workers/worker-unit.js';
+import { deleteKeys, sharedRedisConfig, uniqueName } from '../../helpers/redis.js';
+import { waitFor } from '../../helpers/wait.js';
+
+/**
+ * Every browser these tests launch inherits this variable (Playwright passes `process.env` on),
+ * so leftovers are counted from /proc, zygotes and renderers included, not assumed.
+ */
+export const SUITE_MARKER_ENV = 'RPA_TEST_SUITE';
+/** Also on the browser's command line, for `pgrep -f`. */
+export const SUITE_MARKER_ARG_PREFIX = '--rpa-test-suite=';
+
+export interface UnitEvents {
+  states: { to: UnitState; at: number }[];
+  finished: { outcome: 'ok' | 'error' | 'retry'; durationMs: number }[];
+  restarts: string[];
+}
+
+export class WorkerFixture {
+  readonly marker = randomUUID();
+  readonly redisConfig = sharedRedisConfig();
+  readonly redis = new Redis({ ...this.redisConfig, maxRetriesPerRequest: 3 });
+  readonly logger = createLogger({
+    level: process.env.TEST_LOG_LEVEL ?? 'error',
+    file: '',
+    format: 'text',
+    colors: false,
+  });
+  readonly resultList = uniqueName('results');
+  readonly units: WorkerUnit[] = [];
+  readonly queues: Queue[] = [];
+  readonly queueNames: string[] = [];
+  artifactsDir = '';
+  portal!: PortalHandle;
+
+  async setUp(portalOptions: PortalOptions = {}): Promise<void> {
+    process.env[SUITE_MARKER_ENV] = this.marker;
+    this.artifactsDir = await fs.mkdtemp(path.join(os.tmpdir(), 'rpa-artifacts-'));
+    this.portal = await startPortal(portalOptions);
+  }
+
+  browserConfig(overrides: Partial<BrowserConfig> = {}): BrowserConfig {
+    return {
+      executablePath: '',
+      headless: true,
+      args: [`${SUITE_MARKER_ARG_PREFIX}${this.marker}`],
+      launchTimeoutMs: 30_000,
+      recycleAfterJobs: 0,
+      maxMemoryMb: 0,
+      ...overrides,
+    };
+  }
+
+  queueConfig(flow: string, overrides: Partial<QueueConfig> = {}): QueueConfig {
+    const name = uniqueName(flow);
+    this.queueNames.push(name);
+    return {
+      name,
+      flow,
+      sourceList: `fila:${name}`,
+      resultList: this.resultList,
+      invalidList: `fila:${name}:invalid`,
+      jobsPerWorker: 50,
+      minWorkers: 0,
+      maxWorkers: 1,
+      attempts: 3,
+      backoffMs: 100,
+      timeoutSeconds: 30,
+      ...overrides,
+    };
+  }
+
+  /** Starts a unit for `queue`; records its state changes, finished jobs and browser restarts. */
+  async startUnit(
+    queue: QueueConfig,
+    overrides: Partial<WorkerUnitOptions> = {},
+  ): Promise<{ unit: WorkerUnit; events: UnitEvents; jobs: Queue }> {
+    const events: UnitEvents = { states: [], finished: [], restarts: [] };
+    const unit = new WorkerUnit({
+      queue,
+      index: 1,
+      flow: flowForQueue(queue),
+      browser: this.browserConfig(),
+      portal: { url: this.portal.url, user: 'demo', password: 'demo123' },
+      redis: this.redisConfig,
+      artifactsDir: this.artifactsDir,
+      logger: this.logger.child({ queue: queue.name }),
+      keepCompletedSeconds: 3600,
+      keepFailedSeconds: 3600,
+      onStateChange: (_u, _from, to) => events.states.push({ to, at: Date.now() }),
+      onJobFinished: (info) => events.finished.push({ outcome: info.outcome, durationMs: info.durationMs }),
+      onBrowserRestart: (_q, reason) => events.restarts.push(reason),
+      ...overrides,
+    });
+    this.units.push(unit);
+    await unit.start();
+    const jobs = new Queue(queue.name, { connection: this.redis, prefix: this.redisConfig.prefix });
+    this.queues.push(jobs);
+    return { unit, events, jobs };
+  }
+
+  /** Adds a job with the queue's attempts and exponential backoff, as the bridge does. */
+  async addJob(
+    jobs: Queue,
+    queue: QueueConfig,
+    data: Record<string, unknown>,
+    extra: JobsOptions = {},
+  ): Promise<string> {
+    const job = await jobs.add(queue.flow, data, {
+      attempts: queue.attempts,
+      backoff: { type: 'exponential', delay: queue.backoffMs },
+      ...extra,
+    });
+    if (!job.id) throw new Error('job has no id');
+    return job.id;
+  }
+
+  async results(): Promise<ResultEntry[]> {
+    const raw = await this.redis.lrange(this.resultList, 0, -1);
+    return raw.map((line) => JSON.parse(line) as ResultEntry);
+  }
+
+  /** Waits for the result entry with `id` and returns it. */
+  async resultFor(id: string | number, timeoutMs = 45_000): Promise<ResultEntry> {
+    return waitFor(async () => (await this.results()).find((entry) => entry.id === id), {
+      timeoutMs,
+      what: `result entry ${id}`,
+    });
+  }
+
+  /** Pids of live Chromium processes launched by this test file (any process type). */
+  chromiumPids(): number[] {
+    return listProcesses()
+      .filter((p) => p.pid !== process.pid && /chrom/i.test(p.cmdline) && hasEnv(p.pid, SUITE_MARKER_ENV, this.marker))
+      .map((p) => p.pid);
+  }
+
+  async tearDown(): Promise<void> {
+    await Promise.allSettled(this.units.map((u) => u.close({ force: true })));
+    await Promise.allSettled(this.queues.map((q) => q.close()));
+    await this.portal?.close();
+    for (const name of this.queueNames) await deleteKeys(this.redis, `${this.redisConfig.prefix}:${name}:*`);
+    await this.redis.del(this.resultList);
+    this.redis.disconnect();
+    if (this.artifactsDir) await fs.rm(this.artifactsDir, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,154 @@
+import fs from 'node:fs/promises';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { findBrowserPid, listProcesses } from '../../../src/workers/process-tree.js';
+import type { WorkerUnit } from '../../../src/workers/worker-unit.js';
+import { waitFor } from '../../helpers/wait.js';
+import { WorkerFixture } from './fixture.js';
+
+const fx = new WorkerFixture();
+
+/** The real Chromium browser process of `unit` (not the /bin/sh wrapper, not a helper). */
+function browserPidOf(unit: WorkerUnit): number {
+  const marker = unit.browserSession?.marker;
+  if (!marker) throw new Error('unit has no browser');
+  const pid = findBrowserPid(`--rpa-pool-browser=${marker}`);
+  if (!pid) throw new Error('browser process not found');
+  return pid;
+}
+
+function alive(pid: number): boolean {
+  return listProcesses().some((p) => p.pid === pid);
+}
+
+describe('WorkerUnit failure handling with real Chromium', () => {
+  beforeAll(async () => {
+    await fx.setUp();
+  });
+
+  afterAll(async () => {
+    fx.portal.setLatencyMs(0);
+    await fx.tearDown();
+  });
+
+  it('retries a job whose browser was SIGKILLed mid-job on a relaunched browser, and keeps serving', async () => {
+    const queue = fx.queueConfig('conferencia', { attempts: 3, backoffMs: 100 });
+    const { unit, events, jobs } = await fx.startUnit(queue);
+    const pid = browserPidOf(unit);
+
+    // Hold the job inside a portal request so the kill lands mid-job.
+    fx.portal.setLatencyMs(60_000);
+    const requestsBefore = fx.portal.stats.requests;
+    await fx.addJob(jobs, queue, { id: 'killed', documento: '13579' });
+    await waitFor(() => unit.state === 'busy' && fx.portal.stats.requests > requestsBefore, { what: 'job in flight' });
+    fx.portal.setLatencyMs(0); // the request in flight keeps its delay; the retry gets none
+    process.kill(pid, 'SIGKILL');
+
+    const entry = await fx.resultFor('killed');
+    expect(entry).toMatchObject({ status: 'ok', attempts: 2, worker: unit.name, result: { documento: '13579' } });
+    expect(events.finished.map((f) => f.outcome)).toEqual(['retry', 'ok']);
+    expect(events.restarts).toHaveLength(1);
+    expect(events.restarts[0]).toMatch(/crashed|disconnected/);
+    expect(unit.browserSession?.launches).toBe(2);
+    await waitFor(() => !alive(pid), { what: 'the killed browser to be gone' });
+    expect(browserPidOf(unit)).not.toBe(pid);
+
+    await fx.addJob(jobs, queue, { id: 'after-kill', documento: '24680' });
+    expect((await fx.resultFor('after-kill')).status).toBe('ok');
+    expect(unit.state).toBe('ready');
+  });
+
+  it('fails an attempt over its timeout, closes the page and serves the next job on a fresh one', async () => {
+    const queue = fx.queueConfig('conferencia', { attempts: 1, timeoutSeconds: 8 });
+    const { unit, events, jobs } = await fx.startUnit(queue);
+    await fx.addJob(jobs, queue, { id: 'warm-up', documento: '11111' });
+    expect((await fx.resultFor('warm-up')).status).toBe('ok');
+    await waitFor(() => unit.state === 'ready', { what: 'unit ready' });
+    const pageBefore = await unit.browserSession!.page();
+
+    fx.portal.setLatencyMs(30_000);
+    const jobId = await fx.addJob(jobs, queue, { id: 'slow', documento: '22222' });
+    const entry = await fx.resultFor('slow');
+    fx.portal.setLatencyMs(0);
+
+    expect(entry.status).toBe('error');
+    expect(entry.attempts).toBe(1);
+    expect(entry.error).toMatchObject({ name: 'JobTimeoutError', permanent: false });
+    expect(entry.error?.message).toContain('job exceeded its timeout of 8000 ms');
+    expect(entry.durationMs).toBeGreaterThanOrEqual(8000);
+    expect(entry.durationMs).toBeLessThan(20_000); // cut short, not waiting out the portal's 30 s
+    expect(entry.error?.artifacts?.screenshot).toBe(`${fx.artifactsDir}/${queue.name}/${jobId}-attempt1.png`);
+    const note = JSON.parse(await fs.readFile(`${fx.artifactsDir}/${queue.name}/${jobId}-attempt1.json`, 'utf8')) as {
+      url: string;
+    };
+    expect(note.url).toBe(entry.error?.artifacts?.url);
+    expect(note.url).toContain('/conferencia'); // the page the slow navigation left from
+    expect((await fs.stat(`${fx.artifactsDir}/${queue.name}/${jobId}-attempt1.png`)).size).toBeGreaterThan(0);
+    expect(pageBefore.isClosed()).toBe(true);
+
+    await fx.addJob(jobs, queue, { id: 'after-timeout', documento: '33333' });
+    expect(await fx.resultFor('after-timeout')).toMatchObject({ status: 'ok', attempts: 1 });
+    expect(events.finished.map((f) => f.outcome)).toEqual(['ok', 'error', 'ok']);
+    expect(unit.browserSession?.launches).toBe(1);
+  });
+
+  it('recycles the browser after the configured number of jobs and when over the memory bound', async () => {
+    const byCount = fx.queueConfig('conferencia');
+    const counted = await fx.startUnit(byCount, { browser: fx.browserConfig({ recycleAfterJobs: 2 }) });
+    for (const id of ['r1', 'r2', 'r3']) {
+      await fx.addJob(counted.jobs, byCount, { id, documento: '12121' });
+      expect((await fx.resultFor(id)).status).toBe('ok');
+    }
+    expect(counted.events.restarts).toEqual(['recycled after 2 jobs']);
+    expect(counted.unit.browserSession?.launches).toBe(2);
+
+    const byMemory = fx.queueConfig('conferencia');
+    const bounded = await fx.startUnit(byMemory, { browser: fx.browserConfig({ maxMemoryMb: 1 }) });
+    await fx.addJob(bounded.jobs, byMemory, { id: 'm1', documento: '34343' });
+    expect((await fx.resultFor('m1')).status).toBe('ok');
+    await waitFor(() => bounded.events.restarts.length === 1, { what: 'memory recycle' });
+    expect(bounded.events.restarts[0]).toMatch(/^memory \d+ MB over 1 MB$/);
+  });
+
+  it('retire() lets the running job finish, then closes the worker and the browser', async () => {
+    const queue = fx.queueConfig('conferencia', { attempts: 1 });
+    const { unit, events, jobs } = await fx.startUnit(queue);
+    const pid = browserPidOf(unit);
+    fx.portal.setLatencyMs(1500);
+    const requestsBefore = fx.portal.stats.requests;
+    await fx.addJob(jobs, queue, { id: 'during-retire', documento: '45454' });
+    await waitFor(() => unit.state === 'busy' && fx.portal.stats.requests > requestsBefore, { what: 'job in flight' });
+    fx.portal.setLatencyMs(0);
+    const retiring = unit.retire();
+    expect(unit.state).toBe('draining');
+    expect(unit.retire()).toBe(retiring);
+    await retiring;
+
+    expect(unit.state).toBe('closed');
+    expect((await fx.resultFor('during-retire')).status).toBe('ok');
+    expect(events.states.map((s) => s.to)).toEqual(['ready', 'busy', 'draining', 'closed']);
+    expect(alive(pid)).toBe(false);
+  });
+
+  it('close({ force: true }) aborts the running flow at once', async () => {
+    const queue = fx.queueConfig('conferencia', { attempts: 2, timeoutSeconds: 120 });
+    const { unit, jobs } = await fx.startUnit(queue);
+    fx.portal.setLatencyMs(60_000);
+    const requestsBefore = fx.portal.stats.requests;
+    await fx.addJob(jobs, queue, { id: 'forced', documento: '56565' });
+    await waitFor(() => unit.state === 'busy' && fx.portal.stats.requests > requestsBefore, { what: 'job in flight' });
+    fx.portal.setLatencyMs(0);
+    const started = Date.now();
+    await unit.close({ force: true });
+    expect(unit.state).toBe('closed');
+    expect(Date.now() - started).toBeLessThan(20_000);
+    // Not the last attempt, so no result entry: the job runs again elsewhere.
+    expect((await fx.results()).some((e) => e.id === 'forced')).toBe(false);
+  });
+
+  it('leaves no Chromium process behind', async () => {
+    await Promise.all(fx.units.map((u) => u.close()));
+    await waitFor(() => fx.chromiumPids().length === 0, { timeoutMs: 15_000, what: 'no Chromium left' });
+    const pgrep = listProcesses().filter((p) => p.cmdline.includes(`--rpa-test-suite=${fx.marker}`));
+    expect(pgrep).toEqual([]);
+  });
+});
