@@ -1,0 +1,250 @@
+import fs from 'node:fs';
+import { Queue } from 'bullmq';
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { jobIdForPayloadId } from '../../../src/bridge/job-id.js';
+import { BROWSER_MARKER_ENV } from '../../../src/workers/browser-launch.js';
+import { listProcesses } from '../../../src/workers/process-tree.js';
+import { freePort, PrivateRedis, sharedRedisConfig } from '../../helpers/redis.js';
+import { ServiceProcess } from '../../helpers/service-process.js';
+import { waitFor } from '../../helpers/wait.js';
+
+const { host, port } = sharedRedisConfig();
+const ESCALAR = /^\[ESCALAR\] (\w+): (\d+) jobs → criando (\d+) worker\(s\) \(total: (\d+) → (\d+)\)/;
+const SERVICE_PREFIX = '  service | ';
+
+/**
+ * A process identity that survives pid reuse: pid plus start time (field 22 of /proc/<pid>/stat).
+ * `undefined` once it is gone; a zombie (exited, not yet reaped) counts as gone.
+ */
+function processKey(pid: number): string | undefined {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    if (fields[0] === 'Z') return undefined;
+    return `${pid}:${fields[19]}`;
+  } catch {
+    return undefined;
+  }
+}
+
+function isBrowser(pid: number): boolean {
+  try {
+    return fs
+      .readFileSync(`/proc/${pid}/environ`, 'utf8')
+      .split('\0')
+      .some((e) => e.startsWith(`${BROWSER_MARKER_ENV}=`));
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Every process that has been under `root` while sampling runs (the service, its Chromium trees).
+ * Kept by identity, so a process orphaned at exit (reparented away from the tree) is still checked.
+ */
+class TreeWatcher {
+  readonly seen = new Map<string, { pid: number; browser: boolean; cmdline: string }>();
+  readonly #timer: NodeJS.Timeout;
+
+  constructor(readonly root: number) {
+    this.#timer = setInterval(() => this.sample(), 250);
+  }
+
+  sample(): void {
+    const all = listProcesses();
+    const children = new Map<number, number[]>();
+    for (const p of all) children.set(p.ppid, [...(children.get(p.ppid) ?? []), p.pid]);
+    const stack = [...(children.get(this.root) ?? [])];
+    while (stack.length > 0) {
+      const pid = stack.pop() as number;
+      stack.push(...(children.get(pid) ?? []));
+      const key = processKey(pid);
+      if (key && !this.seen.has(key)) {
+        this.seen.set(key, {
+          pid,
+          browser: isBrowser(pid),
+          cmdline: all.find((p) => p.pid === pid)?.cmdline ?? '',
+        });
+      }
+    }
+  }
+
+  get browsers(): number {
+    return [...this.seen.values()].filter((p) => p.browser).length;
+  }
+
+  /** Seen processes still alive (same pid and start time). */
+  alive(): string[] {
+    return [...this.seen].filter(([key]) => processKey(Number(key.split(':')[0])) === key).map(([, p]) => p.cmdline);
+  }
+
+  stop(): void {
+    clearInterval(this.#timer);
+  }
+}
+
+/** Env every demo run gets: the shared Redis, the browser settings of this machine. */
+function baseEnv(): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { REDIS_HOST: host, REDIS_PORT: String(port) };
+  for (const name of ['BROWSER_EXECUTABLE_PATH', 'PLAYWRIGHT_BROWSERS_PATH']) {
+    if (process.env[name]) env[name] = process.env[name];
+  }
+  return env;
+}
+
+/** An empty Redis database of the shared server (the demo uses the real list names). */
+async function emptyDb(): Promise<number> {
+  for (const db of [9, 10, 11, 12, 13, 14, 15, 8]) {
+    const redis = new Redis({ host, port, db });
+    const size = await redis.dbsize();
+    redis.disconnect();
+    if (size === 0) return db;
+  }
+  throw new Error('no empty Redis database among 8..15 for the demo test');
+}
+
+function messages(demo: ServiceProcess): string[] {
+  return demo.lines.filter((l) => l.startsWith(SERVICE_PREFIX)).map((l) => l.slice(SERVICE_PREFIX.length));
+}
+
+describe('npm run demo (node dist/demo/run-demo.js)', () => {
+  let db: number;
+  let redis: Redis;
+  const running: ServiceProcess[] = [];
+
+  beforeAll(async () => {
+    db = await emptyDb();
+    redis = new Redis({ host, port, db });
+  });
+
+  afterAll(async () => {
+    for (const demo of running) await demo.stop('SIGKILL');
+    await redis.flushdb();
+    redis.disconnect();
+  });
+
+  it('runs the scenario: scales to 2 conferencia and 1 emissao workers, gets every result, stops clean on SIGINT', async () => {
+    const httpPort = await freePort();
+    const demo = new ServiceProcess(
+      {
+        ...baseEnv(),
+        DEMO_REDIS_DB: String(db),
+        DEMO_CONFERENCIA: '60',
+        DEMO_EMISSAO: '2',
+        DEMO_HTTP_PORT: String(httpPort),
+        PORTAL_PORT: String(await freePort()),
+        DEMO_KEEP_RUNNING: '1',
+      },
+      'dist/demo/run-demo.js',
+    );
+    running.push(demo);
+    const tree = new TreeWatcher(demo.child.pid as number);
+    try {
+      await demo.waitForLine(/^Dashboard: +http:\/\/127\.0\.0\.1:\d+\/$/, 180_000);
+      expect(demo.output()).toContain(`http://127.0.0.1:${httpPort}/admin/queues`);
+      expect(demo.output()).toMatch(/user demo \/ password demo/);
+      // The dashboard answers with the printed credentials, and only with them.
+      const auth = `Basic ${Buffer.from('demo:demo').toString('base64')}`;
+      expect(
+        (await fetch(`http://127.0.0.1:${httpPort}/api/status`, { headers: { authorization: auth } })).status,
+      ).toBe(200);
+      expect((await fetch(`http://127.0.0.1:${httpPort}/api/status`)).status).toBe(401);
+
+      const pushed = await demo.waitForLine(/^Poller: pushed 60 jobs to fila:conferencia and 2 to fila:emissao/);
+      const runId = /\(run ([^)]+)\)/.exec(pushed)?.[1] as string;
+      expect(runId).toBeTruthy();
+
+      await demo.waitForLine(/^All results arrived\.$/, 300_000);
+      await demo.waitForLine(/peak workers:/);
+      const out = demo.output();
+      expect(out).toMatch(/results: +62 of 62/);
+      expect(out).toMatch(/by queue: +60 conferencia, 2 emissao/);
+      expect(out).toMatch(/ ok: +62\n/);
+      expect(out).toMatch(/errors: +0\n/);
+      expect(out).toMatch(/peak workers: conferencia 2, emissao 1/);
+      expect(out).toMatch(/Still running \(DEMO_KEEP_RUNNING=1\)/);
+
+      // The scaler's lines, in the contract's shape, reaching 2 and 1 workers.
+      const ups = messages(demo)
+        .map((m) => ESCALAR.exec(m))
+        .filter((m): m is RegExpExecArray => m !== null);
+      expect(ups.length).toBeGreaterThan(0);
+      for (const m of ups) expect(Number(m[5]) - Number(m[4])).toBe(Number(m[3]));
+      const reached = (queue: string): number =>
+        Math.max(0, ...ups.filter((m) => m[1] === queue).map((m) => Number(m[5])));
+      expect(reached('conferencia')).toBe(2);
+      expect(reached('emissao')).toBe(1);
+      expect(messages(demo)).toContain("[INFO] Worker 'Worker-conferencia-2' iniciado. Total de conferencia: 2");
+
+      // Independently of the writer: every job of the run completed in BullMQ, and the writer
+      // took every result entry off fila:resultado.
+      const ids = [
+        ...Array.from({ length: 60 }, (_, i) => ['conferencia', `demo-${runId}-conf-${i + 1}`] as const),
+        ...Array.from({ length: 2 }, (_, i) => ['emissao', `demo-${runId}-emis-${i + 1}`] as const),
+      ];
+      const queues = {
+        conferencia: new Queue('conferencia', { connection: { host, port, db } }),
+        emissao: new Queue('emissao', { connection: { host, port, db } }),
+      };
+      try {
+        for (const [queue, id] of ids) {
+          const job = await queues[queue].getJob(jobIdForPayloadId(id));
+          expect(job?.data, id).toMatchObject({ id });
+          expect(await job?.getState(), id).toBe('completed');
+        }
+      } finally {
+        await queues.conferencia.close();
+        await queues.emissao.close();
+      }
+      expect(await redis.llen('fila:resultado')).toBe(0);
+      expect(await redis.llen('fila:conferencia')).toBe(0);
+      expect(await redis.llen('fila:emissao')).toBe(0);
+
+      tree.sample();
+      expect(tree.browsers).toBeGreaterThan(0); // the tree watch sees the browsers it must see gone
+      const { code } = await demo.stop('SIGINT', 120_000);
+      expect(code, demo.output()).toBe(0);
+      expect(demo.output()).toMatch(/Service stopped \(exit 0\)/);
+      expect(tree.alive()).toEqual([]);
+    } finally {
+      tree.stop();
+    }
+  }, 420_000);
+
+  it('stops by itself after the summary without DEMO_KEEP_RUNNING, leaving nothing running', async () => {
+    const demo = new ServiceProcess(
+      {
+        ...baseEnv(),
+        DEMO_REDIS_DB: String(db),
+        DEMO_CONFERENCIA: '3',
+        DEMO_EMISSAO: '1',
+        DEMO_HTTP_PORT: String(await freePort()),
+      },
+      'dist/demo/run-demo.js',
+    );
+    running.push(demo);
+    const tree = new TreeWatcher(demo.child.pid as number);
+    try {
+      const { code } = await demo.exited;
+      expect(code, demo.output()).toBe(0);
+      expect(demo.output()).toMatch(/results: +4 of 4/);
+      expect(demo.output()).toMatch(/Service stopped \(exit 0\)/);
+      expect(tree.browsers).toBeGreaterThan(0);
+      await waitFor(() => tree.alive().length === 0, { timeoutMs: 5000, what: 'no process of the demo left' });
+    } finally {
+      tree.stop();
+    }
+  }, 300_000);
+
+  it('without Redis prints one line saying how to start one and exits non-zero', async () => {
+    const nowhere = await PrivateRedis.create(); // a free port: nothing listens there
+    const demo = new ServiceProcess({ REDIS_PORT: String(nowhere.port) }, 'dist/demo/run-demo.js');
+    running.push(demo);
+    const { code } = await demo.exited;
+    expect(code).not.toBe(0);
+    expect(demo.lines).toEqual([
+      `No Redis at 127.0.0.1:${nowhere.port} (ECONNREFUSED). Start one: redis-server --daemonize yes  (or: docker run -p 6379:6379 redis:7)`,
+    ]);
+  });
+});
