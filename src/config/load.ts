@@ -97,7 +97,7 @@ function getPath(data: Record<string, unknown>, dotted: string): { found: boolea
 
 /** Which layer set `key` last, and the raw value it gave. */
 function sourceOf(key: string, layers: readonly Layer[], env: NodeJS.ProcessEnv): { source: string; raw: unknown } {
-  const variable = envBindings(schema as unknown as Record<string, unknown>).get(key);
+  const variable = envBindings(schema).get(key);
   if (variable && env[variable] !== undefined) return { source: `env ${variable}`, raw: env[variable] };
   for (let i = layers.length - 1; i >= 0; i--) {
     const layer = layers[i];
@@ -290,7 +290,7 @@ export function loadConfig(options: LoadConfigOptions = {}): AppConfig {
     portal: p.portal,
     browser: { ...p.browser, args: p.browser.args.map(String) },
     http: p.http,
-    log: { ...p.log, format: p.log.format as 'text' | 'json' },
+    log: { ...p.log, format: p.log.format },
     scaler: {
       ...p.scaler,
       stabilizationSeconds:
@@ -300,7 +300,7 @@ export function loadConfig(options: LoadConfigOptions = {}): AppConfig {
     jobs: p.jobs,
     artifactsDir: p.artifactsDir,
     shutdown: p.shutdown,
-    alerts: { ...p.alerts, rules: (p.alerts.rules as unknown[]).map((r) => normaliseRule(r)) },
+    alerts: { ...p.alerts, rules: p.alerts.rules.map((r) => normaliseRule(r)) },
     queues,
   };
   for (const rule of config.alerts.rules) {

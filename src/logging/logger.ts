@@ -43,7 +43,7 @@ function textLine(colors: boolean): winston.Logform.Format {
         .filter(([k]) => !HIDDEN_FIELDS.has(k))
         .map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`);
       const tail = extras.length > 0 ? `  (${extras.join(' ')})` : '';
-      return `[${String(timestamp)}] ${level}: ${String(message)}${tail}`;
+      return `[${String(timestamp)}] ${String(level)}: ${String(message)}${tail}`;
     }),
   );
   return winston.format.combine(...parts);
@@ -81,6 +81,9 @@ export function createLogger(options: LoggerOptions): Logger {
 
 /** Waits until every transport has written what it was given (used right before exit). */
 export async function flushLogger(logger: Logger): Promise<void> {
+  // A late line (a socket closing after its owner stopped) must not crash the exit with
+  // "write after end": it is dropped.
+  logger.on('error', () => undefined);
   await new Promise<void>((resolve) => {
     const timer = setTimeout(resolve, 2000);
     logger.on('finish', () => {

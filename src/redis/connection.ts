@@ -51,7 +51,8 @@ export function watchConnection(redis: Redis, logger: Logger, address: string, n
     down = true;
     lastError = message;
   });
-  redis.on('close', () => {
+  // 'reconnecting' (not 'close'): a connection closed on purpose does not reconnect and is not news.
+  redis.on('reconnecting', () => {
     if (everReady && !down) logger.warn(`Redis connection '${name}' lost; reconnecting`);
     down = true;
   });

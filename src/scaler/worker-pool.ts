@@ -141,14 +141,16 @@ export class WorkerPool extends EventEmitter<WorkerPoolEvents> {
     const units = this.#units.get(queue);
     if (!units) return;
     const index = this.#freeIndex(queue);
-    let unit: PoolUnit | undefined;
+    // The unit reports transitions through this callback, which needs the unit it reports for.
+    const holder: { unit?: PoolUnit } = {};
     const onStateChange = (): void => {
+      const unit = holder.unit;
       if (!unit) return;
       this.emit('unit-state', queue, unit.name, unit.state);
       if (unit.state === 'closed') this.#onClosed(queue, unit);
     };
-    unit = this.#options.createUnit(queue, index, onStateChange);
-    const created = unit;
+    const created = this.#options.createUnit(queue, index, onStateChange);
+    holder.unit = created;
     units.push(created);
     this.#track(
       created.start().then(

@@ -1,4 +1,5 @@
 import type { Redis } from 'ioredis';
+import { withTimeout } from '../lib/with-timeout.js';
 import type { AppConfig } from '../config/types.js';
 import type { DecisionHistory, DecisionRecord } from '../scaler/decision-history.js';
 import type { QueueDepthSource } from '../scaler/queue-depth.js';
@@ -22,7 +23,7 @@ export class LiveStatusSource implements StatusSource {
   async redisReady(): Promise<boolean> {
     if (this.deps.redis.status !== 'ready') return false;
     try {
-      return (await withTimeout(this.deps.redis.ping(), 1000)) === 'PONG';
+      return (await withTimeout(this.deps.redis.ping(), 1000, 'Redis PING')) === 'PONG';
     } catch {
       return false;
     }
@@ -71,20 +72,4 @@ export class LiveStatusSource implements StatusSource {
       recentDecisions: decisions,
     };
   }
-}
-
-function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms`)), ms);
-    promise.then(
-      (v) => {
-        clearTimeout(timer);
-        resolve(v);
-      },
-      (e: unknown) => {
-        clearTimeout(timer);
-        reject(e instanceof Error ? e : new Error(String(e)));
-      },
-    );
-  });
 }

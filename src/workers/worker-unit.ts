@@ -1,3 +1,5 @@
+import fs from 'node:fs/promises';
+import path from 'node:path';
 import { UnrecoverableError, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Page } from 'playwright';
@@ -113,6 +115,8 @@ export class WorkerUnit {
   async #doStart(): Promise<void> {
     const { queue, flow, redis } = this.#options;
     try {
+      // FlowContext.artifactsDir promises flows an existing folder.
+      await fs.mkdir(path.join(this.#options.artifactsDir, fileSafe(queue.name)), { recursive: true });
       if (flow.needsBrowser) {
         this.#session = new BrowserSession({
           browser: this.#options.browser,
@@ -226,7 +230,7 @@ export class WorkerUnit {
           portal: this.#options.portal,
           logger,
           signal: controller.signal,
-          artifactsDir: `${this.#options.artifactsDir}/${fileSafe(queue.name)}`,
+          artifactsDir: path.join(this.#options.artifactsDir, fileSafe(queue.name)),
           jobId: fileSafe(jobId),
         };
         const result = await untilAborted(flow.run(ctx), controller.signal);

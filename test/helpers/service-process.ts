@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { waitFor } from './wait.js';
+import { FatalWaitError, waitFor } from './wait.js';
 
 /** The service started as `npm start` / Docker start it (`node dist/main.js`), with its output kept. */
 export class ServiceProcess {
@@ -32,13 +32,18 @@ export class ServiceProcess {
     return this.lines.join('\n');
   }
 
-  /** Waits for a line matching `pattern`; fails early if the process exits. */
+  /** Waits for a line matching `pattern`; fails at once if the process exits first. */
   async waitForLine(pattern: RegExp, timeoutMs = 60_000): Promise<string> {
+    let exited = false;
+    void this.exited.then(() => (exited = true));
     return waitFor(
       () => {
         const hit = this.lines.find((l) => pattern.test(l));
-        if (!hit && !this.running) throw new Error(`process exited before ${String(pattern)}:\n${this.output()}`);
-        return hit;
+        if (hit) return hit;
+        if (exited || !this.running) {
+          throw new FatalWaitError(`process exited before ${String(pattern)}:\n${this.output()}`);
+        }
+        return undefined;
       },
       { timeoutMs, what: `log line ${String(pattern)}` },
     );

@@ -12,13 +12,21 @@ export async function waitFor<T>(
   for (;;) {
     try {
       const value = await check();
-      if (value) return value as NonNullable<T>;
+      if (value) return value;
     } catch (err) {
+      if (err instanceof FatalWaitError) throw err;
       last = err;
     }
     if (Date.now() > deadline) {
-      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${String(last)}` : ''}`);
+      throw new Error(
+        `timed out after ${timeoutMs} ms waiting for ${what}${last instanceof Error ? `: ${last.message}` : ''}`,
+      );
     }
     await new Promise((r) => setTimeout(r, intervalMs));
   }
+}
+
+/** Thrown by a `waitFor` check to stop waiting at once (the awaited thing can no longer happen). */
+export class FatalWaitError extends Error {
+  override readonly name = 'FatalWaitError';
 }

@@ -15,53 +15,58 @@ describe('service start-up with Redis unreachable', () => {
     fs.rmSync(dir, { recursive: true, force: true });
   });
 
-  it('logs a clear line, stays up, becomes ready when Redis appears, exits 0 on SIGTERM', async () => {
-    redis = await PrivateRedis.create(); // its port is free: nothing listens yet
-    const httpPort = await freePort();
-    const q = uniqueName('svc');
-    const configFile = path.join(dir, 'config.json');
-    fs.writeFileSync(configFile, JSON.stringify({ queues: { [q]: { flow: 'echo' } } }));
-    const logFile = path.join(dir, 'service.log');
-    service = new ServiceProcess({
-      CONFIG_FILE: configFile,
-      REDIS_PORT: String(redis.port),
-      HTTP_PORT: String(httpPort),
-      LOG_FILE: logFile,
-      LOG_LEVEL: 'debug',
-      RPA_SENHA: 'senha-que-nao-pode-vazar',
-      BOARD_PASSWORD: 'board-que-nao-pode-vazar',
-    });
+  it(
+    'logs a clear line, stays up, becomes ready when Redis appears, exits 0 on SIGTERM',
+    { timeout: 180_000 },
+    async () => {
+      redis = await PrivateRedis.create(); // its port is free: nothing listens yet
+      const httpPort = await freePort();
+      const q = uniqueName('svc');
+      const configFile = path.join(dir, 'config.json');
+      fs.writeFileSync(configFile, JSON.stringify({ queues: { [q]: { flow: 'echo' } } }));
+      const logFile = path.join(dir, 'service.log');
+      service = new ServiceProcess({
+        CONFIG_FILE: configFile,
+        REDIS_PORT: String(redis.port),
+        HTTP_PORT: String(httpPort),
+        LOG_FILE: logFile,
+        LOG_LEVEL: 'debug',
+        RPA_SENHA: 'senha-que-nao-pode-vazar',
+        BOARD_USER: 'ops',
+        BOARD_PASSWORD: 'board-que-nao-pode-vazar',
+      });
 
-    const waiting = await service.waitForLine(/waiting for Redis at 127\.0\.0\.1:\d+/);
-    expect(waiting).toContain(String(redis.port));
-    const unreachable = await service.waitForLine(/Redis unreachable at 127\.0\.0\.1:\d+ \(ECONNREFUSED\); retrying/);
-    expect(unreachable).toBeTruthy();
-    // Stays up, answers /healthz, and /readyz says not ready.
-    const health = await fetch(`http://127.0.0.1:${httpPort}/healthz`);
-    expect(health.status).toBe(200);
-    expect((await fetch(`http://127.0.0.1:${httpPort}/readyz`)).status).toBe(503);
-    expect(service.running).toBe(true);
-    // Retries are not a stack trace per attempt.
-    expect(service.output()).not.toMatch(/\n\s+at .*\(/);
+      const waiting = await service.waitForLine(/waiting for Redis at 127\.0\.0\.1:\d+/);
+      expect(waiting).toContain(String(redis.port));
+      const unreachable = await service.waitForLine(/Redis unreachable at 127\.0\.0\.1:\d+ \(ECONNREFUSED\); retrying/);
+      expect(unreachable).toBeTruthy();
+      // Stays up, answers /healthz, and /readyz says not ready.
+      const health = await fetch(`http://127.0.0.1:${httpPort}/healthz`);
+      expect(health.status).toBe(200);
+      expect((await fetch(`http://127.0.0.1:${httpPort}/readyz`)).status).toBe(503);
+      expect(service.running).toBe(true);
+      // Retries are not a stack trace per attempt.
+      expect(service.output()).not.toMatch(/\n\s+at .*\(/);
 
-    await redis.start();
-    await service.waitForLine(/service ready/);
-    expect((await fetch(`http://127.0.0.1:${httpPort}/readyz`)).status).toBe(200);
+      await redis.start();
+      await service.waitForLine(/service ready/);
+      expect((await fetch(`http://127.0.0.1:${httpPort}/readyz`)).status).toBe(200);
 
-    const { code } = await service.stop('SIGTERM');
-    expect(code).toBe(0);
-    expect(service.output()).toMatch(/SIGTERM received: stopping/);
-    expect(service.output()).toMatch(/stopped \(exit 0\)/);
+      const { code } = await service.stop('SIGTERM');
+      expect(code).toBe(0);
+      expect(service.output()).toMatch(/SIGTERM received: stopping/);
+      expect(service.output()).toMatch(/stopped \(exit 0\)/);
 
-    const written = fs.readFileSync(logFile, 'utf8');
-    expect(written).toContain('service ready');
-    for (const text of [written, service.output()]) {
-      expect(text).not.toContain('senha-que-nao-pode-vazar');
-      expect(text).not.toContain('board-que-nao-pode-vazar');
-    }
-    // The debug config dump is there, masked.
-    expect(written).toMatch(/configuration: .*"password":"\*\*\*"/);
-  });
+      const written = fs.readFileSync(logFile, 'utf8');
+      expect(written).toContain('service ready');
+      for (const text of [written, service.output()]) {
+        expect(text).not.toContain('senha-que-nao-pode-vazar');
+        expect(text).not.toContain('board-que-nao-pode-vazar');
+      }
+      // The debug config dump is there, masked.
+      expect(written).toMatch(/configuration: .*"password":"\*\*\*"/);
+    },
+  );
 
   it('stops start-up on a bad value with one line, exit 78 and no stack trace', async () => {
     const bad = new ServiceProcess({ REDIS_PORT: '70000', LOG_FILE: path.join(dir, 'bad.log') });

@@ -139,13 +139,15 @@ describe('WorkerPool', () => {
           name: `Worker-${queue}-${index}`,
           state: 'starting',
           start: () => Promise.reject(new Error('no browser')),
-          retire: async () => {
+          retire: () => {
             unit.state = 'closed';
             notify();
+            return Promise.resolve();
           },
-          close: async () => {
+          close: () => {
             unit.state = 'closed';
             notify();
+            return Promise.resolve();
           },
         };
         return unit;

@@ -1,0 +1,102 @@
+/**
+ * Entry point: `npm start` and the Docker image both run `node dist/main.js`.
+ * The only module that touches `process.on(...)`.
+ */
+import { loadConfig, printableConfig } from './config/load.js';
+import type { AppConfig } from './config/types.js';
+import { ConfigError, coerceError } from './lib/errors.js';
+import { createLogger, flushLogger } from './logging/logger.js';
+import { Service } from './service/service.js';
+
+const EX_CONFIG = 78;
+
+async function main(): Promise<number> {
+  let config: AppConfig;
+  try {
+    config = loadConfig();
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`${err.message}\n`);
+      return EX_CONFIG;
+    }
+    throw err;
+  }
+  const logger = createLogger(config.log);
+  logger.info(`starting rpa-pool (NODE_ENV=${config.env}, pid ${process.pid})`);
+  logger.debug(`configuration: ${JSON.stringify(printableConfig(config))}`);
+
+  let service: Service;
+  try {
+    service = new Service({ config, logger });
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      logger.error(err.message);
+      await flushLogger(logger);
+      return EX_CONFIG;
+    }
+    throw err;
+  }
+
+  let exitCode = 0;
+  let resolveDone!: () => void;
+  const done = new Promise<void>((resolve) => (resolveDone = resolve));
+  let stopping = false;
+
+  const shutdown = (reason: string, code: number): void => {
+    if (stopping) {
+      logger.warn(`${reason} again while stopping; still waiting for active jobs (bounded by shutdown.timeoutSeconds)`);
+      return;
+    }
+    stopping = true;
+    exitCode = code;
+    logger.info(`${reason}: stopping (graceful up to ${config.shutdown.timeoutSeconds}s, then forced)`);
+    const hardDeadline = setTimeout(
+      () => {
+        logger.error('shutdown did not finish in time; exiting anyway');
+        void flushLogger(logger).finally(() => process.exit(exitCode || 1));
+      },
+      (config.shutdown.timeoutSeconds + 20) * 1000,
+    );
+    hardDeadline.unref();
+    service
+      .stop()
+      .catch((err: unknown) => logger.error(`error while stopping: ${coerceError(err).message}`))
+      .finally(resolveDone);
+  };
+
+  process.on('SIGTERM', () => shutdown('SIGTERM received', 0));
+  process.on('SIGINT', () => shutdown('SIGINT received', 0));
+  process.on('unhandledRejection', (reason) => {
+    logger.error(`unhandled rejection: ${describe(reason)}`);
+    shutdown('unhandled rejection', 1);
+  });
+  process.on('uncaughtException', (err) => {
+    logger.error(`uncaught exception: ${describe(err)}`);
+    shutdown('uncaught exception', 1);
+  });
+
+  try {
+    await service.start();
+  } catch (err) {
+    const error = coerceError(err);
+    logger.error(`could not start: ${error.message}`);
+    shutdown('start-up failed', error instanceof ConfigError ? EX_CONFIG : 1);
+  }
+  await done;
+  logger.info(`stopped (exit ${exitCode})`);
+  await flushLogger(logger);
+  return exitCode;
+}
+
+function describe(value: unknown): string {
+  const err = coerceError(value);
+  return err.stack ?? err.message;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    process.stderr.write(`fatal: ${coerceError(err).message}\n`);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,281 @@
+import { Queue } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { AppConfig } from '../config/types.js';
+import { flowForQueue } from '../flows/registry.js';
+import type { Flow } from '../flows/flow.js';
+import { coerceError } from '../lib/errors.js';
+import { sleep } from '../lib/sleep.js';
+import type { Logger } from '../logging/logger.js';
+import { createRedis } from '../redis/connection.js';
+import { Bridge } from '../bridge/bridge.js';
+import { DecisionHistory } from '../scaler/decision-history.js';
+import { StalledJanitor } from '../scaler/janitor.js';
+import { RedisQueueDepthSource } from '../scaler/queue-depth.js';
+import { Scaler } from '../scaler/scaler.js';
+import { WorkerPool } from '../scaler/worker-pool.js';
+import { WorkerUnit } from '../workers/worker-unit.js';
+import { HttpServer } from '../http/server.js';
+import { AlertMonitor } from '../alerts/alert-monitor.js';
+import { ServiceEvents } from './events.js';
+import { LiveStatusSource } from './redis-status-source.js';
+
+/** A started component and how to stop it; stopped in reverse start order. */
+interface Stoppable {
+  readonly name: string;
+  stop(): Promise<void>;
+}
+
+export interface ServiceOptions {
+  readonly config: AppConfig;
+  readonly logger: Logger;
+  /** Flows by name. @defaultValue the built-in flows */
+  readonly flows?: ReadonlyMap<string, Flow>;
+}
+
+/**
+ * The whole service: HTTP, janitor, worker pool + scaler, bridge, alerts. `start()` brings them up
+ * in that order (HTTP first so /healthz and /readyz answer while Redis is still missing);
+ * `stop()` takes them down in reverse, gracefully first and forcefully after the shutdown timeout.
+ */
+export class Service {
+  readonly events = new ServiceEvents();
+  readonly #config: AppConfig;
+  readonly #logger: Logger;
+  readonly #flows: Map<string, Flow>;
+  readonly #stopping = new AbortController();
+  readonly #started: Stoppable[] = [];
+  #pool: WorkerPool | undefined;
+  #httpUrl: string | undefined;
+  #starting: Promise<void> | undefined;
+  #closing: Promise<void> | undefined;
+
+  constructor(options: ServiceOptions) {
+    this.#config = options.config;
+    this.#logger = options.logger;
+    this.#flows = new Map(options.config.queues.map((q) => [q.name, flowForQueue(q, options.flows)]));
+  }
+
+  get httpUrl(): string | undefined {
+    return this.#httpUrl;
+  }
+
+  /** The worker pool, for observation (counts, unit-state events); undefined before start. */
+  get pool(): WorkerPool | undefined {
+    return this.#pool;
+  }
+
+  start(): Promise<void> {
+    this.#starting ??= this.#doStart();
+    return this.#starting;
+  }
+
+  async #doStart(): Promise<void> {
+    const config = this.#config;
+    const log = this.#logger;
+    const redis = createRedis(config.redis, 'command', log.child({ component: 'redis' }), 'service');
+    this.#started.push({ name: 'redis', stop: async () => void (await redis.quit().catch(() => redis.disconnect())) });
+
+    const queues = config.queues.map(
+      (q) => new Queue(q.name, { connection: redis, prefix: config.redis.prefix, skipVersionCheck: true }),
+    );
+    for (const queue of queues) queue.on('error', () => undefined); // the connection watcher reports outages
+    this.#started.push({
+      name: 'queues',
+      stop: async () => void (await Promise.allSettled(queues.map((q) => q.close()))),
+    });
+
+    const history = new DecisionHistory(redis, config.scaler.historyMaxLen);
+    const depth = new RedisQueueDepthSource(
+      redis,
+      config.queues.map((c, i) => ({ config: c, queue: queues[i] as Queue })),
+    );
+    const pool = new WorkerPool({
+      maxWorkersByQueue: Object.fromEntries(config.queues.map((q) => [q.name, q.maxWorkers])),
+      maxTotalWorkers: config.scaler.maxTotalWorkers,
+      logger: log.child({ component: 'pool' }),
+      createUnit: (queueName, index, onStateChange) => this.#createUnit(queueName, index, onStateChange),
+    });
+    this.#pool = pool;
+    const scaler = new Scaler({
+      source: depth,
+      pool,
+      history,
+      limits: {
+        queues: Object.fromEntries(config.queues.map((q) => [q.name, q])),
+        maxTotalWorkers: config.scaler.maxTotalWorkers,
+        stabilizationMs: config.scaler.stabilizationSeconds * 1000,
+      },
+      logger: log.child({ component: 'scaler' }),
+      intervalMs: config.scaler.intervalSeconds * 1000,
+      debounceMs: config.scaler.debounceMs,
+      equilibriumLogLevel: config.scaler.equilibriumLogLevel,
+    });
+    scaler.on('evaluated', (plans) => {
+      for (const p of plans) {
+        if (p.action !== 'hold') {
+          this.events.emit('scaled', {
+            queue: p.queue,
+            action: p.action,
+            from: p.current,
+            to: p.target,
+            pending: p.pending,
+          });
+        }
+      }
+    });
+    // Finished jobs change the backlog: evaluate soon so scale-down need not wait for the tick.
+    this.events.on('job-finished', () => scaler.nudge());
+    const status = new LiveStatusSource({ config, redis, depth, pool, scaler, history });
+
+    if (config.http.enabled) {
+      const http = new HttpServer({
+        config,
+        logger: log.child({ component: 'http' }),
+        status,
+        events: this.events,
+        queues,
+        artifactsDir: config.artifactsDir,
+      });
+      const { url } = await http.start();
+      this.#httpUrl = url;
+      this.#started.push({ name: 'http', stop: () => http.close() });
+      log.info(`HTTP listening on ${url} (dashboard /, Bull Board /admin/queues, /metrics, /api/status)`);
+    }
+
+    await this.#waitForRedis(redis);
+    if (this.#stopping.signal.aborted) return;
+
+    const janitor = new StalledJanitor({
+      queues: config.queues.map((q) => q.name),
+      redis: config.redis,
+      logger: log.child({ component: 'janitor' }),
+      stalledIntervalMs: config.scaler.stalledIntervalMs,
+      maxStalledCount: 2,
+    });
+    await janitor.start();
+    this.#started.push({ name: 'janitor', stop: () => janitor.close() });
+
+    this.#started.push({ name: 'workers', stop: () => this.#stopWorkers() });
+    scaler.start();
+    this.#started.push({ name: 'scaler', stop: () => scaler.close() });
+
+    const bridge = new Bridge({
+      queues: config.queues,
+      redis: config.redis,
+      bridge: config.bridge,
+      jobs: config.jobs,
+      bridgeId: config.bridge.id,
+      logger: log,
+      onMoved: (queue, count) => {
+        this.events.emit('bridged', { queue, count });
+        scaler.nudge();
+      },
+      onInvalid: (queue, reason) => this.events.emit('invalid', { queue, reason }),
+      onDuplicate: (queue, id) => this.events.emit('duplicate', { queue, id }),
+    });
+    await bridge.start();
+    this.#started.push({ name: 'bridge', stop: () => bridge.close() });
+
+    const alerts = new AlertMonitor({
+      config: config.alerts,
+      status,
+      events: this.events,
+      logger: log.child({ component: 'alerts' }),
+    });
+    alerts.start();
+    this.#started.push({ name: 'alerts', stop: () => alerts.close() });
+
+    log.info(
+      `service ready: queues ${config.queues.map((q) => `${q.name} (${q.sourceList} → ${q.flow})`).join(', ')}; ` +
+        `scaler every ${config.scaler.intervalSeconds}s, ${config.scaler.jobsPerWorker} jobs/worker, ` +
+        `max ${config.scaler.maxWorkersPerQueue}/queue and ${config.scaler.maxTotalWorkers} in all`,
+    );
+  }
+
+  #createUnit(queueName: string, index: number, onStateChange: () => void): WorkerUnit {
+    const config = this.#config;
+    const queue = config.queues.find((q) => q.name === queueName);
+    const flow = this.#flows.get(queueName);
+    if (!queue || !flow) throw new Error(`unknown queue '${queueName}'`);
+    return new WorkerUnit({
+      queue,
+      index,
+      flow,
+      browser: config.browser,
+      portal: config.portal,
+      redis: config.redis,
+      artifactsDir: config.artifactsDir,
+      logger: this.#logger.child({ component: 'worker', queue: queueName, worker: `Worker-${queueName}-${index}` }),
+      keepCompletedSeconds: config.jobs.keepCompletedSeconds,
+      keepFailedSeconds: config.jobs.keepFailedSeconds,
+      lockDurationMs: (config.jobs.lockSeconds ?? 30) * 1000,
+      stalledIntervalMs: config.scaler.stalledIntervalMs,
+      maxStalledCount: 2,
+      onStateChange: () => onStateChange(),
+      onJobFinished: (info) => this.events.emit('job-finished', info),
+      onBrowserRestart: (q, reason) => this.events.emit('browser-restart', { queue: q, reason }),
+    });
+  }
+
+  async #waitForRedis(redis: Redis): Promise<void> {
+    const { host, port } = this.#config.redis;
+    const since = Date.now();
+    let lastNotice = 0;
+    while (!this.#stopping.signal.aborted) {
+      try {
+        await redis.ping();
+        if (lastNotice > 0)
+          this.#logger.info(`Redis at ${host}:${port} answers after ${Math.round((Date.now() - since) / 1000)}s`);
+        return;
+      } catch {
+        if (Date.now() - lastNotice >= 15_000) {
+          this.#logger.warn(
+            `waiting for Redis at ${host}:${port} before starting workers and bridge (start it, or set REDIS_HOST/REDIS_PORT)`,
+          );
+          lastNotice = Date.now();
+        }
+        await sleep(1000, this.#stopping.signal);
+      }
+    }
+  }
+
+  /** Graceful phase: let active jobs finish, bounded by shutdown.timeoutSeconds; then force. */
+  async #stopWorkers(): Promise<void> {
+    const pool = this.#pool;
+    if (!pool) return;
+    const timeoutMs = this.#config.shutdown.timeoutSeconds * 1000;
+    let timer: NodeJS.Timeout | undefined;
+    const graceful = pool.close().then(() => 'done' as const);
+    const expired = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), timeoutMs)));
+    const outcome = await Promise.race([graceful, expired]);
+    clearTimeout(timer);
+    if (outcome === 'timeout') {
+      this.#logger.warn(
+        `active jobs did not finish within ${timeoutMs / 1000}s; forcing workers to stop (their jobs return to waiting)`,
+      );
+      await pool.close({ force: true });
+    }
+  }
+
+  /** Stops everything in reverse start order; each step in its own try/catch. Idempotent. */
+  stop(): Promise<void> {
+    this.#closing ??= this.#doStop();
+    return this.#closing;
+  }
+
+  async #doStop(): Promise<void> {
+    this.#stopping.abort();
+    await this.#starting?.catch(() => undefined);
+    // Intake first: the bridge stops taking from the lists before workers drain.
+    const order = [...this.#started].reverse();
+    for (const component of order) {
+      try {
+        await component.stop();
+        this.#logger.debug(`stopped ${component.name}`);
+      } catch (err) {
+        this.#logger.warn(`stopping ${component.name} failed: ${coerceError(err).message}`);
+      }
+    }
+    this.#started.length = 0;
+  }
+}
