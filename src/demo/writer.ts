@@ -130,7 +130,7 @@ export class DemoWriter {
       this.#options.onForeign?.(raw);
       return;
     }
-    const queue = typeof entry.queue === 'string' ? entry.queue : '?';
+    const queue = typeof entry.queue === 'string' ? entry.queue : '(no queue)';
     this.#byQueue[queue] = (this.#byQueue[queue] ?? 0) + 1;
     if (entry.status === 'error' && this.#firstErrors.length < MAX_ERRORS_KEPT) {
       const message = typeof entry.error?.message === 'string' ? entry.error.message : 'no message';
