@@ -14,6 +14,8 @@ export interface LoggerOptions {
   format: 'text' | 'json';
   /** Colours on the console. @defaultValue process.stdout.isTTY */
   colors?: boolean;
+  /** Also write to the console. @defaultValue true */
+  console?: boolean;
 }
 
 const SENSITIVE_KEYS = /pass(word)?|senha|secret|token|authorization/i;
@@ -61,12 +63,15 @@ function jsonLine(): winston.Logform.Format {
 /** The process's root logger; components get children with `logger.child({ component })`. */
 export function createLogger(options: LoggerOptions): Logger {
   const colors = options.colors ?? Boolean(process.stdout.isTTY);
-  const transports: winston.transport[] = [
-    new winston.transports.Console({
-      format: options.format === 'json' ? jsonLine() : textLine(colors),
-      stderrLevels: [],
-    }),
-  ];
+  const transports: winston.transport[] = [];
+  if (options.console ?? true) {
+    transports.push(
+      new winston.transports.Console({
+        format: options.format === 'json' ? jsonLine() : textLine(colors),
+        stderrLevels: [],
+      }),
+    );
+  }
   if (options.file) {
     fs.mkdirSync(path.dirname(path.resolve(options.file)), { recursive: true });
     transports.push(
@@ -76,7 +81,12 @@ export function createLogger(options: LoggerOptions): Logger {
       }),
     );
   }
-  return winston.createLogger({ level: options.level, transports, exitOnError: false });
+  return winston.createLogger({
+    level: options.level,
+    transports,
+    exitOnError: false,
+    silent: transports.length === 0,
+  });
 }
 
 /** Waits until every transport has written what it was given (used right before exit). */
