@@ -12,8 +12,9 @@
  *    in the same script. The sequence number is the job id of items without payload `id`
  *    ({@link jobIdForSequence}), so a replay after a crash finds the job it already made.
  * 2. The bridge adds the jobs (BullMQ absorbs a replayed id).
- * 3. {@link LosslessListMoves.settle}: one MULTI pushes the batch's invalid entries to the invalid
- *    list and trims the batch off the left of the processing list.
+ * 3. {@link LosslessListMoves.settle}: a Lua script checks the batch is still the head of the
+ *    processing list, pushes the batch's invalid entries to the invalid list and trims the batch
+ *    off the left of the processing list.
  *
  * {@link LosslessListMoves.waitForItems} blocks on `BLMOVE src src LEFT LEFT`: it pops the first
  * item and pushes it back in the same place in one command, so it takes nothing and loses nothing
@@ -43,10 +44,24 @@ end
 return n
 `;
 
+const SETTLE_SCRIPT = `
+local n = tonumber(ARGV[1])
+if redis.call('LINDEX', KEYS[1], 0) ~= ARGV[2] or redis.call('LINDEX', KEYS[1], n - 1) ~= ARGV[3] then
+  return redis.error_reply('ERR processing list ' .. KEYS[1] .. ' changed under this bridge: is another bridge running with the same id?')
+end
+for i = 4, #ARGV, 500 do
+  redis.call('RPUSH', KEYS[2], unpack(ARGV, i, math.min(i + 499, #ARGV)))
+end
+redis.call('LTRIM', KEYS[1], n, -1)
+return n
+`;
+
 /** One entry of a processing list. `seq` is undefined for an entry not written by a bridge. */
 export interface ProcessingEntry {
   readonly seq: string | undefined;
   readonly raw: Buffer;
+  /** The whole stored entry (`<seq>|<raw>`). */
+  readonly entry: Buffer;
 }
 
 /** The processing list a bridge instance owns for one source list. */
@@ -57,23 +72,32 @@ export function processingListOf(sourceList: string, bridgeId: string): string {
 /** Splits a processing-list entry into its sequence number and the raw item bytes. */
 export function parseProcessingEntry(entry: Buffer): ProcessingEntry {
   const at = entry.indexOf(SEPARATOR);
-  if (at <= 0) return { seq: undefined, raw: entry };
+  if (at <= 0) return { seq: undefined, raw: entry, entry };
   const seq = entry.subarray(0, at).toString('latin1');
-  if (!/^\d+$/.test(seq)) return { seq: undefined, raw: entry };
-  return { seq, raw: entry.subarray(at + 1) };
+  if (!/^\d+$/.test(seq)) return { seq: undefined, raw: entry, entry };
+  return { seq, raw: entry.subarray(at + 1), entry };
 }
 
 type TakeCommand = (source: string, processing: string, counter: string, max: number) => Promise<number>;
+type SettleCommand = (
+  processing: string,
+  invalidList: string,
+  count: number,
+  first: Buffer,
+  last: Buffer,
+  ...invalidEntries: string[]
+) => Promise<number>;
 
 /** Atomic moves between the source, processing and invalid lists (see the file comment). */
 export class LosslessListMoves {
-  readonly #redis: Redis & { bridgeTake?: TakeCommand };
+  readonly #redis: Redis & { bridgeTake?: TakeCommand; bridgeSettle?: SettleCommand };
 
   /** `redis` is a command connection (not blocking); the script is defined on it once. */
   constructor(redis: Redis) {
     this.#redis = redis;
     if (typeof this.#redis.bridgeTake !== 'function') {
       redis.defineCommand('bridgeTake', { numberOfKeys: 3, lua: TAKE_SCRIPT });
+      redis.defineCommand('bridgeSettle', { numberOfKeys: 2, lua: SETTLE_SCRIPT });
     }
   }
 
@@ -93,22 +117,22 @@ export class LosslessListMoves {
   }
 
   /**
-   * In one MULTI: appends `invalidEntries` to `invalidList` and removes the first `count`
-   * entries of `processing` (the batch the caller has finished).
+   * In one script: checks that `batch` is still the head of `processing`, appends
+   * `invalidEntries` to `invalidList` and removes the batch. The check makes a second bridge
+   * started by mistake with the same id harmless: it cannot trim entries it has not bridged
+   * (its step fails and is retried; BullMQ's id check absorbs the jobs both of them added).
    */
   async settle(
     processing: string,
-    count: number,
+    batch: readonly ProcessingEntry[],
     invalidList: string,
     invalidEntries: readonly string[],
   ): Promise<void> {
-    const multi = this.#redis.multi();
-    if (invalidEntries.length > 0) multi.rpush(invalidList, ...invalidEntries);
-    multi.ltrim(processing, count, -1);
-    const results = await multi.exec();
-    const failed = results?.find(([err]) => err !== null);
-    if (!results) throw new Error('settle transaction was discarded');
-    if (failed?.[0]) throw failed[0];
+    const first = batch[0];
+    const last = batch[batch.length - 1];
+    if (!first || !last) return;
+    const settle = this.#redis.bridgeSettle as SettleCommand;
+    await settle.call(this.#redis, processing, invalidList, batch.length, first.entry, last.entry, ...invalidEntries);
   }
 
   /**

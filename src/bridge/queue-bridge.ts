@@ -206,7 +206,7 @@ export class QueueBridge {
       stats.moved += toAdd.length;
       this.#notify(() => events.onMoved?.(queue.name, toAdd.length));
     }
-    await this.#moves.settle(this.#o.processingList, entries.length, queue.invalidList, invalid);
+    await this.#moves.settle(this.#o.processingList, entries, queue.invalidList, invalid);
 
     stats.invalid += invalid.length;
     stats.duplicates += duplicates.length;
