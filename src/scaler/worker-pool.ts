@@ -156,7 +156,9 @@ export class WorkerPool extends EventEmitter<WorkerPoolEvents> {
       created.start().then(
         () => {
           if (created.state === 'closed' || created.state === 'draining') return;
-          this.#options.logger.info(workerStartedLine(created.name, queue, this.counts(queue).live), {
+          // Like the seed's "Total de <queue>: N": the units already running, not those still starting.
+          const running = this.counts(queue);
+          this.#options.logger.info(workerStartedLine(created.name, queue, running.ready + running.busy), {
             queue,
             worker: created.name,
           });
