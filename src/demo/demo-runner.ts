@@ -3,7 +3,6 @@
  * the demo poller and writer. Redis must already run; nothing of the operators' data is deleted.
  */
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { Redis } from 'ioredis';
 import { sleep } from '../lib/sleep.js';
@@ -58,7 +57,6 @@ export class DemoRunner {
   #service: ServiceChild | undefined;
   #redis: Redis | undefined;
   #blocking: Redis | undefined;
-  #tempDir: string | undefined;
   #stoppingService = false;
   #ready = false;
   #closing: Promise<ChildExit | undefined> | undefined;
@@ -155,7 +153,6 @@ export class DemoRunner {
     }
     this.#blocking?.disconnect();
     this.#redis?.disconnect();
-    if (this.#tempDir) fs.rmSync(this.#tempDir, { recursive: true, force: true });
     return exit;
   }
 
@@ -184,10 +181,9 @@ export class DemoRunner {
 
   #startService(): void {
     const o = this.#o;
-    this.#tempDir = fs.mkdtempSync(path.join(os.tmpdir(), 'rpa-demo-'));
-    const configFile = path.join(this.#tempDir, 'demo-config.json');
-    // Short windows so scaling up and down is visible within the demo.
-    fs.writeFileSync(configFile, JSON.stringify({ scaler: { stabilizationSeconds: 10, equilibriumLogLevel: 'info' } }));
+    // config/demo.json: short scaler interval and window so scaling is visible within the demo
+    // (docker compose's demo profile uses the same file through CONFIG_FILE).
+    const configFile = path.join(o.rootDir, 'config', 'demo.json');
     fs.mkdirSync(path.join(o.rootDir, 'logs'), { recursive: true });
     const env: NodeJS.ProcessEnv = {
       ...process.env,
@@ -203,7 +199,6 @@ export class DemoRunner {
       HTTP_PORT: String(o.httpPort),
       BOARD_USER: BOARD_CREDENTIALS.user,
       BOARD_PASSWORD: BOARD_CREDENTIALS.password,
-      SCALER_INTERVAL_SECONDS: '5',
       LOG_FILE: path.join('logs', 'demo.log'),
       // The demo reads the service's console lines.
       LOG_FORMAT: 'text',
