@@ -9,11 +9,13 @@ import { formatTable, type Figure } from './lib/figures.js';
 import { formatMachine, machineInfo } from './lib/machine.js';
 import { progress } from './lib/progress.js';
 import { pipelineBench } from './pipeline.js';
+import { scenarioBench } from './scenario.js';
 
 type Bench = (ctx: BenchContext) => Promise<Figure[]>;
 
 const BENCHES: Readonly<Record<string, Bench>> = {
   pipeline: pipelineBench,
+  scenario: scenarioBench,
 };
 
 const args = process.argv.slice(2);
