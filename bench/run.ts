@@ -9,6 +9,7 @@ import { formatTable, type Figure } from './lib/figures.js';
 import { formatMachine, machineInfo } from './lib/machine.js';
 import { progress } from './lib/progress.js';
 import { pipelineBench } from './pipeline.js';
+import { scaleUpBench } from './scale-up.js';
 import { scenarioBench } from './scenario.js';
 
 type Bench = (ctx: BenchContext) => Promise<Figure[]>;
@@ -16,6 +17,7 @@ type Bench = (ctx: BenchContext) => Promise<Figure[]>;
 const BENCHES: Readonly<Record<string, Bench>> = {
   pipeline: pipelineBench,
   scenario: scenarioBench,
+  'scale-up': scaleUpBench,
 };
 
 const args = process.argv.slice(2);
