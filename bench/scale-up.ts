@@ -32,7 +32,7 @@ async function launchLoop(config: BrowserConfig, concurrent: boolean): Promise<n
       const settled = await Promise.allSettled(Array.from({ length: UNITS }, () => launchOne(config)));
       for (const s of settled) if (s.status === 'fulfilled') browsers.push(s.value);
       const failed = settled.find((s) => s.status === 'rejected');
-      if (failed) throw (failed as PromiseRejectedResult).reason;
+      if (failed?.status === 'rejected') throw failed.reason;
     } else {
       for (let i = 0; i < UNITS; i++) browsers.push(await launchOne(config));
     }
