@@ -42,6 +42,7 @@ export function watchConnection(redis: Redis, logger: Logger, address: string, n
     else logger.info(`Redis connection '${name}' back at ${address}`);
     everReady = true;
     down = false;
+    lastError = ''; // the next outage is news again
   });
   redis.on('error', (err: Error) => {
     const message = (err as NodeJS.ErrnoException).code ?? err.message;
