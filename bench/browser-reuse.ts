@@ -14,14 +14,12 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { randomUUID } from 'node:crypto';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright';
 import winston from 'winston';
 import type { BrowserConfig } from '../src/config/types.js';
 import { startPortal } from '../src/demo/portal/server.js';
-import { conferenciaFlow } from '../src/flows/conferencia.js';
 import type { PortalCredentials } from '../src/flows/flow.js';
-import { launchOptionsFor, resolveExecutablePath } from '../src/workers/browser-launch.js';
+import { resolveExecutablePath } from '../src/workers/browser-launch.js';
+import { MODES, runJob, strategyFor, type Mode, type Strategy } from './lib/browser-strategies.js';
 
 const jobs = Number(process.env.BENCH_JOBS ?? 10);
 const runs = Number(process.env.BENCH_RUNS ?? 3);
@@ -36,81 +34,16 @@ const browserConfig: BrowserConfig = {
 const logger = winston.createLogger({ level: 'error', transports: [new winston.transports.Console()] });
 const artifactsDir = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-browser-reuse-'));
 
-type Mode = 'page reused' | 'new page per job' | 'new context per job' | 'new browser per job';
-
-/** How a mode gets a page for a job and what it releases afterwards. */
-interface Strategy {
-  pageForJob(): Promise<Page>;
-  afterJob(page: Page): Promise<void>;
-  close(): Promise<void>;
-}
-
-const launch = (): Promise<Browser> => chromium.launch(launchOptionsFor(browserConfig, randomUUID()));
-
-async function strategyFor(mode: Mode): Promise<Strategy> {
-  if (mode === 'new browser per job') {
-    let browser: Browser | undefined;
-    return {
-      async pageForJob() {
-        browser = await launch();
-        return (await browser.newContext()).newPage();
-      },
-      async afterJob() {
-        await browser?.close();
-      },
-      async close() {
-        await browser?.close();
-      },
-    };
-  }
-  const browser = await launch();
-  if (mode === 'new context per job') {
-    let context: BrowserContext | undefined;
-    return {
-      async pageForJob() {
-        context = await browser.newContext();
-        return context.newPage();
-      },
-      async afterJob() {
-        await context?.close();
-      },
-      close: () => browser.close(),
-    };
-  }
-  const context = await browser.newContext();
-  if (mode === 'new page per job') {
-    return {
-      pageForJob: () => context.newPage(),
-      afterJob: (page) => page.close(),
-      close: () => browser.close(),
-    };
-  }
-  const page = await context.newPage();
-  return { pageForJob: () => Promise.resolve(page), afterJob: () => Promise.resolve(), close: () => browser.close() };
-}
-
-let documentSeq = 100_000;
-async function runJob(strategy: Strategy, portal: PortalCredentials): Promise<void> {
-  const page = await strategy.pageForJob();
-  documentSeq += 1;
-  await conferenciaFlow.run({
-    page,
-    data: { documento: String(documentSeq) },
-    portal,
-    logger,
-    signal: new AbortController().signal,
-    artifactsDir,
-    jobId: `bench-${documentSeq}`,
-  });
-  await strategy.afterJob(page);
+async function job(strategy: Strategy, portal: PortalCredentials): Promise<void> {
+  await runJob(strategy, portal, logger, artifactsDir);
 }
 
 async function timeRun(mode: Mode, portal: PortalCredentials): Promise<number> {
-  const strategy = await strategyFor(mode);
+  const strategy = await strategyFor(mode, browserConfig);
   try {
-    await runJob(strategy, portal); // warm-up, not timed
+    await job(strategy, portal); // warm-up, not timed
     const started = performance.now();
-    for (let i = 0; i < jobs; i++) await runJob(strategy, portal);
+    for (let i = 0; i < jobs; i++) await job(strategy, portal);
     return (performance.now() - started) / jobs;
   } finally {
     await strategy.close();
@@ -119,7 +52,7 @@ async function timeRun(mode: Mode, portal: PortalCredentials): Promise<number> {
 
 const portalServer = await startPortal();
 const portal: PortalCredentials = { url: portalServer.url, user: 'demo', password: 'demo123' };
-const modes: Mode[] = ['page reused', 'new page per job', 'new context per job', 'new browser per job'];
+const modes: readonly Mode[] = MODES;
 const rows: { mode: Mode; medianMsPerJob: number; minMsPerJob: number; maxMsPerJob: number; runs: number }[] = [];
 try {
   for (const mode of modes) {

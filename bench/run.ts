@@ -8,6 +8,7 @@ import { openContext, type BenchContext } from './lib/context.js';
 import { formatTable, type Figure } from './lib/figures.js';
 import { formatMachine, machineInfo } from './lib/machine.js';
 import { progress } from './lib/progress.js';
+import { browserThroughputBench } from './browser-throughput.js';
 import { pipelineBench } from './pipeline.js';
 import { scaleUpBench } from './scale-up.js';
 import { scenarioBench } from './scenario.js';
@@ -18,6 +19,7 @@ const BENCHES: Readonly<Record<string, Bench>> = {
   pipeline: pipelineBench,
   scenario: scenarioBench,
   'scale-up': scaleUpBench,
+  browser: browserThroughputBench,
 };
 
 const args = process.argv.slice(2);
