@@ -7,7 +7,7 @@ import { loadConfig } from '../../src/config/load.js';
 import type { AppConfig } from '../../src/config/types.js';
 import type { Logger } from '../../src/logging/logger.js';
 import { Service } from '../../src/service/service.js';
-import { BenchRedis } from './private-redis.js';
+import { PrivateRedis } from '../../test/helpers/redis.js';
 
 /** What every benchmark gets from the runner. */
 export interface BenchContext {
@@ -33,7 +33,8 @@ export interface OpenedContext extends BenchContext {
 
 /** Starts a private redis-server on a spare port (no one else's load in it, none of ours in theirs). */
 export async function openContext(options: { quick: boolean; runs: number }): Promise<OpenedContext> {
-  const server = await BenchRedis.start();
+  const server = await PrivateRedis.create();
+  await server.start();
   const redis = new Redis({ host: '127.0.0.1', port: server.port, maxRetriesPerRequest: null });
   const tmpDir = fs.mkdtempSync(path.join(os.tmpdir(), 'rpa-bench-'));
   const logger = winston.createLogger({
