@@ -1,6 +1,7 @@
 /**
  * The benchmark suite: `npm run bench [-- <name>...] [--quick]`. See bench/README.md.
- * Prints progress on stderr, the results table on stdout, and writes bench/results/latest.json.
+ * Prints progress on stderr, the results table on stdout, and writes bench/results/latest.json
+ * (a full run; `--quick` and subset runs write quick.json / partial.json instead).
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -69,7 +70,9 @@ console.log(`\n${formatTable(figures)}\n`);
 for (const f of figures.filter((x) => x.note)) console.log(`  ${f.bench} / ${f.case}: ${f.note ?? ''}`);
 if (failures.length > 0) console.log(`\nFAILED: ${failures.map((f) => f.bench).join(', ')}`);
 
-const out = path.resolve('bench/results/latest.json');
+// Only a full run of every benchmark replaces latest.json; smoke and subset runs go beside it.
+const complete = !quick && selected.length === Object.keys(BENCHES).length;
+const out = path.resolve(complete ? 'bench/results/latest.json' : `bench/results/${quick ? 'quick' : 'partial'}.json`);
 fs.mkdirSync(path.dirname(out), { recursive: true });
 fs.writeFileSync(
   out,
