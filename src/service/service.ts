@@ -5,6 +5,7 @@ import { flowForQueue } from '../flows/registry.js';
 import type { Flow } from '../flows/flow.js';
 import { coerceError } from '../lib/errors.js';
 import { sleep } from '../lib/sleep.js';
+import { untilAborted, withTimeout } from '../lib/with-timeout.js';
 import type { Logger } from '../logging/logger.js';
 import { createRedis } from '../redis/connection.js';
 import { Bridge } from '../bridge/bridge.js';
@@ -18,6 +19,9 @@ import { HttpServer } from '../http/server.js';
 import { AlertMonitor } from '../alerts/alert-monitor.js';
 import { ServiceEvents } from './events.js';
 import { LiveStatusSource } from './redis-status-source.js';
+
+/** Longest wait for one component (but the workers) to stop. */
+const STEP_TIMEOUT_MS = 10_000;
 
 /** A started component and how to stop it; stopped in reverse start order. */
 interface Stoppable {
@@ -73,7 +77,14 @@ export class Service {
     const config = this.#config;
     const log = this.#logger;
     const redis = createRedis(config.redis, 'command', log.child({ component: 'redis' }), 'service');
-    this.#started.push({ name: 'redis', stop: async () => void (await redis.quit().catch(() => redis.disconnect())) });
+    this.#started.push({
+      name: 'redis',
+      // QUIT would wait in the offline queue while Redis is down: drop the socket then.
+      stop: async () => {
+        if (redis.status === 'ready') await redis.quit().catch(() => redis.disconnect());
+        else redis.disconnect();
+      },
+    });
 
     const queues = config.queues.map(
       (q) => new Queue(q.name, { connection: redis, prefix: config.redis.prefix, skipVersionCheck: true }),
@@ -223,11 +234,12 @@ export class Service {
     let lastNotice = 0;
     while (!this.#stopping.signal.aborted) {
       try {
-        await redis.ping();
+        await untilAborted(redis.ping(), this.#stopping.signal);
         if (lastNotice > 0)
           this.#logger.info(`Redis at ${host}:${port} answers after ${Math.round((Date.now() - since) / 1000)}s`);
         return;
       } catch {
+        if (this.#stopping.signal.aborted) return;
         if (Date.now() - lastNotice >= 15_000) {
           this.#logger.warn(
             `waiting for Redis at ${host}:${port} before starting workers and bridge (start it, or set REDIS_HOST/REDIS_PORT)`,
@@ -270,7 +282,9 @@ export class Service {
     const order = [...this.#started].reverse();
     for (const component of order) {
       try {
-        await component.stop();
+        // Workers bound themselves (graceful, then forced); nothing else may hold the exit up.
+        const step = component.stop();
+        await (component.name === 'workers' ? step : withTimeout(step, STEP_TIMEOUT_MS, `stopping ${component.name}`));
         this.#logger.debug(`stopped ${component.name}`);
       } catch (err) {
         this.#logger.warn(`stopping ${component.name} failed: ${coerceError(err).message}`);

@@ -68,6 +68,19 @@ describe('service start-up with Redis unreachable', () => {
     },
   );
 
+  it('exits 0 on SIGTERM while still waiting for Redis', async () => {
+    const port = await freePort(); // nothing listens there
+    const waiting = new ServiceProcess({
+      REDIS_PORT: String(port),
+      HTTP_PORT: String(await freePort()),
+      LOG_FILE: path.join(dir, 'waiting.log'),
+    });
+    await waiting.waitForLine(/waiting for Redis/);
+    const { code } = await waiting.stop('SIGTERM');
+    expect(code).toBe(0);
+    expect(waiting.output()).toMatch(/stopped \(exit 0\)/);
+  });
+
   it('stops start-up on a bad value with one line, exit 78 and no stack trace', async () => {
     const bad = new ServiceProcess({ REDIS_PORT: '70000', LOG_FILE: path.join(dir, 'bad.log') });
     const { code } = await bad.exited;
