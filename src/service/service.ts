@@ -265,7 +265,16 @@ export class Service {
       this.#logger.warn(
         `active jobs did not finish within ${timeoutMs / 1000}s; forcing workers to stop (their jobs return to waiting)`,
       );
-      await pool.close({ force: true });
+      const forced = await Promise.race([
+        pool.close({ force: true }).then(() => 'done' as const),
+        new Promise<'stuck'>((resolve) => (timer = setTimeout(() => resolve('stuck'), STEP_TIMEOUT_MS))),
+      ]);
+      clearTimeout(timer);
+      if (forced === 'stuck') {
+        this.#logger.warn(
+          'workers still waiting on Redis after being forced; leaving their jobs active (the stalled check returns them to waiting once Redis is back)',
+        );
+      }
     }
   }
 

@@ -102,6 +102,13 @@ export class WorkerUnit {
     if (options.force) {
       this.#forced = true;
       this.#current?.abort(new Error(`worker ${this.name} was forced to close`));
+      // A graceful close already under way waits on Redis for the job's completion; with Redis
+      // unreachable that wait never ends. Dropping the socket ends it: the job stays active and
+      // the stalled check returns it to waiting once Redis is back.
+      const bull = this.#bullConnection;
+      if (this.#stopping && bull && bull.status !== 'ready') bull.disconnect();
+      // The browser goes now, whatever the Worker still waits for.
+      void this.#session?.close().catch(() => undefined);
     }
     if (this.#state !== 'closed' && this.#state !== 'draining') this.#setState('draining');
     return this.#shutdown(Boolean(options.force));
@@ -141,7 +148,11 @@ export class WorkerUnit {
         stalledInterval: this.#options.stalledIntervalMs ?? 30_000,
         maxStalledCount: this.#options.maxStalledCount ?? 2,
       });
-      worker.on('error', (err) => this.#logger.warn(`BullMQ worker error: ${coerceError(err).message}`));
+      worker.on('error', (err) => {
+        // Outages are reported once by the connection watcher; one line per retry would drown the log.
+        const connectionLost = /ECONNREFUSED|ECONNRESET|ETIMEDOUT|EHOSTUNREACH|Connection is closed/.test(err.message);
+        this.#logger.log(connectionLost ? 'debug' : 'warn', `BullMQ worker error: ${coerceError(err).message}`);
+      });
       this.#worker = worker;
       await worker.waitUntilReady();
       if (this.#state === 'starting') this.#setState('ready');

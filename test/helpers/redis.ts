@@ -46,17 +46,26 @@ export async function freePort(): Promise<number> {
 /** A private redis-server on a spare port, for tests that stop or break Redis. */
 export class PrivateRedis {
   #child: ChildProcess | undefined;
-  constructor(readonly port: number) {}
+  /** `dataDir`: keep data across stop/start (AOF, fsync always) in that folder; else none is kept. */
+  constructor(
+    readonly port: number,
+    readonly dataDir?: string,
+  ) {}
 
-  static async create(): Promise<PrivateRedis> {
-    return new PrivateRedis(await freePort());
+  static async create(options: { dataDir?: string } = {}): Promise<PrivateRedis> {
+    return new PrivateRedis(await freePort(), options.dataDir);
   }
 
   async start(): Promise<void> {
+    const persistence = this.dataDir
+      ? ['--appendonly', 'yes', '--appendfsync', 'always', '--dir', this.dataDir]
+      : ['--appendonly', 'no'];
     this.#child = spawn(
       'redis-server',
-      ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
-      { stdio: 'ignore' },
+      ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', ...persistence],
+      {
+        stdio: 'ignore',
+      },
     );
     const client = new Redis({
       port: this.port,
