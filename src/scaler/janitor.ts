@@ -12,6 +12,8 @@ export interface JanitorOptions {
   readonly stalledIntervalMs: number;
   /** Same value as the worker units', so a job is judged stalled the same way. */
   readonly maxStalledCount: number;
+  /** A job went back to waiting: the scaler should look now (the queue may have no worker). */
+  readonly onStalled?: (queue: string, jobId: string) => void;
 }
 
 /**
@@ -46,9 +48,10 @@ export class StalledJanitor {
         maxStalledCount: this.options.maxStalledCount,
       });
       worker.on('error', (err) => logger.debug(`janitor ${queue}: ${err.message}`));
-      worker.on('stalled', (jobId) =>
-        logger.warn(`job ${jobId} of ${queue} stalled (its worker died); back to waiting`, { queue }),
-      );
+      worker.on('stalled', (jobId) => {
+        logger.warn(`job ${jobId} of ${queue} stalled (its worker died); back to waiting`, { queue });
+        this.options.onStalled?.(queue, jobId);
+      });
       this.#workers.push(worker);
       await worker.startStalledCheckTimer();
     }

@@ -162,6 +162,7 @@ export class Service {
       logger: log.child({ component: 'janitor' }),
       stalledIntervalMs: config.scaler.stalledIntervalMs,
       maxStalledCount: 2,
+      onStalled: () => scaler.nudge(),
     });
     await janitor.start();
     this.#started.push({ name: 'janitor', stop: () => janitor.close() });
