@@ -73,13 +73,14 @@ async function oneRun(redis: Redis): Promise<number> {
   const bridge = new Bridge({
     queues: [queue],
     redis: redisConfig,
-    bridge: { batchSize, maxItemBytes: 1_048_576, maxWaiting: 0, blockSeconds: 5 },
+    bridge: { batchSize, maxItemBytes: 1_048_576, maxWaiting: 0, blockSeconds: 5, id: 'bench' },
     jobs: {
       attempts: 3,
       backoffMs: 5000,
       timeoutSeconds: 300,
       keepCompletedSeconds: 86_400,
       keepFailedSeconds: 604_800,
+      lockSeconds: 30,
     },
     logger,
     bridgeId: `bench-${name}`,

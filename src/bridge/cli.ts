@@ -15,6 +15,7 @@
  *
  * SIGTERM / SIGINT close the bridge (the batch in hand is finished) and exit 0.
  */
+import os from 'node:os';
 import { Bridge } from './bridge.js';
 import type { QueueConfig } from '../config/types.js';
 import { createLogger, flushLogger } from '../logging/logger.js';
@@ -65,6 +66,7 @@ const bridge = new Bridge({
     maxItemBytes: intFromEnv('BRIDGE_MAX_ITEM_BYTES', 1_048_576, 1),
     maxWaiting: intFromEnv('BRIDGE_MAX_WAITING', 0, 0),
     blockSeconds: intFromEnv('BRIDGE_BLOCK_SECONDS', 5, 1),
+    id: process.env.BRIDGE_ID || os.hostname(),
   },
   jobs: {
     attempts,
@@ -72,6 +74,7 @@ const bridge = new Bridge({
     timeoutSeconds: 300,
     keepCompletedSeconds: intFromEnv('JOB_KEEP_COMPLETED_SECONDS', 86_400, 0),
     keepFailedSeconds: intFromEnv('JOB_KEEP_FAILED_SECONDS', 604_800, 0),
+    lockSeconds: 30,
   },
   logger,
   ...(process.env.BRIDGE_ID ? { bridgeId: process.env.BRIDGE_ID } : {}),

@@ -102,7 +102,7 @@ export interface AppConfig {
     /** BLMOVE timeout when the list is empty. */
     readonly blockSeconds: number;
     /** Owner of this instance's processing lists: stable across restarts, unique among running bridges. */
-    readonly id?: string;
+    readonly id: string;
   };
   readonly jobs: {
     readonly attempts: number;
@@ -112,7 +112,7 @@ export interface AppConfig {
     readonly keepCompletedSeconds: number;
     readonly keepFailedSeconds: number;
     /** BullMQ lock duration: a job whose worker died is stalled after this. */
-    readonly lockSeconds?: number;
+    readonly lockSeconds: number;
   };
   readonly artifactsDir: string;
   readonly shutdown: { readonly timeoutSeconds: number };

@@ -220,7 +220,7 @@ export class Service {
       logger: this.#logger.child({ component: 'worker', queue: queueName, worker: `Worker-${queueName}-${index}` }),
       keepCompletedSeconds: config.jobs.keepCompletedSeconds,
       keepFailedSeconds: config.jobs.keepFailedSeconds,
-      lockDurationMs: (config.jobs.lockSeconds ?? 30) * 1000,
+      lockDurationMs: config.jobs.lockSeconds * 1000,
       stalledIntervalMs: config.scaler.stalledIntervalMs,
       maxStalledCount: 2,
       onStateChange: () => onStateChange(),

@@ -26,6 +26,7 @@ export const bridgeDefaults: AppConfig['bridge'] = {
   maxItemBytes: 1_048_576,
   maxWaiting: 0,
   blockSeconds: 1,
+  id: 'test',
 };
 export const jobsDefaults: AppConfig['jobs'] = {
   attempts: 3,
@@ -33,6 +34,7 @@ export const jobsDefaults: AppConfig['jobs'] = {
   timeoutSeconds: 60,
   keepCompletedSeconds: 86_400,
   keepFailedSeconds: 604_800,
+  lockSeconds: 30,
 };
 
 /** A logger that keeps its lines, so tests can check warnings. */
