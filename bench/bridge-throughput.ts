@@ -18,6 +18,7 @@ import { Redis } from 'ioredis';
 import winston from 'winston';
 import { Bridge } from '../src/bridge/bridge.js';
 import type { QueueConfig, RedisConfig } from '../src/config/types.js';
+import { deleteKeys } from '../test/helpers/redis.js';
 
 const items = Number(process.env.BENCH_ITEMS ?? 50_000);
 const runs = Number(process.env.BENCH_RUNS ?? 3);
@@ -30,15 +31,6 @@ const redisConfig: RedisConfig = {
   prefix: 'bull',
 };
 const logger = winston.createLogger({ level: 'error', transports: [new winston.transports.Console()] });
-
-async function deleteKeys(redis: Redis, pattern: string): Promise<void> {
-  let cursor = '0';
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
-    cursor = next;
-    if (keys.length > 0) await redis.unlink(...keys);
-  } while (cursor !== '0');
-}
 
 async function oneRun(redis: Redis): Promise<number> {
   const name = `bench-${randomUUID().slice(0, 8)}`;

@@ -1,17 +1,6 @@
 import fs from 'node:fs';
-import { listProcesses } from '../../src/workers/process-tree.js';
+import { hasEnv, listProcesses } from '../../src/workers/process-tree.js';
 import { BROWSER_MARKER_ENV } from '../../src/workers/browser-launch.js';
-
-function carriesMarker(pid: number): boolean {
-  try {
-    return fs
-      .readFileSync(`/proc/${pid}/environ`, 'utf8')
-      .split('\0')
-      .some((e) => e.startsWith(`${BROWSER_MARKER_ENV}=`));
-  } catch {
-    return false;
-  }
-}
 
 function pssKb(pid: number, rssKb: number): number {
   try {
@@ -44,7 +33,7 @@ export function browserMemoryMb(): { pssMb: number; rssMb: number; processes: nu
   let processes = 0;
   for (const pid of descendants) {
     const info = byPid.get(pid);
-    if (!info || !carriesMarker(pid)) continue;
+    if (!info || !hasEnv(pid, BROWSER_MARKER_ENV)) continue;
     processes += 1;
     rss += info.rssKb;
     pss += pssKb(pid, info.rssKb);

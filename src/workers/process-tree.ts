@@ -43,10 +43,11 @@ export function listProcesses(): ProcessInfo[] {
   return out;
 }
 
-/** True when process `pid` has `name=value` in its environment. */
-export function hasEnv(pid: number, name: string, value: string): boolean {
+/** True when process `pid` has `name=value` in its environment (any value of `name` when `value` is omitted). */
+export function hasEnv(pid: number, name: string, value?: string): boolean {
   try {
-    return fs.readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0').includes(`${name}=${value}`);
+    const vars = fs.readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0');
+    return value === undefined ? vars.some((v) => v.startsWith(`${name}=`)) : vars.includes(`${name}=${value}`);
   } catch {
     return false;
   }

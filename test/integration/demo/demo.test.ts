@@ -4,7 +4,7 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { jobIdForPayloadId } from '../../../src/bridge/job-id.js';
 import { BROWSER_MARKER_ENV } from '../../../src/workers/browser-launch.js';
-import { listProcesses } from '../../../src/workers/process-tree.js';
+import { hasEnv, listProcesses } from '../../../src/workers/process-tree.js';
 import { freePort, PrivateRedis, sharedRedisConfig } from '../../helpers/redis.js';
 import { ServiceProcess } from '../../helpers/service-process.js';
 import { waitFor } from '../../helpers/wait.js';
@@ -25,17 +25,6 @@ function processKey(pid: number): string | undefined {
     return `${pid}:${fields[19]}`;
   } catch {
     return undefined;
-  }
-}
-
-function isBrowser(pid: number): boolean {
-  try {
-    return fs
-      .readFileSync(`/proc/${pid}/environ`, 'utf8')
-      .split('\0')
-      .some((e) => e.startsWith(`${BROWSER_MARKER_ENV}=`));
-  } catch {
-    return false;
   }
 }
 
@@ -63,7 +52,7 @@ class TreeWatcher {
       if (key && !this.seen.has(key)) {
         this.seen.set(key, {
           pid,
-          browser: isBrowser(pid),
+          browser: hasEnv(pid, BROWSER_MARKER_ENV),
           cmdline: all.find((p) => p.pid === pid)?.cmdline ?? '',
         });
       }
