@@ -85,8 +85,8 @@ export class HttpServer {
     const { port } = server.address() as AddressInfo;
     const host = config.http.host.includes(':') ? `[${config.http.host}]` : config.http.host;
     const url = `http://${host}:${port}`;
-    this.#logger.info(`HTTP em ${url} (dashboard /, Bull Board ${BOARD_PATH}, métricas /metrics)`, {
-      auth: auth ? 'basic' : 'none (loopback only)',
+    this.#logger.info(`HTTP em ${url} (painel /, Bull Board ${BOARD_PATH}, métricas /metrics, estado /api/status)`, {
+      auth: auth ? 'basic' : 'nenhuma (só loopback)',
     });
     return { url };
   }
