@@ -11,6 +11,7 @@ import type { StatusSource } from '../service/status.js';
 import { basicAuth } from './basic-auth.js';
 import { bullBoardRouter } from './bull-board.js';
 import { dashboardRoutes } from './dashboard-routes.js';
+import { JobMinutes } from './job-minutes.js';
 import { authForListen } from './listen-guard.js';
 import { ServiceMetrics } from './metrics.js';
 
@@ -43,6 +44,7 @@ export class HttpServer {
   readonly #logger: Logger;
   readonly #metrics: ServiceMetrics;
   readonly #outcomes: OutcomeWindow;
+  readonly #minutes: JobMinutes;
   #server: http.Server | undefined;
   #starting: Promise<{ url: string }> | undefined;
   #closing: Promise<void> | undefined;
@@ -52,6 +54,7 @@ export class HttpServer {
     this.#logger = options.logger.child({ component: 'http' });
     this.#metrics = new ServiceMetrics({ status: options.status, events: options.events, logger: this.#logger });
     this.#outcomes = new OutcomeWindow({ events: options.events, keepMs: 60_000 });
+    this.#minutes = new JobMinutes({ events: options.events });
   }
 
   /** Listens; resolves with the base URL. Throws when auth is missing on a non-loopback host. Idempotent. */
@@ -73,6 +76,7 @@ export class HttpServer {
     const app = this.#app(auth);
     this.#metrics.start();
     this.#outcomes.start();
+    this.#minutes.start();
     const server = http.createServer(app);
     this.#server = server;
     await new Promise<void>((resolve, reject) => {
@@ -104,6 +108,7 @@ export class HttpServer {
       server.closeAllConnections();
       await closed;
     }
+    this.#minutes.close();
     this.#outcomes.close();
     this.#metrics.close();
   }
@@ -139,7 +144,16 @@ export class HttpServer {
       }
     });
     app.use(BOARD_PATH, bullBoardRouter(queues, BOARD_PATH));
-    app.use(dashboardRoutes({ status, queues, artifactsDir, outcomes: this.#outcomes, logger: this.#logger }));
+    app.use(
+      dashboardRoutes({
+        status,
+        queues,
+        artifactsDir,
+        outcomes: this.#outcomes,
+        minutes: this.#minutes,
+        logger: this.#logger,
+      }),
+    );
 
     const onError: ErrorRequestHandler = (err: unknown, req, res, next) => {
       const statusCode = (err as { status?: unknown }).status;
