@@ -10,7 +10,7 @@ import { decisionRows, thinDecisions, type DecisionRow } from './decision-rows.j
 import { recentFailures } from './failures.js';
 import type { JobMinutes, MinutePoint } from './job-minutes.js';
 import { resolveChartJs, resolvePublicDir } from './static-assets.js';
-import { MAX_RANGE_MS, parseRange, rangeWindow, type TimeRange } from './time-range.js';
+import { MAX_RANGE_MS, parseRange, rangeWindow, type LoadMoment, type TimeRange } from './time-range.js';
 
 /** Options for {@link dashboardRoutes}. */
 export interface DashboardRoutesOptions {
@@ -58,11 +58,9 @@ export interface DashboardData {
   readonly lastMinute: Record<string, { readonly completed: number; readonly failed: number }>;
 }
 
-/** Moments with work (jobs pending or workers up, or attempts ending): what a burst is made of. */
-function busyTimes(decisions: readonly DecisionRecord[], minutes: JobMinutes, names: readonly string[]): number[] {
-  const times = decisions.filter((d) => d.pending > 0 || d.current > 0 || d.target > 0).map((d) => d.at);
-  for (const name of names) for (const m of minutes.points(name, 0)) times.push(m.at + 59_999);
-  return times;
+/** Each decision as a moment of its queue: busy with jobs pending or workers up. */
+function loadMoments(decisions: readonly DecisionRecord[]): LoadMoment[] {
+  return decisions.map((d) => ({ at: d.at, queue: d.queue, busy: d.pending > 0 || d.current > 0 || d.target > 0 }));
 }
 
 /**
@@ -119,7 +117,7 @@ export function dashboardRoutes(options: DashboardRoutesOptions): Router {
         ...options.minutes.queueNames(),
       ]),
     ];
-    const { sinceMs, untilMs } = rangeWindow(range, now, busyTimes(history, options.minutes, names));
+    const { sinceMs, untilMs } = rangeWindow(range, now, loadMoments(history));
     const inWindow = history.filter((d) => d.at >= sinceMs && d.at <= untilMs);
     const queues: Record<string, QueueHistory> = {};
     const decisions: DecisionRecord[] = [];

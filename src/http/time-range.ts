@@ -21,7 +21,7 @@ export interface BurstOptions {
   readonly gapMs?: number;
   /** Shown before the burst's first busy moment. @defaultValue 60_000 */
   readonly marginMs?: number;
-  /** Shortest window shown, so a burst that just began is not a sliver. @defaultValue 300_000 */
+  /** Shortest window shown, so a burst that just began is not a sliver. @defaultValue 120_000 */
   readonly minSpanMs?: number;
 }
 
@@ -36,29 +36,52 @@ export interface TimeWindow {
   readonly untilMs: number;
 }
 
-/**
- * The last burst: walking back from the newest moment with work (`busyTimes`, any order), the
- * oldest one not separated from the next by more than `gapMs`, minus a margin; up to now while the
- * burst may go on (work within `gapMs`), else a margin after its end. No work at all: the last hour.
- */
-export function burstWindow(busyTimes: readonly number[], now: number, options: BurstOptions = {}): TimeWindow {
-  const gapMs = options.gapMs ?? 600_000;
-  const marginMs = options.marginMs ?? 60_000;
-  const minSpanMs = options.minSpanMs ?? 300_000;
-  const times = [...busyTimes].filter((t) => t <= now).sort((a, b) => b - a);
-  const newest = times[0];
-  if (newest === undefined) return { sinceMs: now - FIXED_MS['1h'], untilMs: now };
-  let start = newest;
-  for (const t of times.slice(1)) {
-    if (start - t > gapMs) break;
-    start = t;
-  }
-  const untilMs = now - newest <= gapMs ? now : newest + marginMs;
-  return { sinceMs: Math.min(start - marginMs, untilMs - minSpanMs), untilMs };
+/** One queue's state at one moment, from the decision history. */
+export interface LoadMoment {
+  readonly at: number;
+  readonly queue: string;
+  /** Jobs pending or workers up. */
+  readonly busy: boolean;
 }
 
-/** The window of a range; `busyTimes` only matter for `pico`. */
-export function rangeWindow(range: TimeRange, now: number, busyTimes: readonly number[]): TimeWindow {
-  if (range === 'pico') return burstWindow(busyTimes, now);
+/**
+ * The last burst: the latest stretch of work, from the first busy moment after every queue was
+ * idle (or after a silence longer than `gapMs`) until every queue is idle again. Shown from a
+ * margin before it up to now while it goes on or ended less than `gapMs` ago, else up to a margin
+ * after its end. No work at all: the last hour. Moments "in the future" (a clock that jumped
+ * back) are left out.
+ */
+export function burstWindow(moments: readonly LoadMoment[], now: number, options: BurstOptions = {}): TimeWindow {
+  const gapMs = options.gapMs ?? 600_000;
+  const marginMs = options.marginMs ?? 60_000;
+  const minSpanMs = options.minSpanMs ?? 120_000;
+  const sorted = moments.filter((m) => m.at <= now).sort((a, b) => a.at - b.at);
+  const busyNow = new Map<string, boolean>();
+  let start: number | undefined;
+  let lastBusy: number | undefined;
+  let last: { start: number; end: number } | undefined;
+  for (const m of sorted) {
+    busyNow.set(m.queue, m.busy);
+    if (m.busy) {
+      if (start !== undefined && lastBusy !== undefined && m.at - lastBusy > gapMs) {
+        last = { start, end: lastBusy };
+        start = undefined;
+      }
+      start ??= m.at;
+      lastBusy = m.at;
+    } else if (start !== undefined && ![...busyNow.values()].some(Boolean)) {
+      last = { start, end: m.at };
+      start = undefined;
+    }
+  }
+  const burst = start !== undefined ? { start, end: now } : last;
+  if (!burst) return { sinceMs: now - FIXED_MS['1h'], untilMs: now };
+  const untilMs = now - burst.end <= gapMs ? now : burst.end + marginMs;
+  return { sinceMs: Math.min(burst.start - marginMs, untilMs - minSpanMs), untilMs };
+}
+
+/** The window of a range; `moments` only matter for `pico`. */
+export function rangeWindow(range: TimeRange, now: number, moments: readonly LoadMoment[]): TimeWindow {
+  if (range === 'pico') return burstWindow(moments, now);
   return { sinceMs: now - FIXED_MS[range], untilMs: now };
 }

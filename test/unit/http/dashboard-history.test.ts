@@ -50,24 +50,49 @@ describe('time ranges', () => {
     expect(parseRange(undefined)).toBe('pico');
   });
 
-  it('finds the last burst: from its first busy moment (minus a margin) to now', () => {
-    const oldBurst = [now - 5 * 3_600_000, now - 5 * 3_600_000 + 60_000];
-    const burst = [now - 12 * 60_000, now - 8 * 60_000, now - 4 * 60_000, now - 30_000];
-    expect(burstWindow([...burst, ...oldBurst], now)).toEqual({ sinceMs: now - 13 * 60_000, untilMs: now });
+  const busy = (at: number, queue = 'a') => ({ at, queue, busy: true });
+  const idle = (at: number, queue = 'a') => ({ at, queue, busy: false });
+
+  it('finds the burst going on: from the first busy moment after all queues were idle', () => {
+    const m = 60_000;
+    const moments = [
+      busy(now - 30 * m), // an earlier burst ...
+      idle(now - 20 * m), // ... ended: queue a idle
+      busy(now - 19 * m, 'b'),
+      idle(now - 18 * m, 'b'), // now both idle
+      idle(now - 5 * m),
+      busy(now - 4 * m),
+      busy(now - 3 * m, 'b'),
+      idle(now - 2 * m), // a idle, b still busy: same burst
+      busy(now - 1 * m, 'b'),
+    ];
+    expect(burstWindow(moments, now)).toEqual({ sinceMs: now - 5 * m, untilMs: now });
   });
 
-  it('shows at least five minutes, ends a past burst shortly after it, and falls back to an hour', () => {
-    expect(burstWindow([now - 10_000], now)).toEqual({ sinceMs: now - 300_000, untilMs: now });
+  it('splits bursts separated by a silence longer than the gap', () => {
+    const m = 60_000;
+    expect(burstWindow([busy(now - 40 * m), busy(now - 12 * m), busy(now - 11 * m)], now)).toEqual({
+      sinceMs: now - 13 * m,
+      untilMs: now,
+    });
+  });
+
+  it('shows at least two minutes, ends a past burst shortly after it, and falls back to an hour', () => {
+    expect(burstWindow([busy(now - 10_000)], now)).toEqual({ sinceMs: now - 120_000, untilMs: now });
     const past = now - 2 * 3_600_000;
-    expect(burstWindow([past - 120_000, past], now)).toEqual({ sinceMs: past - 240_000, untilMs: past + 60_000 });
+    expect(burstWindow([busy(past - 120_000), busy(past - 60_000), idle(past)], now)).toEqual({
+      sinceMs: past - 180_000,
+      untilMs: past + 60_000,
+    });
     expect(burstWindow([], now)).toEqual({ sinceMs: now - 3_600_000, untilMs: now });
+    expect(burstWindow([idle(now - 1000)], now)).toEqual({ sinceMs: now - 3_600_000, untilMs: now });
     // A clock that jumped back: moments "in the future" are not the burst.
-    expect(burstWindow([now + 60_000], now)).toEqual({ sinceMs: now - 3_600_000, untilMs: now });
+    expect(burstWindow([busy(now + 60_000)], now)).toEqual({ sinceMs: now - 3_600_000, untilMs: now });
   });
 
   it('gives fixed windows for 5 min, 1 h and 24 h', () => {
     expect(rangeWindow('5m', now, [])).toEqual({ sinceMs: now - 300_000, untilMs: now });
-    expect(rangeWindow('24h', now, [now - 1000])).toEqual({ sinceMs: now - 86_400_000, untilMs: now });
+    expect(rangeWindow('24h', now, [busy(now - 1000)])).toEqual({ sinceMs: now - 86_400_000, untilMs: now });
   });
 });
 
