@@ -83,7 +83,8 @@ class QueueBackedStatus implements StatusSource {
 
 function decision(at: number, queue: string, pending: number, current: number, target: number): DecisionRecord {
   const action = target > current ? 'up' : target < current ? 'down' : 'hold';
-  return { at, queue, pending, current, desired: target, target, action, reason: `ceil(${pending}/50)` };
+  const reason = `ceil(${pending}/50) limitado a [mín, máx] = ${Math.min(10, Math.ceil(pending / 50))}`;
+  return { at, queue, pending, current, desired: target, target, action, reason };
 }
 
 /** The colours the page draws its first line of each chart with (dashboard.js COLORS). */
