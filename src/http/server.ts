@@ -161,7 +161,7 @@ export class HttpServer {
         res.status(statusCode).type('text/plain').send(`${statusCode}\n`);
         return;
       }
-      this.#logger.error(`HTTP ${req.method} ${req.path} failed: ${err instanceof Error ? err.message : String(err)}`);
+      this.#logger.error(`HTTP ${req.method} ${req.path} falhou: ${err instanceof Error ? err.message : String(err)}`);
       if (res.headersSent) {
         next(err);
         return;
