@@ -1,13 +1,13 @@
 import { Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
 import type { AppConfig } from '../config/types.js';
 import { flowForQueue } from '../flows/registry.js';
 import type { Flow } from '../flows/flow.js';
 import { coerceError } from '../lib/errors.js';
-import { sleep } from '../lib/sleep.js';
-import { untilAborted, withTimeout } from '../lib/with-timeout.js';
+import { systemClock } from '../lib/sleep.js';
+import { withTimeout } from '../lib/with-timeout.js';
 import type { Logger } from '../logging/logger.js';
 import { createRedis } from '../redis/connection.js';
+import { waitForRedis } from '../redis/wait-for-redis.js';
 import { Bridge } from '../bridge/bridge.js';
 import { DecisionHistory } from '../scaler/decision-history.js';
 import { StalledJanitor } from '../scaler/janitor.js';
@@ -104,7 +104,8 @@ export class Service {
       maxWorkersByQueue: Object.fromEntries(config.queues.map((q) => [q.name, q.maxWorkers])),
       maxTotalWorkers: config.scaler.maxTotalWorkers,
       logger: log.child({ component: 'pool' }),
-      createUnit: (queueName, index, onStateChange) => this.#createUnit(queueName, index, onStateChange),
+      createUnit: (queueName, index) => this.#createUnit(queueName, index),
+      clock: systemClock,
     });
     this.#pool = pool;
     const scaler = new Scaler({
@@ -120,6 +121,7 @@ export class Service {
       intervalMs: config.scaler.intervalSeconds * 1000,
       debounceMs: config.scaler.debounceMs,
       equilibriumLogLevel: config.scaler.equilibriumLogLevel,
+      clock: systemClock,
     });
     scaler.on('evaluated', (plans) => {
       for (const p of plans) {
@@ -152,7 +154,11 @@ export class Service {
       this.#started.push({ name: 'http', stop: () => http.close() });
     }
 
-    await this.#waitForRedis(redis);
+    await waitForRedis(redis, {
+      where: `${config.redis.host}:${config.redis.port}`,
+      logger: log,
+      signal: this.#stopping.signal,
+    });
     if (this.#stopping.signal.aborted) return;
 
     const janitor = new StalledJanitor({
@@ -166,7 +172,11 @@ export class Service {
     await janitor.start();
     this.#started.push({ name: 'janitor', stop: () => janitor.close() });
 
-    this.#started.push({ name: 'workers', stop: () => this.#stopWorkers() });
+    this.#started.push({
+      name: 'workers',
+      // Graceful phase bounded by shutdown.timeoutSeconds, then forced (the pool owns both).
+      stop: () => pool.close({ graceMs: config.shutdown.timeoutSeconds * 1000, forceMs: STEP_TIMEOUT_MS }),
+    });
     scaler.start();
     this.#started.push({ name: 'scaler', stop: () => scaler.close() });
 
@@ -203,7 +213,7 @@ export class Service {
     );
   }
 
-  #createUnit(queueName: string, index: number, onStateChange: () => void): WorkerUnit {
+  #createUnit(queueName: string, index: number): WorkerUnit {
     const config = this.#config;
     const queue = config.queues.find((q) => q.name === queueName);
     const flow = this.#flows.get(queueName);
@@ -216,66 +226,15 @@ export class Service {
       portal: config.portal,
       redis: config.redis,
       artifactsDir: config.artifactsDir,
-      logger: this.#logger.child({ component: 'worker', queue: queueName, worker: `Worker-${queueName}-${index}` }),
+      logger: this.#logger.child({ component: 'worker', queue: queueName }),
       keepCompletedSeconds: config.jobs.keepCompletedSeconds,
       keepFailedSeconds: config.jobs.keepFailedSeconds,
       lockDurationMs: config.jobs.lockSeconds * 1000,
       stalledIntervalMs: config.scaler.stalledIntervalMs,
       maxStalledCount: 2,
-      onStateChange: () => onStateChange(),
       onJobFinished: (info) => this.events.emit('job-finished', info),
       onBrowserRestart: (q, reason) => this.events.emit('browser-restart', { queue: q, reason }),
     });
-  }
-
-  async #waitForRedis(redis: Redis): Promise<void> {
-    const { host, port } = this.#config.redis;
-    const since = Date.now();
-    let lastNotice = 0;
-    while (!this.#stopping.signal.aborted) {
-      try {
-        await untilAborted(redis.ping(), this.#stopping.signal);
-        if (lastNotice > 0)
-          this.#logger.info(`Redis at ${host}:${port} answers after ${Math.round((Date.now() - since) / 1000)}s`);
-        return;
-      } catch {
-        if (this.#stopping.signal.aborted) return;
-        if (Date.now() - lastNotice >= 15_000) {
-          this.#logger.warn(
-            `waiting for Redis at ${host}:${port} before starting workers and bridge (start it, or set REDIS_HOST/REDIS_PORT)`,
-          );
-          lastNotice = Date.now();
-        }
-        await sleep(1000, this.#stopping.signal);
-      }
-    }
-  }
-
-  /** Graceful phase: let active jobs finish, bounded by shutdown.timeoutSeconds; then force. */
-  async #stopWorkers(): Promise<void> {
-    const pool = this.#pool;
-    if (!pool) return;
-    const timeoutMs = this.#config.shutdown.timeoutSeconds * 1000;
-    let timer: NodeJS.Timeout | undefined;
-    const graceful = pool.close().then(() => 'done' as const);
-    const expired = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), timeoutMs)));
-    const outcome = await Promise.race([graceful, expired]);
-    clearTimeout(timer);
-    if (outcome === 'timeout') {
-      this.#logger.warn(
-        `active jobs did not finish within ${timeoutMs / 1000}s; forcing workers to stop (their jobs return to waiting)`,
-      );
-      const forced = await Promise.race([
-        pool.close({ force: true }).then(() => 'done' as const),
-        new Promise<'stuck'>((resolve) => (timer = setTimeout(() => resolve('stuck'), STEP_TIMEOUT_MS))),
-      ]);
-      clearTimeout(timer);
-      if (forced === 'stuck') {
-        this.#logger.warn(
-          'workers still waiting on Redis after being forced; leaving their jobs active (the stalled check returns them to waiting once Redis is back)',
-        );
-      }
-    }
   }
 
   /** Stops everything in reverse start order; each step in its own try/catch. Idempotent. */

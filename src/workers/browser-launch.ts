@@ -36,11 +36,11 @@ export const BROWSER_MARKER_ENV = 'RPA_POOL_BROWSER';
 
 /**
  * Launch options from config. `marker` goes into the browser's environment (inherited by all its
- * child processes) and command line, so the unit can find its process tree for memory checks.
+ * child processes), so the unit can find its process tree for memory checks.
  */
 export function launchOptionsFor(config: BrowserConfig, marker: string): LaunchOptions {
   const executablePath = resolveExecutablePath(config.executablePath);
-  const args = [...new Set([...requiredChromiumArgs(), ...config.args, `--rpa-pool-browser=${marker}`])];
+  const args = [...new Set([...requiredChromiumArgs(), ...config.args])];
   return {
     ...(executablePath ? { executablePath } : {}),
     headless: config.headless,

@@ -58,16 +58,6 @@ export function processesWithEnv(name: string, value: string): ProcessInfo[] {
   return listProcesses().filter((p) => p.pid !== process.pid && hasEnv(p.pid, name, value));
 }
 
-/**
- * The browser's main process: it carries `arg` on its command line and is not a Chromium
- * helper (`--type=...`) nor the `/bin/sh` wrapper some distributions install.
- */
-export function findBrowserPid(arg: string, processes = listProcesses()): number | undefined {
-  return processes.find(
-    (p) => p.cmdline.includes(arg) && !p.cmdline.includes('--type=') && !/^\/bin\/(ba|da)?sh /.test(p.cmdline),
-  )?.pid;
-}
-
 /** Proportional set size (shared pages split between sharers) in kB; RSS where smaps_rollup is missing. */
 function pssKb(info: ProcessInfo): number {
   try {

@@ -11,7 +11,11 @@ import { flowForQueue } from '../../../src/flows/registry.js';
 import { createLogger } from '../../../src/logging/logger.js';
 import { listProcesses, hasEnv } from '../../../src/workers/process-tree.js';
 import type { ResultEntry } from '../../../src/workers/result-entry.js';
-import { WorkerUnit, type UnitState, type WorkerUnitOptions } from '../../../src/workers/worker-unit.js';
+import type { Page } from 'playwright';
+import type { Flow } from '../../../src/flows/flow.js';
+import type { UnitState } from '../../../src/workers/unit-state.js';
+import { WorkerUnit, type WorkerUnitOptions } from '../../../src/workers/worker-unit.js';
+import { findBrowserPid } from '../../helpers/browser-process.js';
 import { deleteKeys, sharedRedisConfig, uniqueName } from '../../helpers/redis.js';
 import { waitFor } from '../../helpers/wait.js';
 
@@ -22,11 +26,15 @@ import { waitFor } from '../../helpers/wait.js';
 export const SUITE_MARKER_ENV = 'RPA_TEST_SUITE';
 /** Also on the browser's command line, for `pgrep -f`. */
 export const SUITE_MARKER_ARG_PREFIX = '--rpa-test-suite=';
+/** On the command line of one unit's browsers: the test finds that unit's browser from the outside. */
+const UNIT_MARKER_ARG_PREFIX = '--rpa-test-unit=';
 
 export interface UnitEvents {
   states: { to: UnitState; at: number }[];
   finished: { outcome: 'ok' | 'error' | 'retry'; durationMs: number }[];
   restarts: string[];
+  /** The page each job of the unit ran on, in order (`null` for flows without a browser). */
+  pages: (Page | null)[];
 }
 
 export class WorkerFixture {
@@ -43,6 +51,7 @@ export class WorkerFixture {
   readonly units: WorkerUnit[] = [];
   readonly queues: Queue[] = [];
   readonly queueNames: string[] = [];
+  readonly #unitMarkers = new Map<WorkerUnit, string>();
   artifactsDir = '';
   portal!: PortalHandle;
 
@@ -88,23 +97,29 @@ export class WorkerFixture {
     queue: QueueConfig,
     overrides: Partial<WorkerUnitOptions> = {},
   ): Promise<{ unit: WorkerUnit; events: UnitEvents; jobs: Queue }> {
-    const events: UnitEvents = { states: [], finished: [], restarts: [] };
+    const events: UnitEvents = { states: [], finished: [], restarts: [], pages: [] };
+    const flow = overrides.flow ?? flowForQueue(queue);
+    // The flow as given, noting the page it runs on (the unit's page is not public).
+    const recording: Flow = { ...flow, run: (ctx) => (events.pages.push(ctx.page), flow.run(ctx)) };
+    const browser = overrides.browser ?? this.browserConfig();
+    const unitMarker = `${UNIT_MARKER_ARG_PREFIX}${randomUUID()}`;
     const unit = new WorkerUnit({
       queue,
       index: 1,
-      flow: flowForQueue(queue),
-      browser: this.browserConfig(),
       portal: { url: this.portal.url, user: 'demo', password: 'demo123' },
       redis: this.redisConfig,
       artifactsDir: this.artifactsDir,
       logger: this.logger.child({ queue: queue.name }),
       keepCompletedSeconds: 3600,
       keepFailedSeconds: 3600,
-      onStateChange: (_u, _from, to) => events.states.push({ to, at: Date.now() }),
       onJobFinished: (info) => events.finished.push({ outcome: info.outcome, durationMs: info.durationMs }),
       onBrowserRestart: (_q, reason) => events.restarts.push(reason),
       ...overrides,
+      flow: recording,
+      browser: { ...browser, args: [...browser.args, unitMarker] },
     });
+    this.#unitMarkers.set(unit, unitMarker);
+    unit.on('state', (to) => events.states.push({ to, at: Date.now() }));
     this.units.push(unit);
     await unit.start();
     const jobs = new Queue(queue.name, { connection: this.redis, prefix: this.redisConfig.prefix });
@@ -148,8 +163,16 @@ export class WorkerFixture {
       .map((p) => p.pid);
   }
 
+  /** The pid of the real Chromium browser process of `unit` (not the /bin/sh wrapper, not a helper). */
+  browserPidOf(unit: WorkerUnit): number {
+    const marker = this.#unitMarkers.get(unit);
+    const pid = marker ? findBrowserPid(marker) : undefined;
+    if (!pid) throw new Error(`browser process of ${unit.name} not found`);
+    return pid;
+  }
+
   async tearDown(): Promise<void> {
-    await Promise.allSettled(this.units.map((u) => u.close({ force: true })));
+    await Promise.allSettled(this.units.map((u) => u.forceClose()));
     await Promise.allSettled(this.queues.map((q) => q.close()));
     await this.portal?.close();
     for (const name of this.queueNames) await deleteKeys(this.redis, `${this.redisConfig.prefix}:${name}:*`);

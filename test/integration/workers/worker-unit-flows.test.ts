@@ -50,7 +50,7 @@ describe('WorkerUnit with real Chromium against the demo portal', () => {
     expect(Date.parse(first.finishedAt) - Date.parse(first.startedAt)).toBe(first.durationMs);
     // One login for both jobs: the context and page survive between jobs.
     expect(fx.portal.stats.logins - loginsBefore).toBe(1);
-    expect(unit.browserSession?.launches).toBe(1);
+    expect(events.restarts).toEqual([]); // one browser for both jobs
     await waitFor(() => unit.state === 'ready', { what: 'unit ready after its jobs' });
     expect(events.states.map((s) => s.to)).toEqual(['ready', 'busy', 'ready', 'busy', 'ready']);
     // The worker's BullMQ name is the unit's name (what Bull Board shows).
@@ -150,13 +150,13 @@ describe('WorkerUnit with real Chromium against the demo portal', () => {
   it('runs the echo flow without a browser', async () => {
     const queue = fx.queueConfig('echo');
     const before = fx.chromiumPids().length;
-    const { unit, jobs } = await fx.startUnit(queue);
-    expect(unit.browserSession).toBeUndefined();
+    const { events, jobs } = await fx.startUnit(queue);
     expect(fx.chromiumPids().length).toBe(before);
     await fx.addJob(jobs, queue, { id: 'echo-1', sleepMs: 50, hello: 'world' });
     const entry = await fx.resultFor('echo-1');
     expect(entry).toMatchObject({ status: 'ok', result: { id: 'echo-1', sleepMs: 50, hello: 'world' } });
     expect(entry.durationMs).toBeGreaterThanOrEqual(50);
+    expect(events.pages).toEqual([null]);
   });
 
   it('a missing payload field fails permanently with a clear message', async () => {

@@ -6,8 +6,9 @@ import {
   BROWSER_MARKER_ENV,
 } from '../../../src/workers/browser-launch.js';
 import { jobOptionsFor } from '../../../src/workers/job-options.js';
-import { canTransition, UNIT_STATES } from '../../../src/workers/unit-state.js';
-import { findBrowserPid, type ProcessInfo } from '../../../src/workers/process-tree.js';
+import { canTransition, UNIT_TRANSITIONS } from '../../../src/workers/unit-state.js';
+import type { ProcessInfo } from '../../../src/workers/process-tree.js';
+import { findBrowserPid } from '../../helpers/browser-process.js';
 
 describe('resolveExecutablePath', () => {
   it('prefers the configured path, then chromium-headless-shell, then chromium, then Playwright', () => {
@@ -19,7 +20,7 @@ describe('resolveExecutablePath', () => {
 });
 
 describe('launchOptionsFor', () => {
-  it('adds the required flags, the configured ones and the marker, without duplicates', () => {
+  it('adds the required flags and the configured ones without duplicates, and the marker to the environment', () => {
     const options = launchOptionsFor(
       {
         executablePath: '/opt/chrome',
@@ -33,7 +34,7 @@ describe('launchOptionsFor', () => {
     );
     expect(options.executablePath).toBe('/opt/chrome');
     expect(options.timeout).toBe(12_000);
-    expect(options.args).toEqual([...requiredChromiumArgs(), '--lang=pt-BR', '--rpa-pool-browser=m-1']);
+    expect(options.args).toEqual([...requiredChromiumArgs(), '--lang=pt-BR']);
     expect(options.env?.[BROWSER_MARKER_ENV]).toBe('m-1');
     expect(requiredChromiumArgs(true)).toContain('--no-sandbox');
     expect(requiredChromiumArgs(false)).not.toContain('--no-sandbox');
@@ -54,7 +55,7 @@ describe('jobOptionsFor', () => {
 
 describe('unit states', () => {
   it('only moves forward to draining and closed', () => {
-    expect(UNIT_STATES).toEqual(['starting', 'ready', 'busy', 'draining', 'closed']);
+    expect(Object.keys(UNIT_TRANSITIONS)).toEqual(['starting', 'ready', 'busy', 'draining', 'closed']);
     expect(canTransition('ready', 'busy')).toBe(true);
     expect(canTransition('busy', 'ready')).toBe(true);
     expect(canTransition('draining', 'ready')).toBe(false);
