@@ -1,11 +1,11 @@
 import path from 'node:path';
 import type { Queue } from 'bullmq';
 import express, { type Router } from 'express';
-import type { OutcomeWindow } from '../alerts/outcome-window.js';
+import type { OutcomeWindow } from '../shared/outcome-window.js';
 import type { Logger } from '../logging/logger.js';
 import { withTimeout } from '../lib/with-timeout.js';
-import type { DecisionRecord } from '../scaler/decision-history.js';
-import type { StatusSource } from '../service/status.js';
+import type { DecisionRecord } from '../shared/decision-record.js';
+import type { StatusSource } from '../shared/status.js';
 import { decisionRows, thinDecisions, type DecisionRow } from './decision-rows.js';
 import { recentFailures } from './failures.js';
 import type { JobMinutes, MinutePoint } from './job-minutes.js';

@@ -1,8 +1,8 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { withTimeout } from '../lib/with-timeout.js';
 import type { Logger } from '../logging/logger.js';
-import type { ServiceEventMap, ServiceEvents } from '../service/events.js';
-import type { QueueStatus, ServiceStatus, StatusSource } from '../service/status.js';
+import type { ServiceEventMap, ServiceEvents } from '../shared/events.js';
+import type { QueueStatus, ServiceStatus, StatusSource } from '../shared/status.js';
 
 /** Options for {@link ServiceMetrics}. */
 export interface ServiceMetricsOptions {

@@ -4,7 +4,8 @@ import { equilibriumLine, scaleDownLine, scaleUpLine } from '../logging/scaling-
 import { coerceError } from '../lib/errors.js';
 import { sleep, systemClock, type Clock } from '../lib/sleep.js';
 import { decideScale, EMPTY_MEMORY, type QueuePlan, type ScaleLimits, type ScaleMemory } from './decide.js';
-import type { DecisionHistory, DecisionRecord } from './decision-history.js';
+import type { DecisionRecord } from '../shared/decision-record.js';
+import type { DecisionHistory } from './decision-history.js';
 import type { QueueDepth, QueueDepthSource } from './queue-depth.js';
 
 /** What the scaler needs of the worker pool. */

@@ -1,11 +1,12 @@
 import type { Redis } from 'ioredis';
 import { withTimeout } from '../lib/with-timeout.js';
 import type { AppConfig } from '../config/types.js';
-import type { DecisionHistory, DecisionRecord } from '../scaler/decision-history.js';
+import type { DecisionHistory } from '../scaler/decision-history.js';
+import type { DecisionRecord } from '../shared/decision-record.js';
 import type { QueueDepthSource } from '../scaler/queue-depth.js';
 import type { Scaler } from '../scaler/scaler.js';
 import type { WorkerPool } from '../scaler/worker-pool.js';
-import type { QueueStatus, ServiceStatus, StatusSource } from './status.js';
+import type { QueueStatus, ServiceStatus, StatusSource } from '../shared/status.js';
 
 /** The live status, read from Redis (queue counts, decisions) and from the pool (units). */
 export class LiveStatusSource implements StatusSource {

@@ -16,8 +16,9 @@ import { Scaler } from '../scaler/scaler.js';
 import { WorkerPool } from '../scaler/worker-pool.js';
 import { WorkerUnit } from '../workers/worker-unit.js';
 import { HttpServer } from '../http/server.js';
-import { AlertMonitor } from '../alerts/alert-monitor.js';
-import { ServiceEvents } from './events.js';
+import { AlertMonitor, alertWindowMs } from '../alerts/alert-monitor.js';
+import { OutcomeWindow } from '../shared/outcome-window.js';
+import { ServiceEvents } from '../shared/events.js';
 import { LiveStatusSource } from './redis-status-source.js';
 
 /** Longest wait for one component (but the workers) to stop. */
@@ -139,6 +140,10 @@ export class Service {
     // Finished jobs change the backlog: evaluate soon so scale-down need not wait for the tick.
     this.events.on('job-finished', () => scaler.nudge());
     const status = new LiveStatusSource({ config, redis, depth, pool, scaler, history });
+    // One window for the dashboard's last minute and the alerts' longest failure-ratio window.
+    const outcomes = new OutcomeWindow({ events: this.events, keepMs: Math.max(60_000, alertWindowMs(config.alerts)) });
+    outcomes.start();
+    this.#started.push({ name: 'outcomes', stop: () => Promise.resolve(outcomes.close()) });
 
     if (config.http.enabled) {
       const http = new HttpServer({
@@ -146,6 +151,7 @@ export class Service {
         logger: log.child({ component: 'http' }),
         status,
         events: this.events,
+        outcomes,
         queues,
         artifactsDir: config.artifactsDir,
       });
@@ -200,7 +206,7 @@ export class Service {
     const alerts = new AlertMonitor({
       config: config.alerts,
       status,
-      events: this.events,
+      outcomes,
       logger: log.child({ component: 'alerts' }),
     });
     alerts.start();
