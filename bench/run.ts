@@ -13,6 +13,7 @@ import { browserThroughputBench } from './browser-throughput.js';
 import { pipelineBench } from './pipeline.js';
 import { scaleUpBench } from './scale-up.js';
 import { scenarioBench } from './scenario.js';
+import { soakBench } from './soak.js';
 
 type Bench = (ctx: BenchContext) => Promise<Figure[]>;
 
@@ -21,6 +22,7 @@ const BENCHES: Readonly<Record<string, Bench>> = {
   scenario: scenarioBench,
   'scale-up': scaleUpBench,
   browser: browserThroughputBench,
+  soak: soakBench,
 };
 
 const args = process.argv.slice(2);

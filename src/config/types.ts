@@ -48,8 +48,10 @@ export interface BrowserConfig {
   readonly launchTimeoutMs: number;
   /** Relaunch the browser after this many jobs (0 = never). */
   readonly recycleAfterJobs: number;
-  /** Relaunch the browser when its processes' RSS passes this many MB (0 = never). */
+  /** Relaunch the browser, between jobs, when its whole process tree's PSS passes this many MB (0 = never). */
   readonly maxMemoryMb: number;
+  /** Full garbage collection in the page's renderer every this many jobs (0 = never). */
+  readonly collectGarbageEveryJobs: number;
 }
 
 export interface AlertRule {

@@ -62,7 +62,8 @@ export class ServiceMetrics {
   readonly #bridged: Counter<'queue'>;
   readonly #invalid: Counter<'queue'>;
   readonly #duplicates: Counter<'queue'>;
-  readonly #browserRestarts: Counter<'queue'>;
+  readonly #browserRestarts: Counter<'queue' | 'reason'>;
+  readonly #browserMemory: Gauge<'queue' | 'worker'>;
 
   readonly #onFinished = (info: ServiceEventMap['job-finished'][0]): void =>
     this.#duration.observe({ queue: info.queue, outcome: info.outcome }, info.durationMs / 1000);
@@ -73,7 +74,12 @@ export class ServiceMetrics {
   readonly #onInvalid = (info: ServiceEventMap['invalid'][0]): void => this.#invalid.inc({ queue: info.queue });
   readonly #onDuplicate = (info: ServiceEventMap['duplicate'][0]): void => this.#duplicates.inc({ queue: info.queue });
   readonly #onBrowserRestart = (info: ServiceEventMap['browser-restart'][0]): void =>
-    this.#browserRestarts.inc({ queue: info.queue });
+    this.#browserRestarts.inc({ queue: info.queue, reason: info.reason });
+  readonly #onBrowserMemory = (info: ServiceEventMap['browser-memory'][0]): void => {
+    const labels = { queue: info.queue, worker: info.worker };
+    if (info.pssBytes === null) this.#browserMemory.remove(labels);
+    else this.#browserMemory.set(labels, info.pssBytes);
+  };
 
   constructor(options: ServiceMetricsOptions) {
     this.#status = options.status;
@@ -154,8 +160,14 @@ export class ServiceMetrics {
     });
     this.#browserRestarts = new Counter({
       name: 'rpa_browser_restarts_total',
-      help: 'Browser relaunches (crash, recycle, memory)',
-      labelNames: ['queue'],
+      help: 'Browser relaunches by reason: crash, jobs (browser.recycleAfterJobs), memory (browser.maxMemoryMb), unresponsive',
+      labelNames: ['queue', 'reason'],
+      registers,
+    });
+    this.#browserMemory = new Gauge({
+      name: 'rpa_browser_memory_bytes',
+      help: "PSS of a worker unit's whole browser process tree (browser, zygotes, renderers, GPU, utility), measured between jobs",
+      labelNames: ['queue', 'worker'],
       registers,
     });
   }
@@ -170,6 +182,7 @@ export class ServiceMetrics {
     this.#events.on('invalid', this.#onInvalid);
     this.#events.on('duplicate', this.#onDuplicate);
     this.#events.on('browser-restart', this.#onBrowserRestart);
+    this.#events.on('browser-memory', this.#onBrowserMemory);
   }
 
   /** Stops counting service events. Idempotent. */
@@ -182,6 +195,7 @@ export class ServiceMetrics {
     this.#events.off('invalid', this.#onInvalid);
     this.#events.off('duplicate', this.#onDuplicate);
     this.#events.off('browser-restart', this.#onBrowserRestart);
+    this.#events.off('browser-memory', this.#onBrowserMemory);
   }
 
   /** The Prometheus text exposition. */

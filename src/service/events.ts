@@ -10,7 +10,10 @@ export interface ServiceEventMap {
   bridged: [info: { queue: string; count: number }];
   invalid: [info: { queue: string; reason: string }];
   duplicate: [info: { queue: string; id: string | number }];
-  'browser-restart': [info: { queue: string; reason: string }];
+  /** A unit's browser was relaunched; `reason` is one of RESTART_REASONS, `detail` what was logged. */
+  'browser-restart': [info: { queue: string; worker: string; reason: string; detail: string }];
+  /** A unit's browser process tree was measured between jobs (PSS); `pssBytes` null once it closed. */
+  'browser-memory': [info: { queue: string; worker: string; pssBytes: number | null }];
 }
 
 /** The in-process event bus: components emit, observers (metrics, alerts) listen. */

@@ -225,7 +225,13 @@ export class Service {
       maxStalledCount: 2,
       onStateChange: () => onStateChange(),
       onJobFinished: (info) => this.events.emit('job-finished', info),
-      onBrowserRestart: (q, reason) => this.events.emit('browser-restart', { queue: q, reason }),
+      onBrowserRestart: (info) => this.events.emit('browser-restart', info),
+      onBrowserMemory: ({ queue: q, worker, memory }) =>
+        this.events.emit('browser-memory', {
+          queue: q,
+          worker,
+          pssBytes: memory ? memory.pssMb * 1024 * 1024 : null,
+        }),
     });
   }
 

@@ -10,7 +10,8 @@ import { untilAborted } from '../lib/with-timeout.js';
 import type { Logger } from '../logging/logger.js';
 import { createRedis } from '../redis/connection.js';
 import { captureFailureArtifacts, fileSafe, type FailureArtifacts } from './artifacts.js';
-import { BrowserSession } from './browser-session.js';
+import { BrowserSession, type RestartReason } from './browser-session.js';
+import type { TreeMemory } from './process-tree.js';
 import { buildResultEntry, type ResultEntryInput } from './result-entry.js';
 import { assertTransition, type UnitState } from './unit-state.js';
 
@@ -43,7 +44,13 @@ export interface WorkerUnitOptions {
     outcome: 'ok' | 'error' | 'retry';
     durationMs: number;
   }) => void;
-  readonly onBrowserRestart?: (queue: string, reason: string) => void;
+  /** The browser was relaunched (crash, recycle by jobs or memory, page that would not close). */
+  readonly onBrowserRestart?: (info: { queue: string; worker: string; reason: RestartReason; detail: string }) => void;
+  /**
+   * The browser's whole process tree was measured (between jobs); `memory` is undefined once the
+   * unit has closed its browser.
+   */
+  readonly onBrowserMemory?: (info: { queue: string; worker: string; memory: TreeMemory | undefined }) => void;
 }
 
 /** Playwright's words for a browser, context or page that went away under a call. */
@@ -129,7 +136,9 @@ export class WorkerUnit {
           browser: this.#options.browser,
           logger: this.#logger,
           actionTimeoutMs: Math.min(queue.timeoutSeconds * 1000, 30_000),
-          onRestart: (reason) => this.#options.onBrowserRestart?.(queue.name, reason),
+          onRestart: (reason, detail) =>
+            this.#options.onBrowserRestart?.({ queue: queue.name, worker: this.name, reason, detail }),
+          onMemory: (memory) => this.#options.onBrowserMemory?.({ queue: queue.name, worker: this.name, memory }),
         });
         await this.#session.start();
       }
@@ -191,6 +200,9 @@ export class WorkerUnit {
       await this.#session?.close();
     } catch (err) {
       this.#logger.warn(`Closing the browser failed: ${coerceError(err).message}`);
+    }
+    if (this.#session) {
+      this.#options.onBrowserMemory?.({ queue: this.#options.queue.name, worker: this.name, memory: undefined });
     }
     for (const connection of [this.#bullConnection, this.#results]) {
       try {

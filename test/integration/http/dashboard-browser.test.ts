@@ -11,7 +11,7 @@ import type { DecisionRecord } from '../../../src/scaler/decision-history.js';
 import { ServiceEvents } from '../../../src/service/events.js';
 import type { QueueStatus, ServiceStatus, StatusSource } from '../../../src/service/status.js';
 import { requiredChromiumArgs, resolveExecutablePath } from '../../../src/workers/browser-launch.js';
-import { processesWithEnv } from '../../../src/workers/process-tree.js';
+import { processesWithEnv } from '../../helpers/processes.js';
 import { captureLogger } from '../../helpers/capture-logger.js';
 import { queueStatus } from '../../helpers/fake-status.js';
 import { deleteKeys, sharedRedisConfig, uniqueName } from '../../helpers/redis.js';

@@ -9,15 +9,18 @@ import type { BrowserConfig, QueueConfig } from '../../../src/config/types.js';
 import { startPortal, type PortalHandle, type PortalOptions } from '../../../src/demo/portal/server.js';
 import { flowForQueue } from '../../../src/flows/registry.js';
 import { createLogger } from '../../../src/logging/logger.js';
-import { listProcesses, hasEnv } from '../../../src/workers/process-tree.js';
+import type { RestartReason } from '../../../src/workers/browser-session.js';
+import { listProcesses, processTree, type TreeMemory } from '../../../src/workers/process-tree.js';
 import type { ResultEntry } from '../../../src/workers/result-entry.js';
 import { WorkerUnit, type UnitState, type WorkerUnitOptions } from '../../../src/workers/worker-unit.js';
 import { deleteKeys, sharedRedisConfig, uniqueName } from '../../helpers/redis.js';
+import { hasEnv, isChromium } from '../../helpers/processes.js';
 import { waitFor } from '../../helpers/wait.js';
 
 /**
- * Every browser these tests launch inherits this variable (Playwright passes `process.env` on),
- * so leftovers are counted from /proc, zygotes and renderers included, not assumed.
+ * Every browser these tests launch inherits this variable (Playwright passes `process.env` on).
+ * Chromium clears it for its zygotes and their children, so leftovers are also looked for among
+ * this process's descendants.
  */
 export const SUITE_MARKER_ENV = 'RPA_TEST_SUITE';
 /** Also on the browser's command line, for `pgrep -f`. */
@@ -26,7 +29,9 @@ export const SUITE_MARKER_ARG_PREFIX = '--rpa-test-suite=';
 export interface UnitEvents {
   states: { to: UnitState; at: number }[];
   finished: { outcome: 'ok' | 'error' | 'retry'; durationMs: number }[];
-  restarts: string[];
+  restarts: { reason: RestartReason; detail: string }[];
+  /** Each measure of the browser's process tree, between jobs. */
+  memory: TreeMemory[];
 }
 
 export class WorkerFixture {
@@ -60,6 +65,7 @@ export class WorkerFixture {
       launchTimeoutMs: 30_000,
       recycleAfterJobs: 0,
       maxMemoryMb: 0,
+      collectGarbageEveryJobs: 0,
       ...overrides,
     };
   }
@@ -88,7 +94,7 @@ export class WorkerFixture {
     queue: QueueConfig,
     overrides: Partial<WorkerUnitOptions> = {},
   ): Promise<{ unit: WorkerUnit; events: UnitEvents; jobs: Queue }> {
-    const events: UnitEvents = { states: [], finished: [], restarts: [] };
+    const events: UnitEvents = { states: [], finished: [], restarts: [], memory: [] };
     const unit = new WorkerUnit({
       queue,
       index: 1,
@@ -102,7 +108,10 @@ export class WorkerFixture {
       keepFailedSeconds: 3600,
       onStateChange: (_u, _from, to) => events.states.push({ to, at: Date.now() }),
       onJobFinished: (info) => events.finished.push({ outcome: info.outcome, durationMs: info.durationMs }),
-      onBrowserRestart: (_q, reason) => events.restarts.push(reason),
+      onBrowserRestart: ({ reason, detail }) => events.restarts.push({ reason, detail }),
+      onBrowserMemory: ({ memory }) => {
+        if (memory) events.memory.push(memory);
+      },
       ...overrides,
     });
     this.units.push(unit);
@@ -143,8 +152,15 @@ export class WorkerFixture {
 
   /** Pids of live Chromium processes launched by this test file (any process type). */
   chromiumPids(): number[] {
-    return listProcesses()
-      .filter((p) => p.pid !== process.pid && /chrom/i.test(p.cmdline) && hasEnv(p.pid, SUITE_MARKER_ENV, this.marker))
+    const all = listProcesses();
+    const descendants = new Set(processTree(process.pid, new Map(all.map((p) => [p.pid, p.ppid]))));
+    return all
+      .filter(
+        (p) =>
+          p.pid !== process.pid &&
+          isChromium(p.cmdline) &&
+          (descendants.has(p.pid) || hasEnv(p.pid, SUITE_MARKER_ENV, this.marker)),
+      )
       .map((p) => p.pid);
   }
 
