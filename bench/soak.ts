@@ -56,12 +56,15 @@ async function soakRun(ctx: BenchContext, portalUrl: string, variant: Variant): 
   service.events.on('browser-restart', onRestart);
   const marks = checkpointsFor(variant.jobs);
   const checkpoints = new Map<number, number>();
+  const measuring: Promise<void>[] = [];
   const mark = (done: number): void => {
-    if (marks.includes(done) && !checkpoints.has(done)) {
-      const trees = browserTreesPssMb();
-      checkpoints.set(done, Math.max(0, ...trees));
-      progress(`soak: ${variant.name}: ${done} jobs, unit trees PSS ${trees.join(' / ')} MB`);
-    }
+    if (!marks.includes(done)) return;
+    measuring.push(
+      browserTreesPssMb().then((trees) => {
+        checkpoints.set(done, Math.max(0, ...trees));
+        progress(`soak: ${variant.name}: ${done} jobs, unit trees PSS ${trees.join(' / ')} MB`);
+      }),
+    );
   };
   let done = 0;
   const onFinished = (info: { outcome: string }): void => {
@@ -71,16 +74,20 @@ async function soakRun(ctx: BenchContext, portalUrl: string, variant: Variant): 
   };
   let peakMb = 0;
   const sampler = setInterval(() => {
-    peakMb = Math.max(peakMb, ...browserTreesPssMb());
+    void browserTreesPssMb().then((trees) => {
+      peakMb = Math.max(peakMb, ...trees);
+    });
   }, 1000);
   try {
     mark(0);
+    await Promise.all(measuring);
     service.events.on('job-finished', onFinished);
     const items = Array.from({ length: variant.jobs }, () => JSON.stringify({ documento: String((docSeq += 1)) }));
     const finished = whenFinished(service, variant.jobs);
     const started = performance.now();
     await pushItems(ctx.redis, 'fila:conferencia', items);
     const doneAt = await finished;
+    await Promise.all(measuring);
     const entries = (await ctx.redis.lrange('fila:resultado', 0, -1)).map((e) => JSON.parse(e) as { status: string });
     return {
       jobsPerMin: (variant.jobs / ((doneAt - started) / 1000)) * 60,

@@ -39,6 +39,11 @@ export const schema = {
       format: 'nat',
       default: 10,
     },
+    memoryCheckEveryJobs: {
+      doc: "Measure the browser's process tree (for maxMemoryMb and /metrics) every this many jobs (0 = never)",
+      format: 'nat',
+      default: 10,
+    },
   },
   http: {
     enabled: { doc: 'Serve the HTTP surface', format: Boolean, default: true },

@@ -52,6 +52,8 @@ export interface BrowserConfig {
   readonly maxMemoryMb: number;
   /** Full garbage collection in the page's renderer every this many jobs (0 = never). */
   readonly collectGarbageEveryJobs: number;
+  /** Measure the process tree (for `maxMemoryMb` and /metrics) every this many jobs (0 = never). */
+  readonly memoryCheckEveryJobs: number;
 }
 
 export interface AlertRule {

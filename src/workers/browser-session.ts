@@ -121,8 +121,9 @@ export class BrowserSession {
 
   /**
    * Counts a finished job and queues the between-jobs upkeep: a garbage collection every
-   * `collectGarbageEveryJobs` jobs, then a relaunch when the browser is due for recycling (job
-   * count, or its process tree over `maxMemoryMb`). The next {@link page} call waits for it.
+   * `collectGarbageEveryJobs` jobs, a measure of the process tree every `memoryCheckEveryJobs`
+   * jobs, and a relaunch when the browser is due for recycling (job count, or its tree over
+   * `maxMemoryMb`). The next {@link page} call waits for it.
    */
   afterJob(): void {
     if (this.#closed) return;
@@ -131,10 +132,10 @@ export class BrowserSession {
   }
 
   /** Memory of the current browser's whole process tree; undefined while no browser runs. */
-  memory(): TreeMemory | undefined {
+  async memory(): Promise<TreeMemory | undefined> {
     const pid = this.#browserPid;
     if (pid === undefined) return undefined;
-    const measured = treeMemory(pid);
+    const measured = await treeMemory(pid);
     return measured.processes > 0 ? measured : undefined;
   }
 
@@ -166,7 +167,7 @@ export class BrowserSession {
   /** Between jobs: collect garbage when due, then recycle by job count or by memory. */
   async #upkeep(): Promise<void> {
     if (this.#closed || !this.#browser?.isConnected()) return;
-    const { recycleAfterJobs, maxMemoryMb, collectGarbageEveryJobs } = this.#options.browser;
+    const { recycleAfterJobs, maxMemoryMb, collectGarbageEveryJobs, memoryCheckEveryJobs } = this.#options.browser;
     if (recycleAfterJobs > 0 && this.#jobsSinceLaunch >= recycleAfterJobs) {
       this.#markRestart('jobs', `reciclado após ${this.#jobsSinceLaunch} jobs`);
       await this.#replaceBrowser('jobs');
@@ -175,7 +176,8 @@ export class BrowserSession {
     if (collectGarbageEveryJobs > 0 && this.#jobsSinceLaunch % collectGarbageEveryJobs === 0) {
       await this.#collectGarbage();
     }
-    const memory = this.memory();
+    if (memoryCheckEveryJobs <= 0 || this.#jobsSinceLaunch % memoryCheckEveryJobs !== 0) return;
+    const memory = await this.memory();
     if (!memory) return;
     this.#options.onMemory?.(memory);
     if (maxMemoryMb > 0 && memory.pssMb > maxMemoryMb) {

@@ -4,6 +4,7 @@
  * zygotes, so the tree is found from the browser's pid by parent pid, never by environment.
  */
 import fs from 'node:fs';
+import fsp from 'node:fs/promises';
 
 export interface ProcessInfo {
   readonly pid: number;
@@ -107,23 +108,32 @@ export function processTree(root: number, parents?: ReadonlyMap<number, number>)
 }
 
 /** PSS and RSS (kB) of one process; PSS falls back to RSS where smaps_rollup is missing; undefined when gone. */
-function processMemoryKb(pid: number): { pssKb: number; rssKb: number } | undefined {
-  const rssKb = rssKbOf(pid);
+async function processMemoryKb(pid: number): Promise<{ pssKb: number; rssKb: number } | undefined> {
+  let rssKb: number;
   try {
-    const pss = /^Pss:\s+(\d+)/m.exec(fs.readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'))?.[1];
+    rssKb = Number(/VmRSS:\s+(\d+)/.exec(await fsp.readFile(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0);
+  } catch {
+    return undefined; // gone
+  }
+  try {
+    const pss = /^Pss:\s+(\d+)/m.exec(await fsp.readFile(`/proc/${pid}/smaps_rollup`, 'utf8'))?.[1];
     return { pssKb: pss === undefined ? rssKb : Number(pss), rssKb };
   } catch {
-    return fs.existsSync(`/proc/${pid}`) ? { pssKb: rssKb, rssKb } : undefined;
+    return { pssKb: rssKb, rssKb };
   }
 }
 
-/** Memory of `root` and all its descendants; zero processes when `root` is gone. */
-export function treeMemory(root: number): TreeMemory {
+/**
+ * Memory of `root` and all its descendants; zero processes when `root` is gone. Reading
+ * smaps_rollup makes the kernel walk each process's page tables (milliseconds per process on a
+ * loaded machine), so the reads are asynchronous and callers measure between jobs, not per request.
+ */
+export async function treeMemory(root: number): Promise<TreeMemory> {
+  const measured = await Promise.all(processTree(root).map((pid) => processMemoryKb(pid)));
   let pssKb = 0;
   let rssKb = 0;
   let processes = 0;
-  for (const pid of processTree(root)) {
-    const m = processMemoryKb(pid);
+  for (const m of measured) {
     if (!m) continue;
     pssKb += m.pssKb;
     rssKb += m.rssKb;

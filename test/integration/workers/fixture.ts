@@ -66,6 +66,7 @@ export class WorkerFixture {
       recycleAfterJobs: 0,
       maxMemoryMb: 0,
       collectGarbageEveryJobs: 0,
+      memoryCheckEveryJobs: 1,
       ...overrides,
     };
   }

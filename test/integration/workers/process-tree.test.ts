@@ -13,6 +13,7 @@ const session = new BrowserSession({
     recycleAfterJobs: 0,
     maxMemoryMb: 0,
     collectGarbageEveryJobs: 0,
+    memoryCheckEveryJobs: 1,
   },
   logger: createLogger({ level: 'error', file: '', format: 'text', colors: false }),
 });
@@ -47,15 +48,15 @@ describe('process tree of a real Chromium', () => {
     expect(tree.some((pid) => /--type=renderer/.test(byPid.get(pid) ?? ''))).toBe(true);
     expect(tree.every((pid) => /chrom/i.test(byPid.get(pid) ?? 'gone'))).toBe(true);
 
-    const before = treeMemory(root);
+    const before = await treeMemory(root);
     expect(before.processes).toBe(tree.filter((pid) => byPid.has(pid)).length);
-    expect(session.memory()?.processes).toBe(before.processes);
+    expect((await session.memory())?.processes).toBe(before.processes);
     // 200 MB written (so resident) and kept reachable by the page.
     await page.evaluate(() => {
       const block = new Uint8Array(200 * 1024 * 1024).fill(7);
       (globalThis as unknown as { kept: Uint8Array }).kept = block;
     });
-    await waitFor(() => treeMemory(root).pssMb - before.pssMb > 150, {
+    await waitFor(async () => (await treeMemory(root)).pssMb - before.pssMb > 150, {
       timeoutMs: 30_000,
       what: 'the tree PSS to rise by the page allocation',
     });

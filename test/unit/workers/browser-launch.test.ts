@@ -23,6 +23,7 @@ describe('launchOptionsFor', () => {
       recycleAfterJobs: 0,
       maxMemoryMb: 0,
       collectGarbageEveryJobs: 0,
+      memoryCheckEveryJobs: 1,
     });
     expect(options.executablePath).toBe('/opt/chrome');
     expect(options.timeout).toBe(12_000);
