@@ -9,6 +9,8 @@ export interface OutcomeCounts {
   readonly error: number;
   /** Failed attempt that will be tried again. */
   readonly retry: number;
+  /** Jobs not run because their deadline had passed. */
+  readonly expired: number;
 }
 
 /** Options for {@link OutcomeWindow}. */
@@ -72,13 +74,15 @@ export class OutcomeWindow {
     let ok = 0;
     let error = 0;
     let retry = 0;
+    let expired = 0;
     for (const e of this.#entries) {
       if (e.at < since || (queue !== '' && e.queue !== queue)) continue;
       if (e.outcome === 'ok') ok++;
       else if (e.outcome === 'error') error++;
+      else if (e.outcome === 'expired') expired++;
       else retry++;
     }
-    return { ok, error, retry };
+    return { ok, error, retry, expired };
   }
 
   /** Queues with outcomes in the window. */

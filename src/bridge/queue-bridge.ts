@@ -7,6 +7,7 @@ import type { QueueConfig } from '../config/types.js';
 import { coerceError } from '../lib/errors.js';
 import { sleep } from '../lib/sleep.js';
 import type { Logger } from '../logging/logger.js';
+import { scheduleJobOptions, type Schedule } from '../lib/scheduling.js';
 import { classifyItem, invalidEntry, type InvalidReason } from './item.js';
 import { abortable } from './abortable.js';
 import { LosslessListMoves } from './lossless-list-moves.js';
@@ -65,6 +66,7 @@ interface Candidate {
   readonly jobId: string;
   readonly payload: Record<string, unknown>;
   readonly fromPayload: boolean;
+  readonly schedule: Schedule;
 }
 
 export class QueueBridge {
@@ -185,7 +187,12 @@ export class QueueBridge {
         continue;
       }
       inBatch.add(item.jobId);
-      candidates.push({ jobId: item.jobId, payload: item.payload, fromPayload: item.fromPayload });
+      candidates.push({
+        jobId: item.jobId,
+        payload: item.payload,
+        fromPayload: item.fromPayload,
+        schedule: item.schedule,
+      });
     }
 
     // Generated ids are new unless this batch is a replay; payload ids may name a retained job.
@@ -200,8 +207,13 @@ export class QueueBridge {
     }
 
     if (toAdd.length > 0) {
+      const addedAtMs = Date.now();
       await this.#o.bullQueue.addBulk(
-        toAdd.map((c) => ({ name: queue.flow, data: c.payload, opts: { ...this.#o.jobOptions, jobId: c.jobId } })),
+        toAdd.map((c) => ({
+          name: queue.flow,
+          data: c.payload,
+          opts: { ...this.#o.jobOptions, ...scheduleJobOptions(c.schedule, addedAtMs), jobId: c.jobId },
+        })),
       );
       stats.moved += toAdd.length;
       this.#notify(() => events.onMoved?.(queue.name, toAdd.length));

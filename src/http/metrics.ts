@@ -123,7 +123,7 @@ export class ServiceMetrics {
 
     this.#duration = new Histogram({
       name: 'rpa_job_duration_seconds',
-      help: 'Duration of job attempts by outcome (ok, error = last attempt failed, retry = will be retried)',
+      help: 'Duration of job attempts by outcome (ok, error = last attempt failed, retry = will be retried, expired = deadline passed, not run)',
       labelNames: ['queue', 'outcome'],
       buckets: DURATION_BUCKETS_SECONDS,
       registers,

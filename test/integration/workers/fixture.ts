@@ -25,7 +25,7 @@ export const SUITE_MARKER_ARG_PREFIX = '--rpa-test-suite=';
 
 export interface UnitEvents {
   states: { to: UnitState; at: number }[];
-  finished: { outcome: 'ok' | 'error' | 'retry'; durationMs: number }[];
+  finished: { outcome: 'ok' | 'error' | 'retry' | 'expired'; durationMs: number }[];
   restarts: string[];
 }
 
