@@ -25,6 +25,26 @@ export interface QueueStatus {
   readonly jobsPerWorker: number;
   /** Names of the units not closed, e.g. `Worker-conferencia-3`. */
   readonly workerNames: readonly string[];
+  /** When the next postponed job (`executarApos`) comes due; null when none. */
+  readonly nextDelayedAt: string | null;
+  /** How long the oldest waiting job has waited (since added, or since it came due); null when none. */
+  readonly oldestWaitingAgeMs: number | null;
+  /** Deadlines (`prazo`) of waiting and postponed jobs (see service/deadline-risk.ts for the estimate). */
+  readonly deadlines: DeadlineStatus;
+}
+
+/** The deadline part of a {@link QueueStatus}. */
+export interface DeadlineStatus {
+  /** Jobs read that carry a deadline. */
+  readonly withDeadline: number;
+  /** Of those, the ones expected to start after their deadline. */
+  readonly atRisk: number;
+  /** Earliest deadline among those at risk (ISO); null when none. */
+  readonly earliestAtRisk: string | null;
+  /** The completion rate the estimate used, jobs per minute. */
+  readonly drainPerMinute: number;
+  /** True when the backlog is longer than what was read: later jobs were not checked. */
+  readonly truncated: boolean;
 }
 
 /** The whole `/api/status` document. */
