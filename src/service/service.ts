@@ -139,7 +139,7 @@ export class Service {
     this.events.on('job-finished', () => scaler.nudge());
     const outcomes = new OutcomeWindow({ events: this.events, keepMs: DRAIN_RATE_WINDOW_MS });
     outcomes.start();
-    this.#started.push({ name: 'outcomes', stop: async () => outcomes.close() });
+    this.#started.push({ name: 'outcomes', stop: () => Promise.resolve(outcomes.close()) });
     const status = new LiveStatusSource({ config, redis, depth, pool, scaler, history, outcomes });
 
     if (config.http.enabled) {
