@@ -26,6 +26,7 @@ interface Entry {
   readonly at: number;
   readonly queue: string;
   readonly outcome: JobFinished['outcome'];
+  readonly durationMs: number;
 }
 
 /**
@@ -40,7 +41,7 @@ export class OutcomeWindow {
   #entries: Entry[] = [];
   #attached = false;
   readonly #onFinished = (info: JobFinished): void => {
-    this.#entries.push({ at: this.#clock(), queue: info.queue, outcome: info.outcome });
+    this.#entries.push({ at: this.#clock(), queue: info.queue, outcome: info.outcome, durationMs: info.durationMs });
     // Bound memory between reads on a busy service.
     if (this.#entries.length > 10_000) this.#prune(this.#clock());
   };
@@ -83,6 +84,22 @@ export class OutcomeWindow {
       else retry++;
     }
     return { ok, error, retry, expired };
+  }
+
+  /** Mean duration of the attempts that ended (ok or error) in the last `windowMs`; null when none. */
+  meanDurationMs(queue: string, windowMs: number): number | null {
+    const now = this.#clock();
+    this.#prune(now);
+    const since = now - Math.min(windowMs, this.#keepMs);
+    let total = 0;
+    let n = 0;
+    for (const e of this.#entries) {
+      if (e.at < since || (queue !== '' && e.queue !== queue)) continue;
+      if (e.outcome !== 'ok' && e.outcome !== 'error') continue;
+      total += e.durationMs;
+      n++;
+    }
+    return n === 0 ? null : total / n;
   }
 
   /** Queues with outcomes in the window. */

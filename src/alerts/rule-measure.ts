@@ -82,7 +82,13 @@ export function measureDeadlineRisk(rule: AlertRule, status: ServiceStatus): Rul
     rule.queue === '' && atRisk.length > 0
       ? ` (${atRisk.map((q) => `${q.name}: ${q.deadlines.atRisk}`).join(', ')})`
       : '';
-  const pace = atRisk.map((q) => `${q.name} drena ~${q.deadlines.drainPerMinute}/min`).join(', ');
+  const pace = atRisk
+    .map((q) =>
+      q.deadlines.drainPerMinute === null
+        ? `${q.name}: ritmo ainda desconhecido`
+        : `${q.name} drena ~${q.deadlines.drainPerMinute}/min`,
+    )
+    .join(', ');
   return {
     value,
     above: value > rule.threshold,

@@ -3,11 +3,12 @@
  *
  * Estimate: the item at position p of the processing order (0 = next to start) starts when the
  * p + 1 - idleWorkers jobs ahead of it have finished, that is after (p + 1 - idle) / rate seconds,
- * where `rate` is the queue's completion rate: the completions observed over the last minutes, but
- * never less than what the live workers do at worst (one job per `timeoutSeconds` each, since an
- * attempt cannot last longer). An item whose estimated start is after its deadline is at risk; so
- * is a postponed one that comes due after its deadline. A rate of 0 (no worker, nothing finishing)
- * puts every waiting item with a deadline at risk.
+ * where `rate` is the queue's drain rate: the larger of the completions observed over the last
+ * minutes and the workers the queue has (or the scaling rule gives it) divided by the mean job
+ * duration observed over the same minutes. An item whose estimated start is after its deadline is
+ * at risk; so is a postponed one that comes due after its deadline. Without observations (no job
+ * finished lately) the rate is unknown and only deadlines already past count: no evidence, no
+ * alarm. A rate of 0 (no worker can run) puts every waiting deadline at risk.
  */
 
 /** One waiting job, by its place in the processing order. */
@@ -22,8 +23,8 @@ export interface DeadlineRiskInput {
   readonly waiting: readonly WaitingDeadline[];
   /** Postponed jobs with a deadline: when they come due. */
   readonly delayed: readonly { readonly dueAtMs: number; readonly deadlineMs: number }[];
-  /** Jobs finished per second (see the file comment). */
-  readonly ratePerSecond: number;
+  /** Jobs finished per second (see the file comment); null when unknown. */
+  readonly ratePerSecond: number | null;
   /** Workers free right now: that many jobs start at once. */
   readonly idleWorkers: number;
 }
@@ -37,9 +38,14 @@ export interface DeadlineRisk {
 }
 
 /** The estimated start of the job at `position` (ms since epoch; Infinity when nothing drains). */
-export function estimatedStartMs(position: number, nowMs: number, ratePerSecond: number, idleWorkers: number): number {
+export function estimatedStartMs(
+  position: number,
+  nowMs: number,
+  ratePerSecond: number | null,
+  idleWorkers: number,
+): number {
   const ahead = Math.max(0, position + 1 - Math.max(0, idleWorkers));
-  if (ahead === 0) return nowMs;
+  if (ahead === 0 || ratePerSecond === null) return nowMs;
   if (!(ratePerSecond > 0)) return Infinity;
   return nowMs + (ahead / ratePerSecond) * 1000;
 }

@@ -59,27 +59,27 @@ export class LiveStatusSource implements StatusSource {
   }
 
   /**
-   * Deadlines at risk at the observed drain rate: completions over the last few minutes, but no
-   * less than `workers` jobs per `timeoutSeconds` (an attempt cannot last longer).
+   * The workers the queue has or is about to get: live units, the scaler's last decision, or what
+   * the scaling rule gives this backlog (a burst is seen before the scaler's next evaluation).
    */
-  #deadlines(
-    view: ScheduleView,
-    queue: string,
-    timeoutSeconds: number,
-    workers: number,
-    idleWorkers: number,
-    now: number,
-  ): DeadlineStatus {
+  #workersFor(q: AppConfig['queues'][number], pending: number, live: number, desired: number | undefined): number {
+    const byRule = Math.min(q.maxWorkers, Math.ceil(pending / q.jobsPerWorker));
+    return Math.max(live, desired ?? 0, byRule);
+  }
+
+  /** Deadlines at risk at the observed drain rate (the estimate: service/deadline-risk.ts). */
+  #deadlines(view: ScheduleView, queue: string, workers: number, idleWorkers: number, now: number): DeadlineStatus {
     const windowMs = Math.max(1000, Math.min(DRAIN_RATE_WINDOW_MS, now - this.#startedAtMs));
     const counts = this.deps.outcomes.counts(queue, windowMs);
-    const observed = (counts.ok + counts.error) / (windowMs / 1000);
-    const ratePerSecond = Math.max(observed, workers / timeoutSeconds);
+    const meanMs = this.deps.outcomes.meanDurationMs(queue, windowMs);
+    const throughput = (counts.ok + counts.error) / (windowMs / 1000);
+    const ratePerSecond = meanMs === null ? null : Math.max(throughput, workers / Math.max(meanMs / 1000, 0.001));
     const risk = deadlineRisk({ nowMs: now, waiting: view.waiting, delayed: view.delayed, ratePerSecond, idleWorkers });
     return {
       withDeadline: risk.withDeadline,
       atRisk: risk.atRisk,
       earliestAtRisk: risk.earliestAtRiskMs === null ? null : new Date(risk.earliestAtRiskMs).toISOString(),
-      drainPerMinute: Math.round(ratePerSecond * 60 * 10) / 10,
+      drainPerMinute: ratePerSecond === null ? null : Math.round(ratePerSecond * 60 * 10) / 10,
       truncated: view.truncated,
     };
   }
@@ -127,7 +127,13 @@ export class LiveStatusSource implements StatusSource {
         nextDelayedAt: d?.nextDueAt != null ? new Date(d.nextDueAt).toISOString() : null,
         oldestWaitingAgeMs: view?.oldestReadyAtMs != null ? Math.max(0, now - view.oldestReadyAtMs) : null,
         deadlines: view
-          ? this.#deadlines(view, q.name, q.timeoutSeconds, Math.max(c.live, plan?.desired ?? 0), c.live - c.busy, now)
+          ? this.#deadlines(
+              view,
+              q.name,
+              this.#workersFor(q, d?.pending ?? 0, c.live, plan?.desired),
+              c.live - c.busy,
+              now,
+            )
           : NO_DEADLINES,
       };
     });

@@ -41,8 +41,8 @@ export interface DeadlineStatus {
   readonly atRisk: number;
   /** Earliest deadline among those at risk (ISO); null when none. */
   readonly earliestAtRisk: string | null;
-  /** The completion rate the estimate used, jobs per minute. */
-  readonly drainPerMinute: number;
+  /** The drain rate the estimate used, jobs per minute; null when unknown (no job finished lately). */
+  readonly drainPerMinute: number | null;
   /** True when the backlog is longer than what was read: later jobs were not checked. */
   readonly truncated: boolean;
 }

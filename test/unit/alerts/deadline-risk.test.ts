@@ -50,6 +50,22 @@ describe('deadlineRisk', () => {
   });
 });
 
+describe('deadlineRisk without observations', () => {
+  it('claims no risk from an unknown rate, only deadlines already past', () => {
+    const risk = deadlineRisk({
+      nowMs: NOW,
+      waiting: [
+        { position: 50, deadlineMs: NOW + 1000 },
+        { position: 60, deadlineMs: NOW - 1000 },
+      ],
+      delayed: [],
+      ratePerSecond: null,
+      idleWorkers: 0,
+    });
+    expect(risk).toEqual({ withDeadline: 2, atRisk: 1, earliestAtRiskMs: NOW - 1000 });
+  });
+});
+
 describe('measureDeadlineRisk', () => {
   const rule: AlertRule = { name: 'prazos', kind: 'deadlineAtRisk', queue: 'conferencia', threshold: 0, forSeconds: 0 };
   it('names the queue, the number at risk and the earliest deadline, in Portuguese', () => {
