@@ -25,7 +25,7 @@ const QUEUE_GAUGES: readonly { name: string; help: string; field: keyof QueueSta
   { name: 'rpa_queue_list_items', help: 'Items still in the source list, not yet bridged', field: 'listLength' },
   { name: 'rpa_queue_waiting_jobs', help: 'BullMQ jobs waiting', field: 'waiting' },
   { name: 'rpa_queue_active_jobs', help: 'BullMQ jobs being processed', field: 'active' },
-  { name: 'rpa_queue_delayed_jobs', help: 'BullMQ jobs delayed (retry backoff)', field: 'delayed' },
+  { name: 'rpa_queue_delayed_jobs', help: 'BullMQ jobs delayed (executarApos, retry backoff)', field: 'delayed' },
   { name: 'rpa_queue_failed_jobs', help: 'BullMQ jobs failed and still retained', field: 'failed' },
   { name: 'rpa_workers', help: 'Live worker units (starting, ready, busy)', field: 'workers' },
   { name: 'rpa_workers_busy', help: 'Worker units running a job', field: 'busy' },
