@@ -142,7 +142,8 @@ export class QueueBridge {
   async #room(): Promise<number> {
     const { maxWaiting, batchSize, stats, logger } = this.#o;
     if (maxWaiting === 0) return batchSize;
-    const waiting = await this.#o.bullQueue.getWaitingCount();
+    // Bridged jobs always carry a priority, so they wait in the prioritized set.
+    const waiting = await this.#o.bullQueue.getJobCountByTypes('waiting', 'prioritized');
     const room = Math.max(0, Math.min(batchSize, maxWaiting - waiting));
     if (room === 0 && !stats.holding) {
       logger.warn(`${waiting} jobs waiting (limit ${maxWaiting}): holding items in ${this.#o.queue.sourceList}`);

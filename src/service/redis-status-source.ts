@@ -111,7 +111,8 @@ export class LiveStatusSource implements StatusSource {
         sourceList: q.sourceList,
         listLength: d?.listLength ?? 0,
         pending: d?.pending ?? 0,
-        waiting: d?.waiting ?? 0,
+        // Bridged jobs all carry a priority: they wait in BullMQ's prioritized set.
+        waiting: (d?.waiting ?? 0) + (d?.prioritized ?? 0),
         active: d?.active ?? 0,
         delayed: d?.delayed ?? 0,
         failed: d?.failed ?? 0,

@@ -7,8 +7,9 @@ export interface QueueStatus {
   readonly sourceList: string;
   /** Items still in the source list (not yet bridged). */
   readonly listLength: number;
-  /** listLength + waiting + prioritized: what the scaling rule divides. */
+  /** listLength + waiting + delayed jobs already due: what the scaling rule divides. */
   readonly pending: number;
+  /** Jobs waiting for a worker (BullMQ's waiting and prioritized). */
   readonly waiting: number;
   readonly active: number;
   readonly delayed: number;
