@@ -107,7 +107,8 @@ function renderScheduling() {
         ? `${d.atRisk} de ${d.withDeadline} (prazo mais próximo ${time(Date.parse(d.earliestAtRisk))}; ${pace})`
         : `0 de ${d.withDeadline}`;
     const riskTd = el('td', { 'data-field': 'deadlines-at-risk', text: risk });
-    riskTd.className = d.atRisk > 0 ? 'kpi-crit' : 'kpi-ok';
+    if (d.withDeadline === 0) riskTd.textContent = '—';
+    else riskTd.className = d.atRisk > 0 ? 'kpi-crit' : 'kpi-ok';
     return el('tr', { 'data-queue': q.name }, [
       el('th', { text: q.name }),
       el('td', { 'data-field': 'oldest-waiting-age', text: age }),
