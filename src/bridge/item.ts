@@ -46,9 +46,9 @@ const strictUtf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
 /**
  * Classifies one raw item. `seq` is the bridge sequence number the item was given when it was
- * moved; it becomes the job id of items without payload `id`.
+ * moved; with the queue's name it becomes the job id of items without payload `id`.
  */
-export function classifyItem(raw: Buffer, seq: string, maxItemBytes: number): ClassifiedItem {
+export function classifyItem(raw: Buffer, seq: string, maxItemBytes: number, queue: string): ClassifiedItem {
   if (raw.length > maxItemBytes) {
     return { valid: false, reason: 'too-large', detail: `${raw.length} bytes > maxItemBytes ${maxItemBytes}` };
   }
@@ -81,7 +81,7 @@ export function classifyItem(raw: Buffer, seq: string, maxItemBytes: number): Cl
   if (typeof id === 'string' || typeof id === 'number') {
     return { valid: true, payload, jobId: jobIdForPayloadId(id), fromPayload: true, schedule };
   }
-  return { valid: true, payload, jobId: jobIdForSequence(seq), fromPayload: false, schedule };
+  return { valid: true, payload, jobId: jobIdForSequence(queue, seq), fromPayload: false, schedule };
 }
 
 /** The JSON text pushed to the invalid list for `raw` (format in the file comment). */

@@ -203,7 +203,7 @@ async function requeue(ctx: Ctx, queue: QueueConfig, picks: string[], values: Va
       skipped++;
       continue;
     }
-    const check = classifyItem(item, '0', config.bridge.maxItemBytes);
+    const check = classifyItem(item, '0', config.bridge.maxItemBytes, queue.name);
     if (!check.valid) {
       io.err(`#${entry.n}: continua inválido (${check.reason}: ${check.detail}), fica onde está: ${preview(item)}`);
       skipped++;

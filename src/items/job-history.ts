@@ -6,7 +6,7 @@ import { jobIdForPayloadId } from '../bridge/job-id.js';
 import { fileSafe } from '../workers/artifacts.js';
 
 /**
- * The job an operator means by `typed`: a BullMQ job id as Bull Board shows it (`%g12`), or a
+ * The job an operator means by `typed`: a BullMQ job id as Bull Board shows it (`conferencia-000012`), or a
  * payload id, string first (`doc-1`, `7`), then number (`7`). Undefined when none exists.
  */
 export async function findJob(queue: Queue, typed: string): Promise<Job | undefined> {

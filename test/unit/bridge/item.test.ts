@@ -6,24 +6,24 @@ const MAX = 1000;
 
 describe('classifyItem', () => {
   it('takes payload ids and gives generated ids from the sequence', () => {
-    expect(classifyItem(Buffer.from('{"id":"a:b","x":1}'), '5', MAX)).toEqual({
+    expect(classifyItem(Buffer.from('{"id":"a:b","x":1}'), '5', MAX, 'conferencia')).toEqual({
       valid: true,
       payload: { id: 'a:b', x: 1 },
       jobId: 'a%3Ab',
       fromPayload: true,
       schedule: { prioridade: 'normal' },
     });
-    expect(classifyItem(Buffer.from('{"x":1}'), '5', MAX)).toMatchObject({
+    expect(classifyItem(Buffer.from('{"x":1}'), '5', MAX, 'conferencia')).toMatchObject({
       valid: true,
-      jobId: '%g5',
+      jobId: 'conferencia-000005',
       fromPayload: false,
     });
-    expect(classifyItem(Buffer.from('{"id":7}'), '5', MAX)).toMatchObject({ jobId: '%n7' });
+    expect(classifyItem(Buffer.from('{"id":7}'), '5', MAX, 'conferencia')).toMatchObject({ jobId: '%n7' });
   });
 
   it('names the reason of invalid items', () => {
     const reason = (text: string | Buffer): unknown => {
-      const item = classifyItem(Buffer.isBuffer(text) ? text : Buffer.from(text), '1', MAX);
+      const item = classifyItem(Buffer.isBuffer(text) ? text : Buffer.from(text), '1', MAX, 'conferencia');
       return item.valid ? 'valid' : item.reason;
     };
     expect(reason('nope')).toBe('not-json');

@@ -51,13 +51,13 @@ describe('scheduling fields', () => {
   });
 
   it('sends malformed fields to the invalid list with a reason naming the field', () => {
-    const item = classifyItem(Buffer.from('{"id":"x","prazo":"ontem"}'), '1', 1_000_000);
+    const item = classifyItem(Buffer.from('{"id":"x","prazo":"ontem"}'), '1', 1_000_000, 'q');
     expect(item).toMatchObject({
       valid: false,
       reason: 'bad-prazo',
       detail: expect.stringMatching(/^prazo: /) as unknown,
     });
-    const ok = classifyItem(Buffer.from('{"id":"x","prioridade":"alta"}'), '1', 1_000_000);
+    const ok = classifyItem(Buffer.from('{"id":"x","prioridade":"alta"}'), '1', 1_000_000, 'q');
     expect(ok).toMatchObject({ valid: true, schedule: { prioridade: 'alta' } });
   });
 });
