@@ -30,6 +30,8 @@ const browserConfig: BrowserConfig = {
   launchTimeoutMs: 30_000,
   recycleAfterJobs: 0,
   maxMemoryMb: 0,
+  collectGarbageEveryJobs: 0,
+  memoryCheckEveryJobs: 0,
 };
 const logger = winston.createLogger({ level: 'error', transports: [new winston.transports.Console()] });
 const artifactsDir = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-browser-reuse-'));

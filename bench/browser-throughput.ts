@@ -41,18 +41,18 @@ async function poolRun(ctx: BenchContext, portalUrl: string, workers: number, jo
   );
   const service = await startService(ctx, config, { conferencia: workers }, 120_000);
   let peak = { pssMb: 0, rssMb: 0 };
-  const sample = (): void => {
-    const m = browserMemoryMb();
+  const sample = async (): Promise<void> => {
+    const m = await browserMemoryMb();
     peak = { pssMb: Math.max(peak.pssMb, m.pssMb), rssMb: Math.max(peak.rssMb, m.rssMb) };
   };
-  const sampler = setInterval(sample, 1000);
+  const sampler = setInterval(() => void sample(), 1000);
   try {
     const items = Array.from({ length: jobs }, () => JSON.stringify({ documento: String((docSeq += 1)) }));
     const finished = whenFinished(service, jobs);
     const started = performance.now();
     await pushItems(ctx.redis, 'fila:conferencia', items);
     const doneAt = await finished;
-    sample();
+    await sample();
     const entries = (await ctx.redis.lrange('fila:resultado', 0, -1)).map(
       (e) => JSON.parse(e) as { status: string; durationMs: number },
     );

@@ -11,16 +11,20 @@ import { formatMachine, machineInfo } from './lib/machine.js';
 import { progress } from './lib/progress.js';
 import { browserThroughputBench } from './browser-throughput.js';
 import { pipelineBench } from './pipeline.js';
+import { priorityBench } from './priority.js';
 import { scaleUpBench } from './scale-up.js';
 import { scenarioBench } from './scenario.js';
+import { soakBench } from './soak.js';
 
 type Bench = (ctx: BenchContext) => Promise<Figure[]>;
 
 const BENCHES: Readonly<Record<string, Bench>> = {
   pipeline: pipelineBench,
   scenario: scenarioBench,
+  priority: priorityBench,
   'scale-up': scaleUpBench,
   browser: browserThroughputBench,
+  soak: soakBench,
 };
 
 const args = process.argv.slice(2);

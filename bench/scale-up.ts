@@ -5,7 +5,6 @@
  * Chromiums (launch + context + page, the same options a unit uses) one after another in a loop,
  * and all 7 at once (what the pool does).
  */
-import { randomUUID } from 'node:crypto';
 import { chromium, type Browser } from 'playwright';
 import type { BrowserConfig } from '../src/config/types.js';
 import { startPortal, DEMO_PASSWORD, DEMO_USER } from '../src/demo/portal/server.js';
@@ -18,7 +17,7 @@ const BURST = 322;
 const UNITS = 7;
 
 async function launchOne(config: BrowserConfig): Promise<Browser> {
-  const browser = await chromium.launch(launchOptionsFor(config, `bench-${randomUUID()}`));
+  const browser = await chromium.launch(launchOptionsFor(config));
   const context = await browser.newContext({ acceptDownloads: true });
   await context.newPage();
   return browser;

@@ -3,7 +3,6 @@
  * job in a kept context, a new context per job (logs in every time), or launches a new browser
  * per job. Shared by bench/browser-reuse.ts and bench/browser-throughput.ts.
  */
-import { randomUUID } from 'node:crypto';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright';
 import type { Logger } from '../../src/logging/logger.js';
 import type { BrowserConfig } from '../../src/config/types.js';
@@ -23,7 +22,7 @@ export interface Strategy {
 }
 
 export async function strategyFor(mode: Mode, browserConfig: BrowserConfig): Promise<Strategy> {
-  const launch = (): Promise<Browser> => chromium.launch(launchOptionsFor(browserConfig, randomUUID()));
+  const launch = (): Promise<Browser> => chromium.launch(launchOptionsFor(browserConfig));
   if (mode === 'new browser per job') {
     let browser: Browser | undefined;
     return {

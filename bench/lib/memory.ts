@@ -1,42 +1,27 @@
-import fs from 'node:fs';
-import { hasEnv, listProcesses } from '../../src/workers/process-tree.js';
-import { BROWSER_MARKER_ENV } from '../../src/workers/browser-launch.js';
-
-function pssKb(pid: number, rssKb: number): number {
-  try {
-    const pss = /^Pss:\s+(\d+)/m.exec(fs.readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'))?.[1];
-    return pss === undefined ? rssKb : Number(pss);
-  } catch {
-    return rssKb;
-  }
-}
+import { listProcesses, treeMemory } from '../../src/workers/process-tree.js';
 
 /**
- * Memory (MB) of the browser processes descending from this Node process (others' Chromiums on the
- * same machine are not counted): summed PSS, so pages Chromium's processes share count once, and
- * summed RSS, which counts them in every process.
+ * Memory (MB) of the Chromiums this Node process started, each with its whole process tree
+ * (browser, zygotes, renderers, GPU, utility): summed PSS, so pages Chromium's processes share
+ * count once, and summed RSS, which counts them in every process. Others' Chromiums on the same
+ * machine are not counted.
  */
-export function browserMemoryMb(): { pssMb: number; rssMb: number; processes: number } {
-  const all = listProcesses();
-  const children = new Map<number, number[]>();
-  for (const p of all) children.set(p.ppid, [...(children.get(p.ppid) ?? []), p.pid]);
-  const byPid = new Map(all.map((p) => [p.pid, p]));
-  const descendants: number[] = [];
-  const stack = [...(children.get(process.pid) ?? [])];
-  while (stack.length > 0) {
-    const pid = stack.pop() as number;
-    descendants.push(pid);
-    stack.push(...(children.get(pid) ?? []));
-  }
-  let pss = 0;
-  let rss = 0;
+export async function browserMemoryMb(): Promise<{ pssMb: number; rssMb: number; processes: number }> {
+  let pssMb = 0;
+  let rssMb = 0;
   let processes = 0;
-  for (const pid of descendants) {
-    const info = byPid.get(pid);
-    if (!info || !hasEnv(pid, BROWSER_MARKER_ENV)) continue;
-    processes += 1;
-    rss += info.rssKb;
-    pss += pssKb(pid, info.rssKb);
+  for (const child of listProcesses().filter((p) => p.ppid === process.pid && /chrom/i.test(p.cmdline))) {
+    const m = await treeMemory(child.pid);
+    pssMb += m.pssMb;
+    rssMb += m.rssMb;
+    processes += m.processes;
   }
-  return { pssMb: pss / 1024, rssMb: rss / 1024, processes };
+  return { pssMb, rssMb, processes };
+}
+
+/** PSS (MB) of each Chromium this Node process started, whole process tree each: one per worker unit. */
+export async function browserTreesPssMb(): Promise<number[]> {
+  const roots = listProcesses().filter((p) => p.ppid === process.pid && /chrom/i.test(p.cmdline));
+  const trees = await Promise.all(roots.map((p) => treeMemory(p.pid)));
+  return trees.filter((m) => m.processes > 0).map((m) => m.pssMb);
 }

@@ -2,7 +2,14 @@ import type { AlertRule, AppConfig } from '../config/types.js';
 import type { Logger } from '../logging/logger.js';
 import type { ServiceStatus, StatusSource } from '../shared/status.js';
 import type { OutcomeWindow } from '../shared/outcome-window.js';
-import { measureBacklog, measureFailureRatio, measureWorkers, ruleScope, type RuleMeasure } from './rule-measure.js';
+import {
+  measureBacklog,
+  measureDeadlineRisk,
+  measureFailureRatio,
+  measureWorkers,
+  ruleScope,
+  type RuleMeasure,
+} from './rule-measure.js';
 import { postAlert, type AlertPayload } from './webhook.js';
 
 /** Options for {@link AlertMonitor}. */
@@ -145,7 +152,12 @@ export class AlertMonitor {
     }
     // No status this time: keep the backlog timer as it was rather than guess.
     if (!status) return undefined;
-    const m = rule.kind === 'workersAbove' ? measureWorkers(rule, status) : measureBacklog(rule, status);
+    const m =
+      rule.kind === 'workersAbove'
+        ? measureWorkers(rule, status)
+        : rule.kind === 'deadlineAtRisk'
+          ? measureDeadlineRisk(rule, status)
+          : measureBacklog(rule, status);
     if (!m) {
       if (!this.#unknownQueueWarned.has(rule.name)) {
         this.#unknownQueueWarned.add(rule.name);
@@ -165,6 +177,7 @@ export class AlertMonitor {
     }
     const lastedSeconds = Math.floor((now - since) / 1000);
     if (now - since < rule.forSeconds * 1000) return undefined;
+    if (rule.forSeconds === 0 && rule.kind === 'deadlineAtRisk') return m;
     return { ...m, detail: `${m.detail} há ${lastedSeconds}s` };
   }
 }

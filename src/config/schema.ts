@@ -29,7 +29,21 @@ export const schema = {
     args: { doc: 'Extra Chromium flags', format: Array, default: [] as string[] },
     launchTimeoutMs: { doc: 'Browser launch timeout', format: 'nat', default: 60_000 },
     recycleAfterJobs: { doc: 'Relaunch a browser after this many jobs (0 = never)', format: 'nat', default: 500 },
-    maxMemoryMb: { doc: 'Relaunch a browser whose processes pass this RSS (0 = never)', format: 'nat', default: 600 },
+    maxMemoryMb: {
+      doc: 'Relaunch a browser, between jobs, whose whole process tree passes this PSS in MB (0 = never)',
+      format: 'nat',
+      default: 600,
+    },
+    collectGarbageEveryJobs: {
+      doc: "Run a full garbage collection in the page's renderer every this many jobs (0 = never)",
+      format: 'nat',
+      default: 10,
+    },
+    memoryCheckEveryJobs: {
+      doc: "Measure the browser's process tree (for maxMemoryMb and /metrics) every this many jobs (0 = never)",
+      format: 'nat',
+      default: 10,
+    },
   },
   http: {
     enabled: { doc: 'Serve the HTTP surface', format: Boolean, default: true },

@@ -48,18 +48,25 @@ export interface BrowserConfig {
   readonly launchTimeoutMs: number;
   /** Relaunch the browser after this many jobs (0 = never). */
   readonly recycleAfterJobs: number;
-  /** Relaunch the browser when its processes' RSS passes this many MB (0 = never). */
+  /** Relaunch the browser, between jobs, when its whole process tree's PSS passes this many MB (0 = never). */
   readonly maxMemoryMb: number;
+  /** Full garbage collection in the page's renderer every this many jobs (0 = never). */
+  readonly collectGarbageEveryJobs: number;
+  /** Measure the process tree (for `maxMemoryMb` and /metrics) every this many jobs (0 = never). */
+  readonly memoryCheckEveryJobs: number;
 }
 
 export interface AlertRule {
   readonly name: string;
-  readonly kind: 'workersAbove' | 'backlogAbove' | 'failureRatioAbove';
+  readonly kind: 'workersAbove' | 'backlogAbove' | 'failureRatioAbove' | 'deadlineAtRisk';
   /** Queue the rule watches; empty: all queues together. */
   readonly queue: string;
-  /** Workers, jobs or ratio (0..1) depending on kind. */
+  /** Workers, jobs, ratio (0..1) or items at risk (deadlineAtRisk: fires above it; 0 = any) depending on kind. */
   readonly threshold: number;
-  /** For backlogAbove: how long the backlog must last; for failureRatioAbove: the window. */
+  /**
+   * For backlogAbove and deadlineAtRisk: how long the breach must last; for failureRatioAbove: the
+   * window.
+   */
   readonly forSeconds: number;
 }
 

@@ -25,7 +25,7 @@ const QUEUE_GAUGES: readonly { name: string; help: string; field: keyof QueueSta
   { name: 'rpa_queue_list_items', help: 'Items still in the source list, not yet bridged', field: 'listLength' },
   { name: 'rpa_queue_waiting_jobs', help: 'BullMQ jobs waiting', field: 'waiting' },
   { name: 'rpa_queue_active_jobs', help: 'BullMQ jobs being processed', field: 'active' },
-  { name: 'rpa_queue_delayed_jobs', help: 'BullMQ jobs delayed (retry backoff)', field: 'delayed' },
+  { name: 'rpa_queue_delayed_jobs', help: 'BullMQ jobs delayed (executarApos, retry backoff)', field: 'delayed' },
   { name: 'rpa_queue_failed_jobs', help: 'BullMQ jobs failed and still retained', field: 'failed' },
   { name: 'rpa_workers', help: 'Live worker units (starting, ready, busy)', field: 'workers' },
   { name: 'rpa_workers_busy', help: 'Worker units running a job', field: 'busy' },
@@ -62,7 +62,8 @@ export class ServiceMetrics {
   readonly #bridged: Counter<'queue'>;
   readonly #invalid: Counter<'queue'>;
   readonly #duplicates: Counter<'queue'>;
-  readonly #browserRestarts: Counter<'queue'>;
+  readonly #browserRestarts: Counter<'queue' | 'reason'>;
+  readonly #browserMemory: Gauge<'queue' | 'worker'>;
 
   readonly #onFinished = (info: ServiceEventMap['job-finished'][0]): void =>
     this.#duration.observe({ queue: info.queue, outcome: info.outcome }, info.durationMs / 1000);
@@ -73,7 +74,12 @@ export class ServiceMetrics {
   readonly #onInvalid = (info: ServiceEventMap['invalid'][0]): void => this.#invalid.inc({ queue: info.queue });
   readonly #onDuplicate = (info: ServiceEventMap['duplicate'][0]): void => this.#duplicates.inc({ queue: info.queue });
   readonly #onBrowserRestart = (info: ServiceEventMap['browser-restart'][0]): void =>
-    this.#browserRestarts.inc({ queue: info.queue });
+    this.#browserRestarts.inc({ queue: info.queue, reason: info.reason });
+  readonly #onBrowserMemory = (info: ServiceEventMap['browser-memory'][0]): void => {
+    const labels = { queue: info.queue, worker: info.worker };
+    if (info.pssBytes === null) this.#browserMemory.remove(labels);
+    else this.#browserMemory.set(labels, info.pssBytes);
+  };
 
   constructor(options: ServiceMetricsOptions) {
     this.#status = options.status;
@@ -123,7 +129,7 @@ export class ServiceMetrics {
 
     this.#duration = new Histogram({
       name: 'rpa_job_duration_seconds',
-      help: 'Duration of job attempts by outcome (ok, error = last attempt failed, retry = will be retried)',
+      help: 'Duration of job attempts by outcome (ok, error = last attempt failed, retry = will be retried, expired = deadline passed, not run)',
       labelNames: ['queue', 'outcome'],
       buckets: DURATION_BUCKETS_SECONDS,
       registers,
@@ -154,8 +160,14 @@ export class ServiceMetrics {
     });
     this.#browserRestarts = new Counter({
       name: 'rpa_browser_restarts_total',
-      help: 'Browser relaunches (crash, recycle, memory)',
-      labelNames: ['queue'],
+      help: 'Browser relaunches by reason: crash, jobs (browser.recycleAfterJobs), memory (browser.maxMemoryMb), unresponsive',
+      labelNames: ['queue', 'reason'],
+      registers,
+    });
+    this.#browserMemory = new Gauge({
+      name: 'rpa_browser_memory_bytes',
+      help: "PSS of a worker unit's whole browser process tree (browser, zygotes, renderers, GPU, utility), measured between jobs",
+      labelNames: ['queue', 'worker'],
       registers,
     });
   }
@@ -170,6 +182,7 @@ export class ServiceMetrics {
     this.#events.on('invalid', this.#onInvalid);
     this.#events.on('duplicate', this.#onDuplicate);
     this.#events.on('browser-restart', this.#onBrowserRestart);
+    this.#events.on('browser-memory', this.#onBrowserMemory);
   }
 
   /** Stops counting service events. Idempotent. */
@@ -182,6 +195,7 @@ export class ServiceMetrics {
     this.#events.off('invalid', this.#onInvalid);
     this.#events.off('duplicate', this.#onDuplicate);
     this.#events.off('browser-restart', this.#onBrowserRestart);
+    this.#events.off('browser-memory', this.#onBrowserMemory);
   }
 
   /** The Prometheus text exposition. */

@@ -19,7 +19,7 @@ import { HttpServer } from '../http/server.js';
 import { AlertMonitor, alertWindowMs } from '../alerts/alert-monitor.js';
 import { OutcomeWindow } from '../shared/outcome-window.js';
 import { ServiceEvents } from '../shared/events.js';
-import { LiveStatusSource } from './redis-status-source.js';
+import { DRAIN_RATE_WINDOW_MS, LiveStatusSource } from './redis-status-source.js';
 
 /** Longest wait for one component (but the workers) to stop. */
 const STEP_TIMEOUT_MS = 10_000;
@@ -139,11 +139,15 @@ export class Service {
     });
     // Finished jobs change the backlog: evaluate soon so scale-down need not wait for the tick.
     this.events.on('job-finished', () => scaler.nudge());
-    const status = new LiveStatusSource({ config, redis, depth, pool, scaler, history });
-    // One window for the dashboard's last minute and the alerts' longest failure-ratio window.
-    const outcomes = new OutcomeWindow({ events: this.events, keepMs: Math.max(60_000, alertWindowMs(config.alerts)) });
+    // One window for the dashboard's last minute, the deadline estimate's drain rate and the
+    // alerts' longest failure-ratio window.
+    const outcomes = new OutcomeWindow({
+      events: this.events,
+      keepMs: Math.max(60_000, DRAIN_RATE_WINDOW_MS, alertWindowMs(config.alerts)),
+    });
     outcomes.start();
     this.#started.push({ name: 'outcomes', stop: () => Promise.resolve(outcomes.close()) });
+    const status = new LiveStatusSource({ config, redis, depth, pool, scaler, history, outcomes });
 
     if (config.http.enabled) {
       const http = new HttpServer({
@@ -239,7 +243,13 @@ export class Service {
       stalledIntervalMs: config.scaler.stalledIntervalMs,
       maxStalledCount: 2,
       onJobFinished: (info) => this.events.emit('job-finished', info),
-      onBrowserRestart: (q, reason) => this.events.emit('browser-restart', { queue: q, reason }),
+      onBrowserRestart: (info) => this.events.emit('browser-restart', info),
+      onBrowserMemory: ({ queue: q, worker, memory }) =>
+        this.events.emit('browser-memory', {
+          queue: q,
+          worker,
+          pssBytes: memory ? memory.pssMb * 1024 * 1024 : null,
+        }),
     });
   }
 

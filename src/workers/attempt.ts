@@ -4,6 +4,7 @@ import type { Page } from 'playwright';
 import type { QueueConfig } from '../config/types.js';
 import type { Flow, FlowContext, PortalCredentials } from '../flows/flow.js';
 import { BrowserCrashedError, coerceError, JobTimeoutError, PermanentJobError } from '../lib/errors.js';
+import { deadlineOf } from '../lib/scheduling.js';
 import { untilAborted } from '../lib/with-timeout.js';
 import type { Logger } from '../logging/logger.js';
 import { captureFailureArtifacts, fileSafe, type FailureArtifacts } from './artifacts.js';
@@ -15,8 +16,11 @@ import type { ResultWriter } from './result-writer.js';
 /** Screenshots of a failing attempt give up after this long (the page may be hung). */
 const SCREENSHOT_TIMEOUT_MS = 5_000;
 
-/** How an attempt ended, for metrics and alerts: `retry` when BullMQ will try it again. */
-export type AttemptOutcome = 'ok' | 'error' | 'retry';
+/**
+ * How an attempt ended, for metrics and alerts: `retry` when BullMQ will try it again, `expired`
+ * when its deadline passed before it could start.
+ */
+export type AttemptOutcome = 'ok' | 'error' | 'retry' | 'expired';
 
 /** What one attempt needs from the unit running it. */
 export interface AttemptDeps {
@@ -95,6 +99,46 @@ export async function runAttempt(deps: AttemptDeps, job: Job, bullSignal?: Abort
     bullSignal?.removeEventListener('abort', onBullAbort);
     session?.afterJob();
   }
+}
+
+/**
+ * When the job's deadline passed before this attempt could start, the flow is not run: the job
+ * completes with an `expired` result entry (CONTRACT.md) and this returns what the job returns.
+ * A retry that comes due after the deadline ends here too, with the previous attempt's error in
+ * the reason. Returns `undefined` when the attempt should run.
+ */
+export async function expireIfLate(
+  deps: AttemptDeps,
+  job: Job,
+): Promise<{ expired: true; reason: string } | undefined> {
+  const data = (typeof job.data === 'object' && job.data !== null ? job.data : {}) as Record<string, unknown>;
+  const startedAtMs = Date.now();
+  const deadlineMs = deadlineOf(data);
+  if (deadlineMs === undefined || startedAtMs <= deadlineMs) return undefined;
+  const jobId = job.id ?? 'unknown';
+  const attempt = job.attemptsMade + 1;
+  const maxAttempts = Math.max(1, job.opts.attempts ?? 1);
+  const deadline = new Date(deadlineMs).toISOString();
+  const late = Math.round((startedAtMs - deadlineMs) / 1000);
+  const previous = attempt > 1 && job.failedReason ? `; última falha: ${job.failedReason}` : '';
+  const reason =
+    attempt > 1
+      ? `prazo ${deadline} passou antes da tentativa ${attempt}/${maxAttempts} (${late}s de atraso)${previous}`
+      : `prazo ${deadline} passou antes do início (${late}s de atraso); não executado`;
+  await deps.results.write({
+    data,
+    jobId,
+    queue: deps.queue.name,
+    worker: deps.worker,
+    attempts: attempt - 1,
+    startedAtMs,
+    finishedAtMs: startedAtMs,
+    outcome: { status: 'expired', reason },
+  });
+  deps.logger.child({ jobId }).warn(`Job expirado: ${reason}`);
+  await job.log(`expirado: ${reason}`).catch(() => undefined);
+  finished(deps, 'expired', 0);
+  return { expired: true, reason };
 }
 
 /** Saves artifacts, writes the error entry on the last attempt, logs; returns what to throw. */

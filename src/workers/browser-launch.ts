@@ -31,14 +31,8 @@ export function resolveExecutablePath(
   return SYSTEM_CHROMIUM_PATHS.find((candidate) => exists(candidate));
 }
 
-/** Environment variable every process of a browser carries; its value identifies the browser. */
-export const BROWSER_MARKER_ENV = 'RPA_POOL_BROWSER';
-
-/**
- * Launch options from config. `marker` goes into the browser's environment (inherited by all its
- * child processes), so the unit can find its process tree for memory checks.
- */
-export function launchOptionsFor(config: BrowserConfig, marker: string): LaunchOptions {
+/** Launch options from config. */
+export function launchOptionsFor(config: BrowserConfig): LaunchOptions {
   const executablePath = resolveExecutablePath(config.executablePath);
   const args = [...new Set([...requiredChromiumArgs(), ...config.args])];
   return {
@@ -46,7 +40,6 @@ export function launchOptionsFor(config: BrowserConfig, marker: string): LaunchO
     headless: config.headless,
     args,
     timeout: config.launchTimeoutMs,
-    env: { ...process.env, [BROWSER_MARKER_ENV]: marker },
     // Signals are the unit's business (graceful shutdown closes browsers itself).
     handleSIGINT: false,
     handleSIGTERM: false,

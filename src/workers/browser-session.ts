@@ -1,11 +1,18 @@
-import { randomUUID } from 'node:crypto';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright';
 import type { BrowserConfig } from '../config/types.js';
 import { coerceError } from '../lib/errors.js';
 import { withTimeout } from '../lib/with-timeout.js';
 import type { Logger } from '../logging/logger.js';
-import { BROWSER_MARKER_ENV, launchOptionsFor } from './browser-launch.js';
-import { memoryMbWithEnv, processesWithEnv } from './process-tree.js';
+import { launchOptionsFor } from './browser-launch.js';
+import { killTree, processStartTime, treeMemory, type TreeMemory } from './process-tree.js';
+
+/**
+ * Why a browser was relaunched (the `reason` label of `rpa_browser_restarts_total`): it crashed or
+ * disconnected, it ran `recycleAfterJobs` jobs, its process tree passed `maxMemoryMb`, or its page
+ * would not close.
+ */
+export const RESTART_REASONS = ['crash', 'jobs', 'memory', 'unresponsive'] as const;
+export type RestartReason = (typeof RESTART_REASONS)[number];
 
 /** Options for {@link BrowserSession}. */
 export interface BrowserSessionOptions {
@@ -15,21 +22,26 @@ export interface BrowserSessionOptions {
   readonly actionTimeoutMs?: number;
   /** Opening a context or page, or closing the browser, gives up after this long. @defaultValue 15_000 */
   readonly operationTimeoutMs?: number;
-  /** Called whenever the browser is relaunched, with why (`crashed`, `recycled after 50 jobs`, ...). */
-  readonly onRestart?: (reason: string) => void;
+  /** Called whenever the browser is relaunched: why, and the details logged with it. */
+  readonly onRestart?: (reason: RestartReason, detail: string) => void;
+  /** Called after each memory check between jobs, with the browser's process tree measure. */
+  readonly onMemory?: (memory: TreeMemory) => void;
 }
 
 /**
  * One Chromium with one context and one page, kept across jobs so the portal session survives.
  * Relaunches the browser when it crashes or disconnects, and recycles it after a number of jobs
- * or when its memory passes a bound. Launches and closes run one after another.
+ * or when the memory of its whole process tree passes a bound, always between jobs. Every
+ * `collectGarbageEveryJobs` jobs the page's renderer runs a full garbage collection: V8 otherwise
+ * lets the garbage of every navigation (Playwright's injected scripts, old documents) pile up,
+ * about 3 MB per conferência job. Launches, closes and these checks run one after another.
  */
 export class BrowserSession {
-  /** Value of `RPA_POOL_BROWSER` in the environment of every process of this session's browsers. */
-  readonly marker = randomUUID();
   readonly #options: BrowserSessionOptions;
   readonly #expectedClose = new WeakSet<Browser>();
   #browser: Browser | undefined;
+  #browserPid: number | undefined;
+  #browserStartTime: number | undefined;
   #context: BrowserContext | undefined;
   #page: Page | undefined;
   #pageCrashed = false;
@@ -54,6 +66,14 @@ export class BrowserSession {
     return this.#launches;
   }
 
+  /**
+   * Pid of the current browser's main process (as Chromium reports it, not the /bin/sh wrapper
+   * some distributions install); its descendants are the browser's other processes.
+   */
+  get browserPid(): number | undefined {
+    return this.#browserPid;
+  }
+
   /** True while the browser is connected and the page has not crashed. */
   get healthy(): boolean {
     return Boolean(this.#browser?.isConnected()) && !this.#pageCrashed;
@@ -70,7 +90,10 @@ export class BrowserSession {
     if (this.#closed) throw new Error('browser session is closed');
     if (!this.#browser?.isConnected()) {
       if (this.#browser) this.#crashes += 1;
-      await this.#relaunch(this.#browser ? 'disconnected' : 'not running');
+      await this.#relaunch(
+        'crash',
+        this.#browser ? 'o navegador caiu ou se desconectou' : 'nenhum navegador em execução (o lançamento falhou)',
+      );
     }
     if (!this.#page || this.#page.isClosed() || this.#pageCrashed) await this.#enqueue(() => this.#openPage());
     const page = this.#page;
@@ -87,8 +110,8 @@ export class BrowserSession {
         try {
           await withTimeout(page.close({ runBeforeUnload: false }), this.#operationTimeoutMs, 'closing the page');
         } catch (err) {
-          this.#options.logger.warn(`Page did not close (${coerceError(err).message}); relaunching the browser`);
-          await this.#replaceBrowser('page did not close');
+          this.#markRestart('unresponsive', `a página não fechou (${coerceError(err).message})`);
+          await this.#replaceBrowser('unresponsive');
           return;
         }
       }
@@ -97,26 +120,23 @@ export class BrowserSession {
   }
 
   /**
-   * Counts a finished job and, when the browser is due for recycling (job count or memory),
-   * relaunches it in the background; the next {@link page} call waits for it.
+   * Counts a finished job and queues the between-jobs upkeep: a garbage collection every
+   * `collectGarbageEveryJobs` jobs, a measure of the process tree every `memoryCheckEveryJobs`
+   * jobs, and a relaunch when the browser is due for recycling (job count, or its tree over
+   * `maxMemoryMb`). The next {@link page} call waits for it.
    */
   afterJob(): void {
     if (this.#closed) return;
     this.#jobsSinceLaunch += 1;
-    const { recycleAfterJobs, maxMemoryMb } = this.#options.browser;
-    let reason: string | undefined;
-    if (recycleAfterJobs > 0 && this.#jobsSinceLaunch >= recycleAfterJobs) {
-      reason = `recycled after ${this.#jobsSinceLaunch} jobs`;
-    } else if (maxMemoryMb > 0) {
-      const memoryMb = this.memoryMb();
-      if (memoryMb > maxMemoryMb) reason = `memory ${memoryMb} MB over ${maxMemoryMb} MB`;
-    }
-    if (reason) this.#relaunch(reason).catch(() => undefined);
+    void this.#enqueue(() => this.#upkeep()).catch(() => undefined);
   }
 
-  /** Memory (MB, summed PSS) of every process of the current browser. */
-  memoryMb(): number {
-    return memoryMbWithEnv(BROWSER_MARKER_ENV, this.marker);
+  /** Memory of the current browser's whole process tree; undefined while no browser runs. */
+  async memory(): Promise<TreeMemory | undefined> {
+    const pid = this.#browserPid;
+    if (pid === undefined) return undefined;
+    const measured = await treeMemory(pid);
+    return measured.processes > 0 ? measured : undefined;
   }
 
   /** Closes the browser (its processes are killed if it does not close in time); idempotent. */
@@ -129,6 +149,7 @@ export class BrowserSession {
       this.#page = undefined;
       if (browser) await this.#closeBrowser(browser);
       this.#killLeftovers();
+      this.#browserPid = undefined;
     }));
   }
 
@@ -143,20 +164,75 @@ export class BrowserSession {
     return run;
   }
 
-  #relaunch(reason: string): Promise<void> {
-    // Mark now, not when the queued step runs, so this browser's late 'disconnected' is not a crash.
+  /** Between jobs: collect garbage when due, then recycle by job count or by memory. */
+  async #upkeep(): Promise<void> {
+    if (this.#closed || !this.#browser?.isConnected()) return;
+    const { recycleAfterJobs, maxMemoryMb, collectGarbageEveryJobs, memoryCheckEveryJobs } = this.#options.browser;
+    if (recycleAfterJobs > 0 && this.#jobsSinceLaunch >= recycleAfterJobs) {
+      this.#markRestart('jobs', `reciclado após ${this.#jobsSinceLaunch} jobs`);
+      await this.#replaceBrowser('jobs');
+      return;
+    }
+    if (collectGarbageEveryJobs > 0 && this.#jobsSinceLaunch % collectGarbageEveryJobs === 0) {
+      await this.#collectGarbage();
+    }
+    if (memoryCheckEveryJobs <= 0 || this.#jobsSinceLaunch % memoryCheckEveryJobs !== 0) return;
+    const memory = await this.memory();
+    if (!memory) return;
+    this.#options.onMemory?.(memory);
+    if (maxMemoryMb > 0 && memory.pssMb > maxMemoryMb) {
+      this.#markRestart(
+        'memory',
+        `memória ${memory.pssMb} MB acima do limite de ${maxMemoryMb} MB ` +
+          `(PSS de ${memory.processes} processos, após ${this.#jobsSinceLaunch} jobs)`,
+      );
+      await this.#replaceBrowser('memory');
+    }
+  }
+
+  /** A full V8 garbage collection in the page's renderer; a failure only costs memory. */
+  async #collectGarbage(): Promise<void> {
+    const page = this.#page;
+    const context = this.#context;
+    if (!page || !context || page.isClosed() || this.#pageCrashed) return;
+    try {
+      await withTimeout(
+        (async () => {
+          const cdp = await context.newCDPSession(page);
+          try {
+            await cdp.send('HeapProfiler.collectGarbage');
+          } finally {
+            await cdp.detach().catch(() => undefined);
+          }
+        })(),
+        this.#operationTimeoutMs,
+        'collecting garbage in the page',
+      );
+    } catch (err) {
+      this.#options.logger.debug(`Garbage collection in the page failed: ${coerceError(err).message}`);
+    }
+  }
+
+  /** Logs and reports a relaunch; marks the browser so its coming 'disconnected' is not a crash. */
+  #markRestart(reason: RestartReason, detail: string): void {
     if (this.#browser) this.#expectedClose.add(this.#browser);
-    this.#options.logger.warn(`Relaunching the browser: ${reason}`);
-    this.#options.onRestart?.(reason);
+    this.#options.logger.warn(`Reiniciando o navegador (${reason}): ${detail}`);
+    this.#options.onRestart?.(reason, detail);
+  }
+
+  #relaunch(reason: RestartReason, detail: string): Promise<void> {
+    // Mark now, not when the queued step runs, so this browser's late 'disconnected' is not a crash.
+    this.#markRestart(reason, detail);
     return this.#enqueue(() => this.#replaceBrowser(reason));
   }
 
-  async #replaceBrowser(reason: string): Promise<void> {
+  async #replaceBrowser(reason: RestartReason): Promise<void> {
     const old = this.#browser;
     this.#browser = undefined;
     this.#context = undefined;
     this.#page = undefined;
     if (old) await this.#closeBrowser(old);
+    this.#browserPid = undefined;
     if (this.#closed) return;
     this.#options.logger.debug(`Launching a new browser (${reason})`);
     await this.#launch();
@@ -164,12 +240,18 @@ export class BrowserSession {
 
   async #launch(): Promise<void> {
     if (this.#closed) return;
-    const browser = await chromium.launch(launchOptionsFor(this.#options.browser, this.marker));
+    const browser = await chromium.launch(launchOptionsFor(this.#options.browser));
     this.#launches += 1;
     this.#jobsSinceLaunch = 0;
     browser.on('disconnected', () => this.#onDisconnected(browser));
     this.#browser = browser;
     try {
+      this.#browserPid = await withTimeout(
+        browserPidOf(browser),
+        this.#operationTimeoutMs,
+        'asking the browser its pid',
+      );
+      this.#browserStartTime = processStartTime(this.#browserPid);
       this.#context = await withTimeout(
         browser.newContext({ acceptDownloads: true }),
         this.#operationTimeoutMs,
@@ -204,7 +286,7 @@ export class BrowserSession {
   #onDisconnected(browser: Browser): void {
     if (this.#expectedClose.has(browser) || this.#closed || browser !== this.#browser) return;
     this.#crashes += 1;
-    this.#relaunch('crashed').catch((err: unknown) => {
+    this.#relaunch('crash', 'o navegador caiu ou se desconectou').catch((err: unknown) => {
       this.#options.logger.error(`Relaunching the browser failed: ${coerceError(err).message}`);
     });
   }
@@ -219,14 +301,21 @@ export class BrowserSession {
     }
   }
 
-  /** SIGKILLs any process still carrying this session's marker (a browser that would not close). */
+  /** SIGKILLs what is left of the current browser's process tree (a browser that would not close). */
   #killLeftovers(): void {
-    for (const proc of processesWithEnv(BROWSER_MARKER_ENV, this.marker)) {
-      try {
-        process.kill(proc.pid, 'SIGKILL');
-      } catch {
-        // already gone
-      }
-    }
+    if (this.#browserPid !== undefined) killTree(this.#browserPid, this.#browserStartTime);
+  }
+}
+
+/** The pid of the browser's main process, from Chromium itself (`SystemInfo.getProcessInfo`). */
+async function browserPidOf(browser: Browser): Promise<number> {
+  const cdp = await browser.newBrowserCDPSession();
+  try {
+    const info = (await cdp.send('SystemInfo.getProcessInfo')) as { processInfo: { type: string; id: number }[] };
+    const main = info.processInfo.find((p) => p.type === 'browser');
+    if (!main) throw new Error('Chromium reported no browser process');
+    return main.id;
+  } finally {
+    await cdp.detach().catch(() => undefined);
   }
 }

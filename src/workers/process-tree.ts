@@ -1,8 +1,10 @@
 /**
- * Finds a browser's processes through /proc (Linux): Playwright does not expose the pid of a
- * launched browser, and Chromium runs as a tree (wrapper script, browser, zygotes, renderers).
+ * A process and its descendants through /proc (Linux), and their memory. Chromium runs as a tree
+ * (browser, zygotes, renderers, GPU and utility processes) and clears the environment of its
+ * zygotes, so the tree is found from the browser's pid by parent pid, never by environment.
  */
 import fs from 'node:fs';
+import fsp from 'node:fs/promises';
 
 export interface ProcessInfo {
   readonly pid: number;
@@ -11,69 +13,150 @@ export interface ProcessInfo {
   readonly cmdline: string;
 }
 
-function readProcess(pid: number): ProcessInfo | undefined {
+/** Memory of a process tree. */
+export interface TreeMemory {
+  /** Summed proportional set size (shared pages split between sharers); RSS where /proc has no PSS. */
+  readonly pssMb: number;
+  /** Summed resident set size (shared pages counted in every process: an overcount). */
+  readonly rssMb: number;
+  /** Processes measured (the root included). */
+  readonly processes: number;
+}
+
+/** Fields 3.. of /proc/<pid>/stat; the command name (field 2) may hold spaces and ')'. */
+function statFields(pid: number): string[] | undefined {
   try {
     const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // The command name (field 2) may contain spaces and parentheses: split after the last ')'.
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    const ppid = Number(fields[1]);
-    const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
-    const rssKb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
-    const cmdline = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').replaceAll('\0', ' ').trim();
-    return { pid, ppid, rssKb, cmdline };
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   } catch {
-    return undefined; // gone meanwhile, or not readable
+    return undefined; // gone meanwhile
   }
 }
 
-/** Every process visible in /proc (empty where /proc does not exist). */
-export function listProcesses(): ProcessInfo[] {
-  let entries: string[];
+function parentPid(pid: number): number | undefined {
+  const ppid = statFields(pid)?.[1];
+  return ppid === undefined ? undefined : Number(ppid);
+}
+
+/**
+ * When the process started (clock ticks after boot, field 22 of /proc/<pid>/stat): with the pid,
+ * it names one process even after the pid is reused. Undefined when gone or without /proc.
+ */
+export function processStartTime(pid: number): number | undefined {
+  const ticks = statFields(pid)?.[19];
+  return ticks === undefined ? undefined : Number(ticks);
+}
+
+function numericEntries(): number[] {
   try {
-    entries = fs.readdirSync('/proc');
+    return fs
+      .readdirSync('/proc')
+      .filter((name) => /^\d+$/.test(name))
+      .map(Number);
   } catch {
-    return [];
+    return []; // no /proc: not Linux
   }
+}
+
+function rssKbOf(pid: number): number {
+  try {
+    return Number(/VmRSS:\s+(\d+)/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0);
+  } catch {
+    return 0;
+  }
+}
+
+/** Every process visible in /proc with a command line (empty where /proc does not exist). */
+export function listProcesses(): ProcessInfo[] {
   const out: ProcessInfo[] = [];
-  for (const name of entries) {
-    if (!/^\d+$/.test(name)) continue;
-    const info = readProcess(Number(name));
-    if (info && info.cmdline) out.push(info);
+  for (const pid of numericEntries()) {
+    try {
+      const ppid = parentPid(pid);
+      const cmdline = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').replaceAll('\0', ' ').trim();
+      if (ppid !== undefined && cmdline) out.push({ pid, ppid, rssKb: rssKbOf(pid), cmdline });
+    } catch {
+      // gone meanwhile, or not readable
+    }
   }
   return out;
 }
 
-/** True when process `pid` has `name=value` in its environment (any value of `name` when `value` is omitted). */
-export function hasEnv(pid: number, name: string, value?: string): boolean {
-  try {
-    const vars = fs.readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0');
-    return value === undefined ? vars.some((v) => v.startsWith(`${name}=`)) : vars.includes(`${name}=${value}`);
-  } catch {
-    return false;
+/**
+ * `root` and every process descending from it (by parent pid), root first; empty when `root` is
+ * gone. `parents` (pid → parent pid) defaults to a fresh read of /proc.
+ */
+export function processTree(root: number, parents?: ReadonlyMap<number, number>): number[] {
+  const links = parents ?? new Map(numericEntries().map((pid) => [pid, parentPid(pid) ?? -1]));
+  if (!links.has(root)) return [];
+  const children = new Map<number, number[]>();
+  for (const [pid, ppid] of links) {
+    const siblings = children.get(ppid);
+    if (siblings) siblings.push(pid);
+    else children.set(ppid, [pid]);
   }
+  const tree: number[] = [];
+  const seen = new Set<number>();
+  const stack = [root];
+  while (stack.length > 0) {
+    const pid = stack.pop() as number;
+    if (seen.has(pid)) continue;
+    seen.add(pid);
+    tree.push(pid);
+    stack.push(...(children.get(pid) ?? []));
+  }
+  return tree;
 }
 
-/** Processes carrying `name=value` in their environment, excluding this Node process. */
-export function processesWithEnv(name: string, value: string): ProcessInfo[] {
-  return listProcesses().filter((p) => p.pid !== process.pid && hasEnv(p.pid, name, value));
-}
-
-/** Proportional set size (shared pages split between sharers) in kB; RSS where smaps_rollup is missing. */
-function pssKb(info: ProcessInfo): number {
+/** PSS and RSS (kB) of one process; PSS falls back to RSS where smaps_rollup is missing; undefined when gone. */
+async function processMemoryKb(pid: number): Promise<{ pssKb: number; rssKb: number } | undefined> {
+  let rssKb: number;
   try {
-    const rollup = fs.readFileSync(`/proc/${info.pid}/smaps_rollup`, 'utf8');
-    const pss = /^Pss:\s+(\d+)/m.exec(rollup)?.[1];
-    return pss === undefined ? info.rssKb : Number(pss);
+    rssKb = Number(/VmRSS:\s+(\d+)/.exec(await fsp.readFile(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0);
   } catch {
-    return info.rssKb;
+    return undefined; // gone
+  }
+  try {
+    const pss = /^Pss:\s+(\d+)/m.exec(await fsp.readFile(`/proc/${pid}/smaps_rollup`, 'utf8'))?.[1];
+    return { pssKb: pss === undefined ? rssKb : Number(pss), rssKb };
+  } catch {
+    return { pssKb: rssKb, rssKb };
   }
 }
 
 /**
- * Memory (MB) of the processes carrying `name=value` in their environment: summed PSS, so the
- * pages Chromium's processes share are counted once.
+ * Memory of `root` and all its descendants; zero processes when `root` is gone. Reading
+ * smaps_rollup makes the kernel walk each process's page tables (milliseconds per process on a
+ * loaded machine), so the reads are asynchronous and callers measure between jobs, not per request.
  */
-export function memoryMbWithEnv(name: string, value: string): number {
-  const kb = processesWithEnv(name, value).reduce((sum, p) => sum + pssKb(p), 0);
-  return Math.round(kb / 1024);
+export async function treeMemory(root: number): Promise<TreeMemory> {
+  const measured = await Promise.all(processTree(root).map((pid) => processMemoryKb(pid)));
+  let pssKb = 0;
+  let rssKb = 0;
+  let processes = 0;
+  for (const m of measured) {
+    if (!m) continue;
+    pssKb += m.pssKb;
+    rssKb += m.rssKb;
+    processes += 1;
+  }
+  return { pssMb: Math.round(pssKb / 1024), rssMb: Math.round(rssKb / 1024), processes };
+}
+
+/**
+ * SIGKILLs `root` and its descendants (a browser that would not close); returns how many were
+ * signalled. With `startTime` ({@link processStartTime}) nothing is killed when `root` is now
+ * another process (its pid reused).
+ */
+export function killTree(root: number, startTime?: number): number {
+  if (startTime !== undefined && processStartTime(root) !== startTime) return 0;
+  let killed = 0;
+  for (const pid of processTree(root)) {
+    try {
+      process.kill(pid, 'SIGKILL');
+      killed += 1;
+    } catch {
+      // already gone
+    }
+  }
+  return killed;
 }

@@ -9,8 +9,9 @@ import { coerceError } from '../lib/errors.js';
 import type { Logger } from '../logging/logger.js';
 import { createRedis } from '../redis/connection.js';
 import { fileSafe } from './artifacts.js';
-import { runAttempt, type AttemptOutcome } from './attempt.js';
-import { BrowserSession } from './browser-session.js';
+import { expireIfLate, runAttempt, type AttemptOutcome } from './attempt.js';
+import { BrowserSession, type RestartReason } from './browser-session.js';
+import type { TreeMemory } from './process-tree.js';
 import { ResultWriter } from './result-writer.js';
 import { assertTransition, unitName, type UnitState } from './unit-state.js';
 
@@ -41,7 +42,13 @@ export interface WorkerUnitOptions {
     outcome: AttemptOutcome;
     durationMs: number;
   }) => void;
-  readonly onBrowserRestart?: (queue: string, reason: string) => void;
+  /** The browser was relaunched (crash, recycle by jobs or memory, page that would not close). */
+  readonly onBrowserRestart?: (info: { queue: string; worker: string; reason: RestartReason; detail: string }) => void;
+  /**
+   * The browser's whole process tree was measured (between jobs); `memory` is undefined once the
+   * unit has closed its browser.
+   */
+  readonly onBrowserMemory?: (info: { queue: string; worker: string; memory: TreeMemory | undefined }) => void;
 }
 
 export interface WorkerUnitEvents {
@@ -118,7 +125,9 @@ export class WorkerUnit extends EventEmitter<WorkerUnitEvents> {
           browser: this.#options.browser,
           logger: this.#logger,
           actionTimeoutMs: Math.min(queue.timeoutSeconds * 1000, 30_000),
-          onRestart: (reason) => this.#options.onBrowserRestart?.(queue.name, reason),
+          onRestart: (reason, detail) =>
+            this.#options.onBrowserRestart?.({ queue: queue.name, worker: this.name, reason, detail }),
+          onMemory: (memory) => this.#options.onBrowserMemory?.({ queue: queue.name, worker: this.name, memory }),
         });
         await this.#session.start();
       }
@@ -156,6 +165,8 @@ export class WorkerUnit extends EventEmitter<WorkerUnitEvents> {
     const worker = new Worker(
       queue.name,
       async (job, _token, signal) => {
+        const expired = await expireIfLate(deps, job);
+        if (expired) return expired;
         if (this.#state === 'ready') this.#setState('busy');
         try {
           return await runAttempt(deps, job, signal);
@@ -205,6 +216,9 @@ export class WorkerUnit extends EventEmitter<WorkerUnitEvents> {
       await this.#session?.close();
     } catch (err) {
       this.#logger.warn(`Closing the browser failed: ${coerceError(err).message}`);
+    }
+    if (this.#session) {
+      this.#options.onBrowserMemory?.({ queue: this.#options.queue.name, worker: this.name, memory: undefined });
     }
     for (const connection of this.#connections) {
       try {

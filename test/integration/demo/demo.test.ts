@@ -5,8 +5,8 @@ import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { jobIdForPayloadId } from '../../../src/bridge/job-id.js';
-import { BROWSER_MARKER_ENV } from '../../../src/workers/browser-launch.js';
-import { hasEnv, listProcesses } from '../../../src/workers/process-tree.js';
+import { listProcesses } from '../../../src/workers/process-tree.js';
+import { isChromium } from '../../helpers/processes.js';
 import { freePort, sharedRedisConfig } from '../../helpers/redis.js';
 import { ServiceProcess, tempDir } from '../../helpers/service-process.js';
 import { FatalWaitError, waitFor } from '../../helpers/wait.js';
@@ -54,7 +54,7 @@ class TreeWatcher {
       if (key && !this.seen.has(key)) {
         this.seen.set(key, {
           pid,
-          browser: hasEnv(pid, BROWSER_MARKER_ENV),
+          browser: isChromium(all.find((p) => p.pid === pid)?.cmdline ?? ''),
           cmdline: all.find((p) => p.pid === pid)?.cmdline ?? '',
         });
       }

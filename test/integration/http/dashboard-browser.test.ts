@@ -13,7 +13,7 @@ import type { DecisionRecord } from '../../../src/shared/decision-record.js';
 import { ServiceEvents } from '../../../src/shared/events.js';
 import type { QueueStatus, ServiceStatus, StatusSource } from '../../../src/shared/status.js';
 import { requiredChromiumArgs, resolveExecutablePath } from '../../../src/workers/browser-launch.js';
-import { processesWithEnv } from '../../../src/workers/process-tree.js';
+import { processesWithEnv } from '../../helpers/processes.js';
 import { captureLogger } from '../../helpers/capture-logger.js';
 import { queueStatus } from '../../helpers/fake-status.js';
 import { deleteKeys, sharedRedisConfig, uniqueName } from '../../helpers/redis.js';

@@ -309,7 +309,19 @@ describe('HttpServer /metrics', () => {
     events.emit('bridged', { queue: 'emissao', count: 3 });
     events.emit('invalid', { queue: 'emissao', reason: 'not JSON' });
     events.emit('duplicate', { queue: 'conferencia', id: 42 });
-    events.emit('browser-restart', { queue: 'conferencia', reason: 'crash' });
+    events.emit('browser-restart', {
+      queue: 'conferencia',
+      worker: 'Worker-conferencia-1',
+      reason: 'memory',
+      detail: 'memória 700 MB acima do limite de 600 MB',
+    });
+    events.emit('browser-memory', {
+      queue: 'conferencia',
+      worker: 'Worker-conferencia-1',
+      pssBytes: 250 * 1024 * 1024,
+    });
+    events.emit('browser-memory', { queue: 'conferencia', worker: 'Worker-conferencia-2', pssBytes: 1 });
+    events.emit('browser-memory', { queue: 'conferencia', worker: 'Worker-conferencia-2', pssBytes: null });
 
     const res = await fetch(`${url}/metrics`);
     expect(res.headers.get('content-type')).toMatch(/^text\/plain; version=0\.0\.4/);
@@ -334,7 +346,9 @@ describe('HttpServer /metrics', () => {
     has('rpa_bridged_items_total{queue="emissao"} 3');
     has('rpa_invalid_items_total{queue="emissao"} 1');
     has('rpa_duplicate_items_total{queue="conferencia"} 1');
-    has('rpa_browser_restarts_total{queue="conferencia"} 1');
+    has('rpa_browser_restarts_total{queue="conferencia",reason="memory"} 1');
+    has(`rpa_browser_memory_bytes{queue="conferencia",worker="Worker-conferencia-1"} ${250 * 1024 * 1024}`);
+    expect(text).not.toContain('worker="Worker-conferencia-2"'); // its unit closed: no stale series
     expect(text).toMatch(/^process_cpu_user_seconds_total \d/m);
     expect(text).toMatch(/^nodejs_heap_size_used_bytes \d/m);
 

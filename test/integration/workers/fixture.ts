@@ -9,7 +9,8 @@ import type { BrowserConfig, QueueConfig } from '../../../src/config/types.js';
 import { startPortal, type PortalHandle, type PortalOptions } from '../../../src/demo/portal/server.js';
 import { flowForQueue } from '../../../src/flows/registry.js';
 import { createLogger } from '../../../src/logging/logger.js';
-import { listProcesses, hasEnv } from '../../../src/workers/process-tree.js';
+import type { RestartReason } from '../../../src/workers/browser-session.js';
+import { listProcesses, processTree, type TreeMemory } from '../../../src/workers/process-tree.js';
 import type { ResultEntry } from '../../../src/workers/result-entry.js';
 import type { Page } from 'playwright';
 import type { Flow } from '../../../src/flows/flow.js';
@@ -17,11 +18,13 @@ import type { UnitState } from '../../../src/workers/unit-state.js';
 import { WorkerUnit, type WorkerUnitOptions } from '../../../src/workers/worker-unit.js';
 import { findBrowserPid } from '../../helpers/browser-process.js';
 import { deleteKeys, sharedRedisConfig, uniqueName } from '../../helpers/redis.js';
+import { hasEnv, isChromium } from '../../helpers/processes.js';
 import { waitFor } from '../../helpers/wait.js';
 
 /**
- * Every browser these tests launch inherits this variable (Playwright passes `process.env` on),
- * so leftovers are counted from /proc, zygotes and renderers included, not assumed.
+ * Every browser these tests launch inherits this variable (Playwright passes `process.env` on).
+ * Chromium clears it for its zygotes and their children, so leftovers are also looked for among
+ * this process's descendants.
  */
 export const SUITE_MARKER_ENV = 'RPA_TEST_SUITE';
 /** Also on the browser's command line, for `pgrep -f`. */
@@ -31,10 +34,14 @@ const UNIT_MARKER_ARG_PREFIX = '--rpa-test-unit=';
 
 export interface UnitEvents {
   states: { to: UnitState; at: number }[];
-  finished: { outcome: 'ok' | 'error' | 'retry'; durationMs: number }[];
-  restarts: string[];
+  finished: { outcome: 'ok' | 'error' | 'retry' | 'expired'; durationMs: number }[];
+  restarts: { reason: RestartReason; detail: string }[];
+  /** Each measure of the browser's process tree, between jobs. */
+  memory: TreeMemory[];
   /** The page each job of the unit ran on, in order (`null` for flows without a browser). */
   pages: (Page | null)[];
+  /** The browser pid the unit had when each restart was announced (the browser being replaced). */
+  replacedPids: (number | undefined)[];
 }
 
 export class WorkerFixture {
@@ -69,6 +76,8 @@ export class WorkerFixture {
       launchTimeoutMs: 30_000,
       recycleAfterJobs: 0,
       maxMemoryMb: 0,
+      collectGarbageEveryJobs: 0,
+      memoryCheckEveryJobs: 1,
       ...overrides,
     };
   }
@@ -97,7 +106,7 @@ export class WorkerFixture {
     queue: QueueConfig,
     overrides: Partial<WorkerUnitOptions> = {},
   ): Promise<{ unit: WorkerUnit; events: UnitEvents; jobs: Queue }> {
-    const events: UnitEvents = { states: [], finished: [], restarts: [], pages: [] };
+    const events: UnitEvents = { states: [], finished: [], restarts: [], memory: [], pages: [], replacedPids: [] };
     const flow = overrides.flow ?? flowForQueue(queue);
     // The flow as given, noting the page it runs on (the unit's page is not public).
     const recording: Flow = { ...flow, run: (ctx) => (events.pages.push(ctx.page), flow.run(ctx)) };
@@ -113,7 +122,13 @@ export class WorkerFixture {
       keepCompletedSeconds: 3600,
       keepFailedSeconds: 3600,
       onJobFinished: (info) => events.finished.push({ outcome: info.outcome, durationMs: info.durationMs }),
-      onBrowserRestart: (_q, reason) => events.restarts.push(reason),
+      onBrowserRestart: ({ reason, detail }) => {
+        events.restarts.push({ reason, detail });
+        events.replacedPids.push(this.findBrowserPidOf(unit));
+      },
+      onBrowserMemory: ({ memory }) => {
+        if (memory) events.memory.push(memory);
+      },
       ...overrides,
       flow: recording,
       browser: { ...browser, args: [...browser.args, unitMarker] },
@@ -158,15 +173,27 @@ export class WorkerFixture {
 
   /** Pids of live Chromium processes launched by this test file (any process type). */
   chromiumPids(): number[] {
-    return listProcesses()
-      .filter((p) => p.pid !== process.pid && /chrom/i.test(p.cmdline) && hasEnv(p.pid, SUITE_MARKER_ENV, this.marker))
+    const all = listProcesses();
+    const descendants = new Set(processTree(process.pid, new Map(all.map((p) => [p.pid, p.ppid]))));
+    return all
+      .filter(
+        (p) =>
+          p.pid !== process.pid &&
+          isChromium(p.cmdline) &&
+          (descendants.has(p.pid) || hasEnv(p.pid, SUITE_MARKER_ENV, this.marker)),
+      )
       .map((p) => p.pid);
   }
 
-  /** The pid of the real Chromium browser process of `unit` (not the /bin/sh wrapper, not a helper). */
-  browserPidOf(unit: WorkerUnit): number {
+  /** The pid of `unit`'s live Chromium browser process (not the /bin/sh wrapper, not a helper), if any. */
+  findBrowserPidOf(unit: WorkerUnit): number | undefined {
     const marker = this.#unitMarkers.get(unit);
-    const pid = marker ? findBrowserPid(marker) : undefined;
+    return marker ? findBrowserPid(marker) : undefined;
+  }
+
+  /** Like {@link findBrowserPidOf}, but throws when there is none. */
+  browserPidOf(unit: WorkerUnit): number {
+    const pid = this.findBrowserPidOf(unit);
     if (!pid) throw new Error(`browser process of ${unit.name} not found`);
     return pid;
   }

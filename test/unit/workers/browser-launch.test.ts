@@ -1,14 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import {
-  launchOptionsFor,
-  requiredChromiumArgs,
-  resolveExecutablePath,
-  BROWSER_MARKER_ENV,
-} from '../../../src/workers/browser-launch.js';
+import { launchOptionsFor, requiredChromiumArgs, resolveExecutablePath } from '../../../src/workers/browser-launch.js';
 import { jobOptionsFor } from '../../../src/workers/job-options.js';
 import { canTransition, UNIT_TRANSITIONS } from '../../../src/workers/unit-state.js';
-import type { ProcessInfo } from '../../../src/workers/process-tree.js';
-import { findBrowserPid } from '../../helpers/browser-process.js';
+import { processTree } from '../../../src/workers/process-tree.js';
 
 describe('resolveExecutablePath', () => {
   it('prefers the configured path, then chromium-headless-shell, then chromium, then Playwright', () => {
@@ -20,31 +14,30 @@ describe('resolveExecutablePath', () => {
 });
 
 describe('launchOptionsFor', () => {
-  it('adds the required flags and the configured ones without duplicates, and the marker to the environment', () => {
-    const options = launchOptionsFor(
-      {
-        executablePath: '/opt/chrome',
-        headless: true,
-        args: ['--disable-gpu', '--lang=pt-BR'],
-        launchTimeoutMs: 12_000,
-        recycleAfterJobs: 0,
-        maxMemoryMb: 0,
-      },
-      'm-1',
-    );
+  it('adds the required flags and the configured ones, without duplicates', () => {
+    const options = launchOptionsFor({
+      executablePath: '/opt/chrome',
+      headless: true,
+      args: ['--disable-gpu', '--lang=pt-BR'],
+      launchTimeoutMs: 12_000,
+      recycleAfterJobs: 0,
+      maxMemoryMb: 0,
+      collectGarbageEveryJobs: 0,
+      memoryCheckEveryJobs: 1,
+    });
     expect(options.executablePath).toBe('/opt/chrome');
     expect(options.timeout).toBe(12_000);
     expect(options.args).toEqual([...requiredChromiumArgs(), '--lang=pt-BR']);
-    expect(options.env?.[BROWSER_MARKER_ENV]).toBe('m-1');
     expect(requiredChromiumArgs(true)).toContain('--no-sandbox');
     expect(requiredChromiumArgs(false)).not.toContain('--no-sandbox');
   });
 });
 
 describe('jobOptionsFor', () => {
-  it('sets attempts, exponential backoff and retention', () => {
+  it('sets attempts, the normal priority, exponential backoff and retention', () => {
     expect(jobOptionsFor({ attempts: 3, backoffMs: 500 }, 60, 120)).toEqual({
       attempts: 3,
+      priority: 2,
       backoff: { type: 'exponential', delay: 500 },
       removeOnComplete: { age: 60 },
       removeOnFail: { age: 120 },
@@ -63,14 +56,23 @@ describe('unit states', () => {
   });
 });
 
-describe('findBrowserPid', () => {
-  it('picks the browser process, not the sh wrapper nor a helper', () => {
-    const procs: ProcessInfo[] = [
-      { pid: 10, ppid: 1, rssKb: 1, cmdline: '/bin/sh -e /usr/bin/chromium-headless-shell --x=m' },
-      { pid: 11, ppid: 10, rssKb: 1, cmdline: '/usr/lib/chromium/chromium-headless-shell --x=m' },
-      { pid: 12, ppid: 11, rssKb: 1, cmdline: '/usr/lib/chromium/chromium-headless-shell --type=renderer --x=m' },
-    ];
-    expect(findBrowserPid('--x=m', procs)).toBe(11);
-    expect(findBrowserPid('--x=other', procs)).toBeUndefined();
+describe('processTree', () => {
+  it('is the root and all its descendants, however deep, and nothing else', () => {
+    // pid → parent: 10 wrapper, 11 browser, 12/13 zygotes, 14 renderer (child of a zygote), 20 another tree.
+    const parents = new Map([
+      [1, 0],
+      [10, 1],
+      [11, 10],
+      [12, 11],
+      [13, 11],
+      [14, 13],
+      [15, 11],
+      [20, 1],
+      [21, 20],
+    ]);
+    expect(processTree(11, parents).sort((a, b) => a - b)).toEqual([11, 12, 13, 14, 15]);
+    expect(processTree(11, parents)[0]).toBe(11);
+    expect(processTree(20, parents).sort((a, b) => a - b)).toEqual([20, 21]);
+    expect(processTree(99, parents)).toEqual([]);
   });
 });
