@@ -23,6 +23,11 @@ export interface LoadConfigOptions {
   env?: NodeJS.ProcessEnv;
   /** Folder holding `<NODE_ENV>.json`. @defaultValue the repository's config/ */
   configDir?: string;
+  /**
+   * Keep only these queues, in this order; a name not configured gets a queue with the defaults
+   * (`fila:<name>`, the scaler's and jobs' values). @defaultValue every configured queue
+   */
+  onlyQueues?: readonly string[];
 }
 
 interface Layer {
@@ -197,6 +202,22 @@ function mergeQueues(layers: readonly Layer[]): Map<string, { entry: QueueEntry;
   return queues;
 }
 
+/** The named queues only (added with defaults when not configured), or all when `names` is undefined. */
+function selectQueues(
+  merged: ReturnType<typeof mergeQueues>,
+  names?: readonly string[],
+): ReturnType<typeof mergeQueues> {
+  if (!names) return merged;
+  const selected: ReturnType<typeof mergeQueues> = new Map();
+  for (const name of names) {
+    if (!QUEUE_NAME.test(name)) {
+      throw new ConfigError(`config error: queue name '${name}' must match ${QUEUE_NAME.source}`, `queues.${name}`);
+    }
+    selected.set(name, merged.get(name) ?? { entry: {}, sources: new Map() });
+  }
+  return selected;
+}
+
 type Validated = ReturnType<typeof buildConvict>['getProperties'] extends () => infer P ? P : never;
 
 function buildConvict(env: NodeJS.ProcessEnv) {
@@ -281,7 +302,7 @@ export function loadConfig(options: LoadConfigOptions = {}): AppConfig {
     throw convictError(err as Error, layers, env);
   }
   const p = cv.getProperties();
-  const queues = toQueueConfigs(mergeQueues(layers), p);
+  const queues = toQueueConfigs(selectQueues(mergeQueues(layers), options.onlyQueues), p);
   if (queues.length === 0) throw new ConfigError('config error: no queue configured', 'queues');
 
   const config: AppConfig = {
@@ -325,12 +346,24 @@ function normaliseRule(raw: unknown): AlertRule {
   };
 }
 
-const SENSITIVE_PATHS = ['redis.password', 'portal.user', 'portal.password', 'http.auth.user', 'http.auth.password'];
+/** Dotted paths of the schema keys marked `sensitive: true` (passwords, users). */
+export function sensitivePaths(node: Record<string, unknown> = schema, prefix = '', out: string[] = []): string[] {
+  for (const [key, value] of Object.entries(node)) {
+    if (!isPlainObject(value)) continue;
+    const full = prefix ? `${prefix}.${key}` : key;
+    if ('doc' in value && 'default' in value) {
+      if (value.sensitive === true) out.push(full);
+    } else {
+      sensitivePaths(value, full, out);
+    }
+  }
+  return out;
+}
 
-/** A copy of the config safe to print: sensitive values masked (`***` when set, empty when not). */
+/** A copy of the config safe to print: the schema's `sensitive` values masked (`***` when set, empty when not). */
 export function printableConfig(config: AppConfig): Record<string, unknown> {
   const copy = JSON.parse(JSON.stringify(config)) as Record<string, unknown>;
-  for (const dotted of SENSITIVE_PATHS) {
+  for (const dotted of sensitivePaths()) {
     const parts = dotted.split('.');
     const leaf = parts.pop() as string;
     let node: unknown = copy;

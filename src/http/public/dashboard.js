@@ -43,9 +43,9 @@ function renderWindow() {
     : '';
 }
 
-// KPI classification (seed's table; N = the queue's jobsPerWorker, 50 by default).
+// KPI classification (seed's table; N = the queue's jobsPerWorker, from /api/status).
 function kpiJobsPerWorker(q) {
-  const n = q.jobsPerWorker || 50;
+  const n = q.jobsPerWorker;
   if (q.pending === 0) return { text: '0', level: 'idle', label: 'ocioso' };
   if (q.workers === 0) return { text: `${q.pending} / 0 workers`, level: 'crit', label: 'crítico' };
   const r = q.pending / q.workers;
@@ -68,7 +68,7 @@ function kpiCompletions(q, completed) {
 }
 
 function kpiWorkers(q) {
-  const n = q.jobsPerWorker || 50;
+  const n = q.jobsPerWorker;
   const rule = q.pending <= 0 ? 0 : Math.ceil(q.pending / n);
   const capped = Math.min(rule, q.maxWorkers);
   const text = `${q.workers} (ceil ${rule}, desejado ${q.desired}, teto ${q.maxWorkers})`;
