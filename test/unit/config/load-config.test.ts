@@ -2,7 +2,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { loadConfig, printableConfig, sensitivePaths } from '../../../src/config/load.js';
+import { loadConfig } from '../../../src/config/load.js';
+import { printableConfig, sensitivePaths } from '../../../src/config/printable.js';
 import { ConfigError } from '../../../src/lib/errors.js';
 
 let dir: string;
