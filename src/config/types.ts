@@ -54,10 +54,10 @@ export interface BrowserConfig {
 
 export interface AlertRule {
   readonly name: string;
-  readonly kind: 'workersAbove' | 'backlogAbove' | 'failureRatioAbove';
+  readonly kind: 'workersAbove' | 'backlogAbove' | 'failureRatioAbove' | 'bridgeStuckAbove';
   /** Queue the rule watches; empty: all queues together. */
   readonly queue: string;
-  /** Workers, jobs or ratio (0..1) depending on kind. */
+  /** Workers, jobs, ratio (0..1) or seconds (bridgeStuckAbove) depending on kind. */
   readonly threshold: number;
   /** For backlogAbove: how long the backlog must last; for failureRatioAbove: the window. */
   readonly forSeconds: number;

@@ -2,6 +2,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Queue } from 'bullmq';
 import express, { type ErrorRequestHandler } from 'express';
+import helmet from 'helmet';
 import { OutcomeWindow } from '../alerts/outcome-window.js';
 import type { AppConfig } from '../config/types.js';
 import { withTimeout } from '../lib/with-timeout.js';
@@ -12,6 +13,7 @@ import { basicAuth } from './basic-auth.js';
 import { bullBoardRouter } from './bull-board.js';
 import { dashboardRoutes } from './dashboard-routes.js';
 import { authForListen } from './listen-guard.js';
+import { loopbackHostsOnly, refuseCrossSiteWrites } from './request-guards.js';
 import { ServiceMetrics } from './metrics.js';
 
 /** Options for {@link HttpServer}. */
@@ -112,16 +114,36 @@ export class HttpServer {
     const { status, queues, artifactsDir } = this.#options;
     const app = express();
     app.disable('x-powered-by');
+    // Plain HTTP on an operations port: no HSTS, no upgrade of requests. The CSP only forbids
+    // framing (clickjacking of the board's buttons) and plugins; the pages' own scripts stay as
+    // they are (Bull Board ships its UI as it is).
+    app.use(
+      helmet({
+        contentSecurityPolicy: {
+          useDefaults: false,
+          directives: { frameAncestors: ["'none'"], objectSrc: ["'none'"], baseUri: ["'self'"] },
+        },
+        frameguard: { action: 'deny' },
+        strictTransportSecurity: false,
+      }),
+    );
+    if (!auth) app.use(loopbackHostsOnly(this.#options.config.http.host));
+    app.use(refuseCrossSiteWrites());
 
     app.get('/healthz', (_req, res) => {
       res.type('text/plain').send('ok\n');
     });
     app.get('/readyz', async (_req, res) => {
       const ready = await status.redisReady().catch(() => false);
+      // A stuck bridge does not make the instance unready (Redis answers, the rest works) but is
+      // named here, one line per queue, so a probe's output shows it.
+      const stuck = (status.stuckBridges?.() ?? []).map(
+        (s) => `ponte parada: fila ${s.queue} há ${s.seconds}s: ${s.reason.slice(0, 200)}\n`,
+      );
       res
         .status(ready ? 200 : 503)
         .type('text/plain')
-        .send(ready ? 'ready\n' : 'redis unavailable\n');
+        .send((ready ? 'ready\n' : 'redis unavailable\n') + stuck.join(''));
     });
     app.get('/metrics', async (_req, res) => {
       const text = await this.#metrics.text();

@@ -5,7 +5,7 @@ import type { DecisionHistory, DecisionRecord } from '../scaler/decision-history
 import type { QueueDepthSource } from '../scaler/queue-depth.js';
 import type { Scaler } from '../scaler/scaler.js';
 import type { WorkerPool } from '../scaler/worker-pool.js';
-import type { QueueStatus, ServiceStatus, StatusSource } from './status.js';
+import type { BridgeStuck, QueueStatus, ServiceStatus, StatusSource } from './status.js';
 
 /** The live status, read from Redis (queue counts, decisions) and from the pool (units). */
 export class LiveStatusSource implements StatusSource {
@@ -17,8 +17,14 @@ export class LiveStatusSource implements StatusSource {
       readonly pool: WorkerPool;
       readonly scaler: Scaler;
       readonly history: DecisionHistory;
+      /** The bridge's stuck queues (none before the bridge starts). */
+      readonly stuckBridges?: () => readonly BridgeStuck[];
     },
   ) {}
+
+  stuckBridges(): readonly BridgeStuck[] {
+    return this.deps.stuckBridges?.() ?? [];
+  }
 
   async redisReady(): Promise<boolean> {
     if (this.deps.redis.status !== 'ready') return false;
@@ -38,6 +44,7 @@ export class LiveStatusSource implements StatusSource {
     const ready = await this.redisReady();
     const depths = ready ? await depth.sample() : scaler.lastDepths;
     const decisions = ready ? await history.latest(20) : [];
+    const stuck = this.stuckBridges();
     const queues: QueueStatus[] = config.queues.map((q) => {
       const d = depths.find((x) => x.queue === q.name);
       const c = pool.counts(q.name);
@@ -61,6 +68,7 @@ export class LiveStatusSource implements StatusSource {
         maxWorkers: q.maxWorkers,
         jobsPerWorker: q.jobsPerWorker,
         workerNames: c.names,
+        bridgeStuckSeconds: stuck.find((s) => s.queue === q.name)?.seconds ?? 0,
       };
     });
     return {

@@ -136,7 +136,17 @@ export class Service {
     });
     // Finished jobs change the backlog: evaluate soon so scale-down need not wait for the tick.
     this.events.on('job-finished', () => scaler.nudge());
-    const status = new LiveStatusSource({ config, redis, depth, pool, scaler, history });
+    // The bridge starts after Redis answers; until then no queue is stuck.
+    const bridgeRef: { current?: Bridge } = {};
+    const status = new LiveStatusSource({
+      config,
+      redis,
+      depth,
+      pool,
+      scaler,
+      history,
+      stuckBridges: () => bridgeRef.current?.stuck() ?? [],
+    });
 
     if (config.http.enabled) {
       const http = new HttpServer({
@@ -186,6 +196,7 @@ export class Service {
       onDuplicate: (queue, id) => this.events.emit('duplicate', { queue, id }),
     });
     await bridge.start();
+    bridgeRef.current = bridge;
     this.#started.push({ name: 'bridge', stop: () => bridge.close() });
 
     const alerts = new AlertMonitor({

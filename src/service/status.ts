@@ -25,6 +25,16 @@ export interface QueueStatus {
   readonly jobsPerWorker: number;
   /** Names of the units not closed, e.g. `Worker-conferencia-3`. */
   readonly workerNames: readonly string[];
+  /** How long the bridge's batch has kept failing while Redis answers (0: it moves). */
+  readonly bridgeStuckSeconds: number;
+}
+
+/** A queue whose bridge is stuck: its batch keeps failing while Redis answers. */
+export interface BridgeStuck {
+  readonly queue: string;
+  readonly seconds: number;
+  /** The last error, for people. */
+  readonly reason: string;
 }
 
 /** The whole `/api/status` document. */
@@ -44,4 +54,6 @@ export interface StatusSource {
   decisionsSince(sinceMs: number): Promise<DecisionRecord[]>;
   /** True when Redis answers a PING. */
   redisReady(): Promise<boolean>;
+  /** Queues whose bridge is stuck now (cheap, no I/O; `/readyz` shows them). */
+  stuckBridges?(): readonly BridgeStuck[];
 }

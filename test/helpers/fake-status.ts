@@ -22,6 +22,7 @@ export function queueStatus(name: string, overrides: Partial<QueueStatus> = {}):
     maxWorkers: 10,
     jobsPerWorker: 50,
     workerNames: [],
+    bridgeStuckSeconds: 0,
     ...overrides,
   };
 }
