@@ -114,14 +114,24 @@ export class HttpServer {
     const { status, queues, artifactsDir } = this.#options;
     const app = express();
     app.disable('x-powered-by');
-    // Plain HTTP on an operations port: no HSTS, no upgrade of requests. The CSP only forbids
-    // framing (clickjacking of the board's buttons) and plugins; the pages' own scripts stay as
-    // they are (Bull Board ships its UI as it is).
+    // Plain HTTP on an operations port: no HSTS, no upgrade of requests. Scripts only from this
+    // origin; Bull Board's page also uses inline styles and Google's fonts.
     app.use(
       helmet({
         contentSecurityPolicy: {
           useDefaults: false,
-          directives: { frameAncestors: ["'none'"], objectSrc: ["'none'"], baseUri: ["'self'"] },
+          directives: {
+            defaultSrc: ["'self'"],
+            scriptSrc: ["'self'"],
+            styleSrc: ["'self'", "'unsafe-inline'", 'https://fonts.googleapis.com'],
+            fontSrc: ["'self'", 'data:', 'https://fonts.gstatic.com'],
+            imgSrc: ["'self'", 'data:', 'blob:'],
+            connectSrc: ["'self'"],
+            objectSrc: ["'none'"],
+            baseUri: ["'self'"],
+            formAction: ["'self'"],
+            frameAncestors: ["'none'"],
+          },
         },
         frameguard: { action: 'deny' },
         strictTransportSecurity: false,

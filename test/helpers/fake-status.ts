@@ -1,5 +1,5 @@
 import type { DecisionRecord } from '../../src/scaler/decision-history.js';
-import type { QueueStatus, ServiceStatus, StatusSource } from '../../src/service/status.js';
+import type { BridgeStuck, QueueStatus, ServiceStatus, StatusSource } from '../../src/service/status.js';
 
 /** A queue status with every count 0 unless given. */
 export function queueStatus(name: string, overrides: Partial<QueueStatus> = {}): QueueStatus {
@@ -63,5 +63,12 @@ export class FakeStatusSource implements StatusSource {
 
   redisReady(): Promise<boolean> {
     return Promise.resolve(this.ready);
+  }
+
+  /** Bridges reported stuck (tests set it). */
+  stuck: BridgeStuck[] = [];
+
+  stuckBridges(): readonly BridgeStuck[] {
+    return this.stuck;
   }
 }
