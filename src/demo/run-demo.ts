@@ -4,9 +4,12 @@
  * else 0), DEMO_HTTP_PORT (3000), PORTAL_PORT (a free one), DEMO_KEEP_RUNNING=1 (stay up after the
  * summary until Ctrl-C). Ctrl-C stops everything cleanly; a second Ctrl-C kills what is left.
  * Exit: 0 when the run completed or was stopped by the user and everything stopped cleanly; 1 when
- * the service failed or did not stop cleanly; 78 for a malformed option.
+ * the service failed or did not stop cleanly; 78 for a malformed option; 69 when redis-server or
+ * Chromium is missing. With no Redis answering at a loopback REDIS_HOST, a private one runs for the
+ * demo's duration (src/dev/dev-environment.ts).
  */
 import path from 'node:path';
+import { runInDevEnvironment } from '../dev/dev-environment.js';
 import { DemoRunner } from './demo-runner.js';
 import { DemoEnvError, flagFromEnv, intFromEnv, redisTargetFromEnv } from './env.js';
 import { DEFAULT_CONFERENCIA_COUNT, DEFAULT_EMISSAO_COUNT, newRunId } from './poller.js';
@@ -82,4 +85,4 @@ async function main(): Promise<number> {
   return failed ? 1 : 0;
 }
 
-process.exitCode = await main();
+process.exitCode = await runInDevEnvironment({ purpose: 'npm run demo', say: (line) => output.line(line) }, main);

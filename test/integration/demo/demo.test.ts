@@ -1,13 +1,15 @@
+import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
+import path from 'node:path';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { jobIdForPayloadId } from '../../../src/bridge/job-id.js';
 import { BROWSER_MARKER_ENV } from '../../../src/workers/browser-launch.js';
 import { hasEnv, listProcesses } from '../../../src/workers/process-tree.js';
-import { freePort, PrivateRedis, sharedRedisConfig } from '../../helpers/redis.js';
+import { freePort, sharedRedisConfig } from '../../helpers/redis.js';
 import { ServiceProcess } from '../../helpers/service-process.js';
-import { waitFor } from '../../helpers/wait.js';
+import { FatalWaitError, waitFor } from '../../helpers/wait.js';
 
 const { host, port } = sharedRedisConfig();
 const ESCALAR = /^\[ESCALAR\] (\w+): (\d+) jobs → criando (\d+) worker\(s\) \(total: (\d+) → (\d+)\)/;
@@ -63,6 +65,10 @@ class TreeWatcher {
     return [...this.seen.values()].filter((p) => p.browser).length;
   }
 
+  get redisServers(): number {
+    return [...this.seen.values()].filter((p) => /^\S*redis-server /.test(p.cmdline)).length;
+  }
+
   /** Seen processes still alive (same pid and start time). */
   alive(): string[] {
     return [...this.seen].filter(([key]) => processKey(Number(key.split(':')[0])) === key).map(([, p]) => p.cmdline);
@@ -93,6 +99,66 @@ async function emptyDb(): Promise<number> {
   throw new Error('no empty Redis database among 8..15 for the demo test');
 }
 
+/**
+ * The demo started as from a terminal: its own process group, so a test can send Ctrl-C's SIGINT
+ * to the whole group as a terminal does.
+ */
+function spawnInOwnGroup(env: NodeJS.ProcessEnv): {
+  child: ChildProcess;
+  lines: string[];
+  output(): string;
+  waitForLine(pattern: RegExp, timeoutMs?: number): Promise<string>;
+  stop(timeoutMs: number): Promise<{ code: number | null }>;
+  /** SIGKILL to the whole group, if still running. */
+  kill(): void;
+} {
+  const child = spawn(process.execPath, ['dist/demo/run-demo.js'], {
+    cwd: path.resolve(import.meta.dirname, '../../..'),
+    env: { PATH: process.env.PATH, HOME: process.env.HOME, NODE_ENV: 'test', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true,
+  });
+  const lines: string[] = [];
+  const collect = (chunk: Buffer): void => {
+    for (const line of chunk.toString('utf8').split('\n')) if (line !== '') lines.push(line);
+  };
+  child.stdout?.on('data', collect);
+  child.stderr?.on('data', collect);
+  const exited = new Promise<{ code: number | null }>((resolve) => child.once('exit', (code) => resolve({ code })));
+  let done = false;
+  void exited.then(() => (done = true));
+  const output = (): string => lines.join('\n');
+  return {
+    child,
+    lines,
+    output,
+    waitForLine: (pattern, timeoutMs = 60_000) =>
+      waitFor(
+        () => {
+          const hit = lines.find((l) => pattern.test(l));
+          if (hit) return hit;
+          if (done) throw new FatalWaitError(`demo exited before ${String(pattern)}:\n${output()}`);
+          return undefined;
+        },
+        { timeoutMs, what: `demo line ${String(pattern)}` },
+      ),
+    stop: async (timeoutMs) => {
+      const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+      const result = await exited;
+      clearTimeout(timer);
+      return result;
+    },
+    kill: () => {
+      if (done || child.pid === undefined) return;
+      try {
+        process.kill(-child.pid, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    },
+  };
+}
+
 function messages(demo: ServiceProcess): string[] {
   return demo.lines.filter((l) => l.startsWith(SERVICE_PREFIX)).map((l) => l.slice(SERVICE_PREFIX.length));
 }
@@ -101,6 +167,7 @@ describe('npm run demo (node dist/demo/run-demo.js)', () => {
   let db: number;
   let redis: Redis;
   const running: ServiceProcess[] = [];
+  const groups: { kill(): void }[] = [];
 
   beforeAll(async () => {
     db = await emptyDb();
@@ -109,6 +176,7 @@ describe('npm run demo (node dist/demo/run-demo.js)', () => {
 
   afterAll(async () => {
     for (const demo of running) await demo.stop('SIGKILL');
+    for (const demo of groups) demo.kill();
     await redis.flushdb();
     redis.disconnect();
   });
@@ -231,14 +299,77 @@ describe('npm run demo (node dist/demo/run-demo.js)', () => {
     }
   }, 300_000);
 
-  it('without Redis prints one line saying how to start one and exits non-zero', async () => {
-    const nowhere = await PrivateRedis.create(); // a free port: nothing listens there
-    const demo = new ServiceProcess({ REDIS_PORT: String(nowhere.port) }, 'dist/demo/run-demo.js');
+  it('with nothing at the configured loopback port: starts its own Redis, completes, stops on Ctrl-C, leaves nothing', async () => {
+    const closed = await freePort(); // nothing listens there
+    const demo = spawnInOwnGroup({
+      ...baseEnv(),
+      REDIS_PORT: String(closed),
+      DEMO_CONFERENCIA: '3',
+      DEMO_EMISSAO: '1',
+      DEMO_HTTP_PORT: String(await freePort()),
+      DEMO_KEEP_RUNNING: '1',
+    });
+    groups.push(demo);
+    const tree = new TreeWatcher(demo.child.pid as number);
+    try {
+      const said = await demo.waitForLine(/^No Redis answers at /, 120_000);
+      const m = new RegExp(
+        `^No Redis answers at 127\\.0\\.0\\.1:${closed}: started a private one for npm run demo on 127\\.0\\.0\\.1:(\\d+) \\(no persistence, folder (\\S+), removed on exit\\)$`,
+      ).exec(said);
+      expect(m, said).not.toBeNull();
+      const privatePort = Number(m?.[1]);
+      const dir = m?.[2] as string;
+      expect(demo.lines[0]).toBe(said); // said first, and once
+      expect(demo.lines.filter((l) => l.includes('private')).length).toBe(1);
+      expect(fs.existsSync(dir)).toBe(true);
+
+      await demo.waitForLine(/^Still running \(DEMO_KEEP_RUNNING=1\)/, 300_000);
+      expect(demo.output()).toMatch(/results: +4 of 4/);
+      expect(demo.output()).toMatch(/errors: +0\n/);
+      tree.sample();
+      expect(tree.browsers).toBeGreaterThan(0);
+      expect(tree.redisServers).toBe(1);
+
+      // Ctrl-C in a terminal: SIGINT to the whole foreground process group.
+      process.kill(-(demo.child.pid as number), 'SIGINT');
+      const { code } = await demo.stop(120_000);
+      expect(code, demo.output()).toBe(0);
+      expect(demo.output()).toMatch(/Service stopped \(exit 0\)/);
+      await waitFor(() => tree.alive().length === 0 && !fs.existsSync(dir), {
+        timeoutMs: 20_000,
+        what: 'no process of the demo (redis-server included) and no Redis folder left',
+      });
+      const servers = listProcesses().filter((p) => p.cmdline.includes(`redis-server 127.0.0.1:${privatePort}`));
+      expect(servers).toEqual([]);
+    } finally {
+      tree.stop();
+    }
+  }, 420_000);
+
+  it('with nothing at the configured port and no redis-server on PATH: one line of help, exit 69', async () => {
+    const closed = await freePort();
+    const demo = new ServiceProcess(
+      { ...baseEnv(), REDIS_PORT: String(closed), PATH: '/nonexistent' },
+      'dist/demo/run-demo.js',
+    );
+    running.push(demo);
+    const { code } = await demo.exited;
+    expect(code).toBe(69);
+    expect(demo.lines).toEqual([
+      `npm run demo needs redis-server (no Redis answers at 127.0.0.1:${closed} and none is on PATH). ` +
+        'Install: sudo apt-get install redis-server (Debian/Ubuntu), brew install redis (macOS); ' +
+        'or use docker compose --profile demo up',
+    ]);
+  });
+
+  it('with no Redis on another machine prints one line saying how to start one and exits non-zero', async () => {
+    const demo = new ServiceProcess({ ...baseEnv(), REDIS_HOST: '192.0.2.1' }, 'dist/demo/run-demo.js');
     running.push(demo);
     const { code } = await demo.exited;
     expect(code).not.toBe(0);
-    expect(demo.lines).toEqual([
-      `No Redis at 127.0.0.1:${nowhere.port} (ECONNREFUSED). Start one: redis-server --daemonize yes  (or: docker run -p 6379:6379 redis:7)`,
-    ]);
+    expect(demo.lines).toHaveLength(1);
+    expect(demo.lines[0]).toMatch(
+      /^No Redis at 192\.0\.2\.1:\d+ \(\w+\)\. Start one: redis-server --daemonize yes {2}\(or: docker run -p 6379:6379 redis:7\)$/,
+    );
   });
 });
