@@ -7,6 +7,7 @@ import {
   measureBacklog,
   measureBridgeStuck,
   measureFailureRatio,
+  measureInvalid,
   measureWorkers,
   ruleScope,
   type RuleMeasure,
@@ -110,7 +111,7 @@ export class AlertMonitor {
     const rules = this.#config.rules;
     if (rules.length === 0) return [];
     let status: ServiceStatus | undefined;
-    if (rules.some((r) => r.kind !== 'failureRatioAbove')) {
+    if (rules.some((r) => r.kind !== 'failureRatioAbove' && r.kind !== 'invalidAbove')) {
       try {
         status = await this.#status.status();
       } catch (err) {
@@ -152,9 +153,13 @@ export class AlertMonitor {
 
   /** The measure when the rule is breached now, else undefined; keeps the backlog timers. */
   #check(rule: AlertRule, status: ServiceStatus | undefined, now: number): RuleMeasure | undefined {
-    if (rule.kind === 'failureRatioAbove') {
+    if (rule.kind === 'failureRatioAbove' || rule.kind === 'invalidAbove') {
       const windowSeconds = this.#windowSeconds(rule);
-      const m = measureFailureRatio(rule, this.#outcomes.counts(rule.queue, windowSeconds * 1000), windowSeconds);
+      const counts = this.#outcomes.counts(rule.queue, windowSeconds * 1000);
+      const m =
+        rule.kind === 'invalidAbove'
+          ? measureInvalid(rule, counts, windowSeconds)
+          : measureFailureRatio(rule, counts, windowSeconds);
       return m.above ? m : undefined;
     }
     // No status this time: keep the backlog timer as it was rather than guess.

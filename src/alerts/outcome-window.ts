@@ -9,6 +9,8 @@ export interface OutcomeCounts {
   readonly error: number;
   /** Failed attempt that will be tried again. */
   readonly retry: number;
+  /** Items the bridge sent to the invalid list (not jobs: not part of the ratios). */
+  readonly invalid: number;
 }
 
 /** Options for {@link OutcomeWindow}. */
@@ -23,7 +25,7 @@ export interface OutcomeWindowOptions {
 interface Entry {
   readonly at: number;
   readonly queue: string;
-  readonly outcome: JobFinished['outcome'];
+  readonly outcome: JobFinished['outcome'] | 'invalid';
 }
 
 /**
@@ -37,11 +39,8 @@ export class OutcomeWindow {
   readonly #clock: () => number;
   #entries: Entry[] = [];
   #attached = false;
-  readonly #onFinished = (info: JobFinished): void => {
-    this.#entries.push({ at: this.#clock(), queue: info.queue, outcome: info.outcome });
-    // Bound memory between reads on a busy service.
-    if (this.#entries.length > 10_000) this.#prune(this.#clock());
-  };
+  readonly #onFinished = (info: JobFinished): void => this.#record(info.queue, info.outcome);
+  readonly #onInvalid = (info: ServiceEventMap['invalid'][0]): void => this.#record(info.queue, 'invalid');
 
   constructor(options: OutcomeWindowOptions) {
     this.#events = options.events;
@@ -53,12 +52,20 @@ export class OutcomeWindow {
     if (this.#attached) return;
     this.#attached = true;
     this.#events.on('job-finished', this.#onFinished);
+    this.#events.on('invalid', this.#onInvalid);
   }
 
   close(): void {
     if (!this.#attached) return;
     this.#attached = false;
     this.#events.off('job-finished', this.#onFinished);
+    this.#events.off('invalid', this.#onInvalid);
+  }
+
+  #record(queue: string, outcome: Entry['outcome']): void {
+    this.#entries.push({ at: this.#clock(), queue, outcome });
+    // Bound memory between reads on a busy service.
+    if (this.#entries.length > 10_000) this.#prune(this.#clock());
   }
 
   /**
@@ -72,19 +79,21 @@ export class OutcomeWindow {
     let ok = 0;
     let error = 0;
     let retry = 0;
+    let invalid = 0;
     for (const e of this.#entries) {
       if (e.at < since || (queue !== '' && e.queue !== queue)) continue;
       if (e.outcome === 'ok') ok++;
       else if (e.outcome === 'error') error++;
-      else retry++;
+      else if (e.outcome === 'retry') retry++;
+      else invalid++;
     }
-    return { ok, error, retry };
+    return { ok, error, retry, invalid };
   }
 
-  /** Queues with outcomes in the window. */
+  /** Queues with job outcomes in the window. */
   queueNames(): string[] {
     this.#prune(this.#clock());
-    return [...new Set(this.#entries.map((e) => e.queue))];
+    return [...new Set(this.#entries.filter((e) => e.outcome !== 'invalid').map((e) => e.queue))];
   }
 
   #prune(now: number): void {

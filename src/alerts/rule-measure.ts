@@ -64,6 +64,16 @@ export function measureBridgeStuck(rule: AlertRule, status: ServiceStatus): Rule
   };
 }
 
+/** invalidAbove: items sent to the invalid list in the window (a poller pushing bad items). */
+export function measureInvalid(rule: AlertRule, counts: OutcomeCounts, windowSeconds: number): RuleMeasure {
+  const value = counts.invalid;
+  return {
+    value,
+    above: value > rule.threshold,
+    detail: `${value} item(ns) enviado(s) à lista de inválidos nos últimos ${windowSeconds}s (limite ${rule.threshold})`,
+  };
+}
+
 /**
  * failureRatioAbove: failed attempts (final errors and retries) over all attempts in the window.
  * Counting attempts, not only final errors, makes a broken portal visible before the retries run

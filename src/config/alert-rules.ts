@@ -1,8 +1,15 @@
 /**
  * The kinds of alert rule: workers above N, backlog above N for M minutes, failure ratio above X,
- * a bridge stuck (its batch failing while Redis answers) for more than N seconds.
+ * a bridge stuck (its batch failing while Redis answers) for more than N seconds, more than N
+ * items sent to the invalid list within forSeconds.
  */
-export const ALERT_KINDS = ['workersAbove', 'backlogAbove', 'failureRatioAbove', 'bridgeStuckAbove'] as const;
+export const ALERT_KINDS = [
+  'workersAbove',
+  'backlogAbove',
+  'failureRatioAbove',
+  'bridgeStuckAbove',
+  'invalidAbove',
+] as const;
 
 const RULE_KEYS = new Set(['name', 'kind', 'queue', 'threshold', 'forSeconds']);
 

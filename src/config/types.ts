@@ -54,12 +54,12 @@ export interface BrowserConfig {
 
 export interface AlertRule {
   readonly name: string;
-  readonly kind: 'workersAbove' | 'backlogAbove' | 'failureRatioAbove' | 'bridgeStuckAbove';
+  readonly kind: 'workersAbove' | 'backlogAbove' | 'failureRatioAbove' | 'bridgeStuckAbove' | 'invalidAbove';
   /** Queue the rule watches; empty: all queues together. */
   readonly queue: string;
   /** Workers, jobs, ratio (0..1) or seconds (bridgeStuckAbove) depending on kind. */
   readonly threshold: number;
-  /** For backlogAbove: how long the backlog must last; for failureRatioAbove: the window. */
+  /** For backlogAbove: how long the backlog must last; for failureRatioAbove and invalidAbove: the window. */
   readonly forSeconds: number;
 }
 

@@ -259,6 +259,30 @@ describe('AlertMonitor', () => {
   });
 });
 
+describe('AlertMonitor: a poller that keeps pushing bad items', () => {
+  it('fires invalidAbove when more items than the threshold went to the invalid list in the window', async () => {
+    const status = new FakeStatusSource([queueStatus('conferencia')]);
+    const rule: AlertRule = {
+      name: 'itens-invalidos',
+      kind: 'invalidAbove',
+      queue: 'conferencia',
+      threshold: 2,
+      forSeconds: 300,
+    };
+    const t = monitorWith(alertsConfig([rule]), status);
+    t.events.emit('invalid', { queue: 'conferencia', reason: 'bad-id' });
+    t.events.emit('invalid', { queue: 'emissao', reason: 'not-json' });
+    t.events.emit('invalid', { queue: 'conferencia', reason: 'bad-id' });
+    expect(await t.monitor.evaluate()).toEqual([]);
+    t.events.emit('invalid', { queue: 'conferencia', reason: 'bad-id' });
+    expect(await t.monitor.evaluate()).toMatchObject([{ rule: 'itens-invalidos', kind: 'invalidAbove', value: 3 }]);
+    expect(t.alertLines()[0]?.message).toContain('3 item(ns) enviado(s) à lista de inválidos nos últimos 300s');
+    // Outside the window they no longer count.
+    t.advance(301_000 + 300_000);
+    expect(await t.monitor.evaluate()).toEqual([]);
+  });
+});
+
 describe('postAlert: webhook secrets', () => {
   /** A receiver that records the request line and headers, answering `status` (and `location`). */
   async function recorder(status: number, location?: string) {
