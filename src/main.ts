@@ -4,6 +4,7 @@
  */
 import { loadConfig, printableConfig } from './config/load.js';
 import type { AppConfig } from './config/types.js';
+import { unknownEnvWarnings } from './config/unknown-env.js';
 import { ConfigError, coerceError } from './lib/errors.js';
 import { createLogger, flushLogger } from './logging/logger.js';
 import { Service } from './service/service.js';
@@ -24,6 +25,7 @@ async function main(): Promise<number> {
   const logger = createLogger(config.log);
   logger.info(`starting rpa-pool (NODE_ENV=${config.env}, pid ${process.pid})`);
   logger.debug(`configuration: ${JSON.stringify(printableConfig(config))}`);
+  for (const line of unknownEnvWarnings(process.env)) logger.warn(line);
 
   let service: Service;
   try {

@@ -45,8 +45,9 @@ export type ClassifiedItem =
 /** What the steps learn about one item, filled in as they run. */
 export interface ItemDraft {
   readonly raw: Buffer;
-  /** The bridge sequence number: the job id of items without payload `id`. */
+  /** The bridge sequence number: with the queue's name, the job id of items without payload `id`. */
   readonly seq: string;
+  readonly queue: string;
   readonly maxItemBytes: number;
   text?: string;
   payload?: Record<string, unknown>;
@@ -116,7 +117,7 @@ export const CLASSIFY_STEPS: readonly ClassifyStep[] = [
     run: (d) => {
       const payload = payloadOf(d);
       if (!Object.hasOwn(payload, 'id')) {
-        d.jobId = jobIdForSequence(d.seq);
+        d.jobId = jobIdForSequence(d.queue, d.seq);
         d.fromPayload = false;
         return undefined;
       }
@@ -139,16 +140,18 @@ export const CLASSIFY_STEPS: readonly ClassifyStep[] = [
 
 /**
  * Classifies one raw item by running {@link CLASSIFY_STEPS}. `seq` is the bridge sequence number
- * the item was given when it was moved; it becomes the job id of items without payload `id`.
+ * the item was given when it was moved; with the queue's name it becomes the job id of items
+ * without payload `id`.
  * Never throws.
  */
 export function classifyItem(
   raw: Buffer,
   seq: string,
   maxItemBytes: number,
+  queue: string,
   steps: readonly ClassifyStep[] = CLASSIFY_STEPS,
 ): ClassifiedItem {
-  const draft: ItemDraft = { raw, seq, maxItemBytes };
+  const draft: ItemDraft = { raw, seq, queue, maxItemBytes };
   for (const step of steps) {
     let detail: string | undefined;
     try {

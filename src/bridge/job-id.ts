@@ -12,11 +12,15 @@
  * | string that BullMQ would read as an integer, or empty (`"7"`, `""`) | `%s7`, `%s` |
  * | string naming one of BullMQ's own queue keys (`"meta"`, `"wait"`) | `%smeta`, `%swait` |
  * | number `7`, `-1.5`              | `%n7`, `%n-1.5`   |
- * | no `id`: bridge sequence `42`   | `%g42`            |
+ * | string shaped like a generated id (`"x-000042"`) | `%sx-000042` |
+ * | no `id`: queue `conferencia`, bridge sequence `42` | `conferencia-000042` |
  *
- * An escaped string never holds `%` other than in `%25` or `%3A`, so the `%s`, `%n` and `%g`
- * markers cannot be produced by any string id. The string `"7"` and the number `7` are different
- * JSON values and map to different jobs.
+ * Generated ids name their queue, so the same sequence number in two queues gives two ids (a
+ * writer keying on `id` does not mix them up), and pad the number to six digits so they sort and
+ * read well. An escaped string never holds `%` other than in `%25` or `%3A`, so the `%s` and `%n`
+ * markers cannot be produced by any string id, and a string ending in `-` and six or more digits
+ * is marked `%s`, so no payload id takes a generated one. The string `"7"` and the number `7` are
+ * different JSON values and map to different jobs.
  *
  * A job's hash lives at `<prefix>:<queue>:<jobId>`, beside the queue's own keys
  * (`<prefix>:<queue>:meta`, `:wait`, `:id`...): an id equal to one of those names would find that
@@ -34,7 +38,10 @@
 export type ItemIdentity =
   | { readonly kind: 'string'; readonly value: string }
   | { readonly kind: 'number'; readonly value: number }
-  | { readonly kind: 'generated'; readonly seq: string };
+  | { readonly kind: 'generated'; readonly queue: string; readonly seq: string };
+
+/** What a generated id looks like once escaped: `<queue>-<6 or more digits>`. */
+const GENERATED_SHAPE = /^(.*)-(\d{6,})$/;
 
 /** True when BullMQ would refuse `id` as a custom job id (integer-looking, or empty). */
 function looksLikeInteger(id: string): boolean {
@@ -83,14 +90,19 @@ export function jobIdForPayloadId(id: string | number): string {
   }
   if (UNPAIRED_SURROGATE.test(id)) throw new RangeError('payload id has an unpaired UTF-16 surrogate');
   const escaped = escapeString(id);
-  return escaped === '' || looksLikeInteger(escaped) || BULLMQ_KEY_NAMES.has(escaped) ? `%s${escaped}` : escaped;
+  const marked =
+    escaped === '' || looksLikeInteger(escaped) || BULLMQ_KEY_NAMES.has(escaped) || GENERATED_SHAPE.test(escaped);
+  return marked ? `%s${escaped}` : escaped;
 }
 
-/** The job id for an item without payload `id`, from the sequence number the bridge gave it. */
-export function jobIdForSequence(seq: string | number | bigint): string {
+/**
+ * The job id for an item without payload `id`, from its queue and the sequence number the bridge
+ * gave it: `conferencia-000042`.
+ */
+export function jobIdForSequence(queue: string, seq: string | number | bigint): string {
   const text = String(seq);
   if (!/^\d+$/.test(text)) throw new RangeError(`sequence must be a non-negative integer, got ${text}`);
-  return `%g${text}`;
+  return `${escapeString(queue)}-${BigInt(text).toString().padStart(6, '0')}`;
 }
 
 /** The job id for an identity. */
@@ -100,14 +112,21 @@ export function jobIdFor(identity: ItemIdentity): string {
     case 'number':
       return jobIdForPayloadId(identity.value);
     case 'generated':
-      return jobIdForSequence(identity.seq);
+      return jobIdForSequence(identity.queue, identity.seq);
   }
 }
 
 /** The identity a job id was made from (inverse of {@link jobIdFor}); for tools and tests. */
 export function identityOfJobId(jobId: string): ItemIdentity {
-  if (jobId.startsWith('%g')) return { kind: 'generated', seq: jobId.slice(2) };
   if (jobId.startsWith('%n')) return { kind: 'number', value: Number(jobId.slice(2)) };
   if (jobId.startsWith('%s')) return { kind: 'string', value: unescapeString(jobId.slice(2)) };
+  const generated = GENERATED_SHAPE.exec(jobId);
+  if (generated) {
+    return {
+      kind: 'generated',
+      queue: unescapeString(generated[1] ?? ''),
+      seq: BigInt(generated[2] ?? '0').toString(),
+    };
+  }
   return { kind: 'string', value: unescapeString(jobId) };
 }

@@ -249,7 +249,7 @@ export class QueueBridge {
       const item =
         entry.seq === undefined
           ? ({ valid: false, reason: 'foreign-entry', detail: 'processing entry without sequence number' } as const)
-          : classifyItem(entry.raw, entry.seq, this.#o.maxItemBytes);
+          : classifyItem(entry.raw, entry.seq, this.#o.maxItemBytes, queue.name);
       if (!item.valid) {
         invalid.push({ index, raw: entry.raw, reason: item.reason, detail: item.detail });
         return;

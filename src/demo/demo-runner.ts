@@ -9,6 +9,7 @@ import { sleep } from '../lib/sleep.js';
 import { DEMO_PASSWORD, DEMO_USER, startPortal, type PortalHandle } from './portal/server.js';
 import { demoRedisOptions, type RedisTarget } from './env.js';
 import { pushScenario, runIdPrefix } from './poller.js';
+import { checkDbIsOurs } from './db-check.js';
 import { checkPortFree, checkRedis, DemoSetupError } from './preflight.js';
 import { ServiceChild, type ChildExit } from './service-child.js';
 import { isShownLine, parseServiceLine, WorkerPeaks } from './service-lines.js';
@@ -25,6 +26,10 @@ export interface DemoRunnerOptions {
   readonly httpPort: number;
   /** 0: a free one. */
   readonly portalPort: number;
+  /** Run even when the Redis database holds keys that are not rpa-pool's. */
+  readonly allowOtherData: boolean;
+  /** The service's log file (its `LOG_FILE`); results of other runs are appended next to it. */
+  readonly logFile: string;
   /** After the summary, keep everything up until the signal aborts. */
   readonly keepRunning: boolean;
   /** Repository root: where `dist/main.js` and `logs/` are. */
@@ -74,15 +79,21 @@ export class DemoRunner {
     const o = this.#o;
     const out = o.output;
     await checkRedis(o.redis);
-    await checkPortFree(HTTP_HOST, o.httpPort, 'Set DEMO_HTTP_PORT to another port.');
+    await checkPortFree(HTTP_HOST, o.httpPort, 'Set HTTP_PORT (or DEMO_HTTP_PORT) to another port.');
     this.#redis = new Redis(demoRedisOptions(o.redis, false));
     this.#redis.on('error', () => undefined); // a failing command reports it
+    await checkDbIsOurs(this.#redis, o.redis.db, o.allowOtherData);
     await this.#warnAboutLeftovers();
 
     this.#portal = await startPortal({ port: o.portalPort, host: '127.0.0.1' });
+    const portalPort = new URL(this.#portal.url).port;
+    out.line(
+      `Using Redis ${o.redis.host}:${o.redis.port} db ${o.redis.db}, HTTP port ${o.httpPort}, portal port ${portalPort}` +
+        `${o.portalPort === 0 ? ' (a free one; PORTAL_PORT sets it)' : ''}`,
+    );
     out.line(`Demo portal at ${this.#portal.url} (user ${DEMO_USER} / password ${DEMO_PASSWORD})`);
     this.#startService();
-    out.line(`Starting the service (node dist/main.js, log in logs/demo.log) ...`);
+    out.line(`Starting the service (node dist/main.js, log in ${o.logFile}) ...`);
     if (!(await this.#waitForReady(signal))) return this.#outcome(undefined);
 
     const base = `http://${HTTP_HOST}:${o.httpPort}`;
@@ -102,7 +113,7 @@ export class DemoRunner {
 
     this.#blocking = new Redis(demoRedisOptions(o.redis, true));
     this.#blocking.on('error', () => undefined);
-    const otherResults = path.join(o.rootDir, 'logs', 'demo-other-results.jsonl');
+    const otherResults = path.join(path.dirname(o.logFile), 'demo-other-results.jsonl');
     const writer = new DemoWriter(this.#blocking, {
       list: RESULT_LIST,
       total: pushed.ids.length,
@@ -170,7 +181,8 @@ export class DemoRunner {
     if (results > 0) {
       this.#o.output.line(
         `Warning: ${RESULT_LIST} already holds ${results} entries from before this demo. The demo writer takes ` +
-          `entries off the list as a writer does, counts only this run's, and appends the others to logs/demo-other-results.jsonl.`,
+          `entries off the list as a writer does, counts only this run's, and appends the others to ` +
+          `${path.join(path.dirname(this.#o.logFile), 'demo-other-results.jsonl')}.`,
       );
     }
     for (const list of SOURCE_LISTS) {
@@ -184,7 +196,7 @@ export class DemoRunner {
     // config/demo.json: short scaler interval and window so scaling is visible within the demo
     // (docker compose's demo profile uses the same file through CONFIG_FILE).
     const configFile = path.join(o.rootDir, 'config', 'demo.json');
-    fs.mkdirSync(path.join(o.rootDir, 'logs'), { recursive: true });
+    fs.mkdirSync(path.dirname(o.logFile), { recursive: true });
     const env: NodeJS.ProcessEnv = {
       ...process.env,
       NODE_ENV: 'development',
@@ -199,7 +211,7 @@ export class DemoRunner {
       HTTP_PORT: String(o.httpPort),
       BOARD_USER: BOARD_CREDENTIALS.user,
       BOARD_PASSWORD: BOARD_CREDENTIALS.password,
-      LOG_FILE: path.join('logs', 'demo.log'),
+      LOG_FILE: o.logFile,
       // The demo reads the service's console lines.
       LOG_FORMAT: 'text',
     };
@@ -232,7 +244,7 @@ export class DemoRunner {
     while (!this.#ready && !stop.aborted) {
       if (Date.now() > deadline) {
         throw new DemoSetupError(
-          `The service did not log "service ready" within ${Math.round((this.#o.readyTimeoutMs ?? 180_000) / 1000)} s; see logs/demo.log`,
+          `The service did not log "service ready" within ${Math.round((this.#o.readyTimeoutMs ?? 180_000) / 1000)} s; see ${this.#o.logFile}`,
         );
       }
       await sleep(100, stop);

@@ -1,8 +1,11 @@
 /**
- * `npm run demo`: the whole system on one machine (see demo-runner.ts). Options by env:
- * DEMO_CONFERENCIA (322), DEMO_EMISSAO (3), REDIS_HOST / REDIS_PORT, DEMO_REDIS_DB (else REDIS_DB,
- * else 0), DEMO_HTTP_PORT (3000), PORTAL_PORT (a free one), DEMO_KEEP_RUNNING=1 (stay up after the
- * summary until Ctrl-C). Ctrl-C stops everything cleanly; a second Ctrl-C kills what is left.
+ * `npm run demo`: the whole system on one machine (see demo-runner.ts). Options by env, the
+ * service's own names first, `DEMO_*` overriding them for the demo alone:
+ * DEMO_CONFERENCIA (322), DEMO_EMISSAO (3), REDIS_HOST / REDIS_PORT / REDIS_PASSWORD,
+ * REDIS_DB (0; DEMO_REDIS_DB overrides), HTTP_PORT (3000; DEMO_HTTP_PORT overrides), PORTAL_PORT
+ * (a free one; DEMO_PORTAL_PORT overrides), LOG_FILE (logs/demo.log), DEMO_KEEP_RUNNING=1 (stay up
+ * after the summary until Ctrl-C), DEMO_ALLOW_OTHER_DATA=1 or `--allow-other-data` (use a
+ * database that holds keys not rpa-pool's). Ctrl-C stops everything cleanly; a second Ctrl-C kills what is left.
  * Exit: 0 when the run completed or was stopped by the user and everything stopped cleanly; 1 when
  * the service failed or did not stop cleanly; 78 for a malformed option; 69 when redis-server or
  * Chromium is missing. With no Redis answering at a loopback REDIS_HOST, a private one runs for the
@@ -35,6 +38,7 @@ function onSignal(signal: NodeJS.Signals): void {
 }
 
 async function main(): Promise<number> {
+  const rootDir = path.resolve(import.meta.dirname, '../..');
   let options;
   try {
     const redis = { ...redisTargetFromEnv(), db: intFromEnv('DEMO_REDIS_DB', intFromEnv('REDIS_DB', 0)) };
@@ -43,10 +47,12 @@ async function main(): Promise<number> {
       conferenciaCount: intFromEnv('DEMO_CONFERENCIA', DEFAULT_CONFERENCIA_COUNT),
       emissaoCount: intFromEnv('DEMO_EMISSAO', DEFAULT_EMISSAO_COUNT),
       redis,
-      httpPort: intFromEnv('DEMO_HTTP_PORT', 3000, 1),
-      portalPort: intFromEnv('PORTAL_PORT', 0),
+      httpPort: intFromEnv('DEMO_HTTP_PORT', intFromEnv('HTTP_PORT', 3000, 1), 1),
+      portalPort: intFromEnv('DEMO_PORTAL_PORT', intFromEnv('PORTAL_PORT', 0)),
       keepRunning: flagFromEnv('DEMO_KEEP_RUNNING'),
-      rootDir: path.resolve(import.meta.dirname, '../..'),
+      allowOtherData: flagFromEnv('DEMO_ALLOW_OTHER_DATA') || process.argv.includes('--allow-other-data'),
+      logFile: path.resolve(rootDir, process.env.LOG_FILE?.trim() || path.join('logs', 'demo.log')),
+      rootDir,
       output,
     };
   } catch (err) {
@@ -77,7 +83,7 @@ async function main(): Promise<number> {
       if (exit.code === 0) {
         output.line(`Service stopped (exit 0). Demo took ${Math.round((Date.now() - startedAt) / 1000)} s end to end.`);
       } else {
-        output.line(`The service did not stop cleanly (${exit.signal ?? `exit ${exit.code}`}); see logs/demo.log`);
+        output.line(`The service did not stop cleanly (${exit.signal ?? `exit ${exit.code}`}); see ${options.logFile}`);
         failed = true;
       }
     }

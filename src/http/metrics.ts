@@ -205,7 +205,7 @@ export class ServiceMetrics {
       return this.#snapshot.promise;
     }
     const promise = withTimeout(this.#status.status(), this.#statusTimeoutMs, 'status').catch((err: unknown) => {
-      this.#logger.debug(`metrics: status unavailable: ${err instanceof Error ? err.message : String(err)}`);
+      this.#logger.debug(`métricas: estado indisponível: ${err instanceof Error ? err.message : String(err)}`);
       return undefined;
     });
     this.#snapshot = { at: now, promise };

@@ -12,6 +12,7 @@ import type { StatusSource } from '../service/status.js';
 import { basicAuth } from './basic-auth.js';
 import { bullBoardRouter } from './bull-board.js';
 import { dashboardRoutes } from './dashboard-routes.js';
+import { JobMinutes } from './job-minutes.js';
 import { authForListen } from './listen-guard.js';
 import { loopbackHostsOnly, refuseCrossSiteWrites } from './request-guards.js';
 import { ServiceMetrics } from './metrics.js';
@@ -45,6 +46,7 @@ export class HttpServer {
   readonly #logger: Logger;
   readonly #metrics: ServiceMetrics;
   readonly #outcomes: OutcomeWindow;
+  readonly #minutes: JobMinutes;
   #server: http.Server | undefined;
   #starting: Promise<{ url: string }> | undefined;
   #closing: Promise<void> | undefined;
@@ -54,6 +56,7 @@ export class HttpServer {
     this.#logger = options.logger.child({ component: 'http' });
     this.#metrics = new ServiceMetrics({ status: options.status, events: options.events, logger: this.#logger });
     this.#outcomes = new OutcomeWindow({ events: options.events, keepMs: 60_000 });
+    this.#minutes = new JobMinutes({ events: options.events });
   }
 
   /** Listens; resolves with the base URL. Throws when auth is missing on a non-loopback host. Idempotent. */
@@ -75,6 +78,7 @@ export class HttpServer {
     const app = this.#app(auth);
     this.#metrics.start();
     this.#outcomes.start();
+    this.#minutes.start();
     const server = http.createServer(app);
     this.#server = server;
     await new Promise<void>((resolve, reject) => {
@@ -87,8 +91,8 @@ export class HttpServer {
     const { port } = server.address() as AddressInfo;
     const host = config.http.host.includes(':') ? `[${config.http.host}]` : config.http.host;
     const url = `http://${host}:${port}`;
-    this.#logger.info(`HTTP em ${url} (dashboard /, Bull Board ${BOARD_PATH}, métricas /metrics)`, {
-      auth: auth ? 'basic' : 'none (loopback only)',
+    this.#logger.info(`HTTP em ${url} (painel /, Bull Board ${BOARD_PATH}, métricas /metrics, estado /api/status)`, {
+      auth: auth ? 'basic' : 'nenhuma (só loopback)',
     });
     return { url };
   }
@@ -106,6 +110,7 @@ export class HttpServer {
       server.closeAllConnections();
       await closed;
     }
+    this.#minutes.close();
     this.#outcomes.close();
     this.#metrics.close();
   }
@@ -171,7 +176,16 @@ export class HttpServer {
       }
     });
     app.use(BOARD_PATH, bullBoardRouter(queues, BOARD_PATH));
-    app.use(dashboardRoutes({ status, queues, artifactsDir, outcomes: this.#outcomes, logger: this.#logger }));
+    app.use(
+      dashboardRoutes({
+        status,
+        queues,
+        artifactsDir,
+        outcomes: this.#outcomes,
+        minutes: this.#minutes,
+        logger: this.#logger,
+      }),
+    );
 
     const onError: ErrorRequestHandler = (err: unknown, req, res, next) => {
       const statusCode = (err as { status?: unknown }).status;
@@ -179,7 +193,7 @@ export class HttpServer {
         res.status(statusCode).type('text/plain').send(`${statusCode}\n`);
         return;
       }
-      this.#logger.error(`HTTP ${req.method} ${req.path} failed: ${err instanceof Error ? err.message : String(err)}`);
+      this.#logger.error(`HTTP ${req.method} ${req.path} falhou: ${err instanceof Error ? err.message : String(err)}`);
       if (res.headersSent) {
         next(err);
         return;

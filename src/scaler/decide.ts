@@ -125,14 +125,14 @@ export function decideScale(
     if (stabilizing && starved) {
       target = fair;
       delete excessSince[o.queue];
-      reason = 'excess released early: another queue needs the capacity';
+      reason = 'excesso liberado antes da janela: outra fila precisa da capacidade';
     } else if (stabilizing) {
       const since = excessSince[o.queue] ?? now;
-      reason = `excess of ${o.current - fair} waiting for the stabilization window (${Math.round((now - since) / 1000)}s of ${Math.round(limits.stabilizationMs / 1000)}s)`;
+      reason = `excesso de ${o.current - fair} aguardando a janela de estabilização (${Math.round((now - since) / 1000)}s de ${Math.round(limits.stabilizationMs / 1000)}s)`;
     } else if (fair < want) {
-      reason = `rule wants ${want}, total cap ${limits.maxTotalWorkers} shared fairly gives ${fair}`;
+      reason = `a regra pede ${want}; o teto total ${limits.maxTotalWorkers}, repartido entre as filas, dá ${fair}`;
     } else {
-      reason = `ceil(${o.pending}/${limits.queues[o.queue]?.jobsPerWorker ?? '?'}) clamped to [min, max] = ${want}`;
+      reason = `ceil(${o.pending}/${limits.queues[o.queue]?.jobsPerWorker ?? '?'}) limitado a [mín, máx] = ${want}`;
     }
     const action: ScaleAction = target > o.current ? 'up' : target < o.current ? 'down' : 'hold';
     return {

@@ -58,10 +58,10 @@ export class DecisionHistory {
     if (failed?.[0]) throw failed[0];
   }
 
-  /** Decisions since `sinceMs` (oldest first), at most `count`. */
+  /** Decisions since `sinceMs` (oldest first): the newest `count` of them when there are more. */
   async since(sinceMs: number, count = 5000): Promise<DecisionRecord[]> {
-    const rows = await this.redis.xrange(this.key, String(Math.max(0, Math.floor(sinceMs))), '+', 'COUNT', count);
-    return rows.map(([, fields]) => parse(fields));
+    const rows = await this.redis.xrevrange(this.key, '+', String(Math.max(0, Math.floor(sinceMs))), 'COUNT', count);
+    return rows.reverse().map(([, fields]) => parse(fields));
   }
 
   /** The latest `count` decisions, newest first. */

@@ -160,7 +160,6 @@ export class Service {
       const { url } = await http.start();
       this.#httpUrl = url;
       this.#started.push({ name: 'http', stop: () => http.close() });
-      log.info(`HTTP listening on ${url} (dashboard /, Bull Board /admin/queues, /metrics, /api/status)`);
     }
 
     await this.#waitForRedis(redis);

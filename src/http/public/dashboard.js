@@ -7,7 +7,7 @@ const DASHBOARD_EVERY_MS = 5000;
 const HOUR_MS = 3_600_000;
 
 /** Latest documents from the server. */
-const state = { status: null, dashboard: null, live: new Map() };
+const state = { status: null, dashboard: null, live: new Map(), range: 'pico' };
 /** Queue name → { root, chart } */
 const views = new Map();
 
@@ -26,6 +26,23 @@ function time(ms) {
   return new Date(ms).toLocaleTimeString('pt-BR', { hour: '2-digit', minute: '2-digit', second: '2-digit' });
 }
 
+/** Axis label: seconds only when the window is short. */
+function tick(ms) {
+  const w = chartWindow();
+  return w.until - w.since <= 15 * 60_000 ? time(ms) : time(ms).slice(0, 5);
+}
+
+const RANGE_NAMES = { pico: 'desde o último pico', '5m': 'últimos 5 min', '1h': 'última hora', '24h': 'últimas 24 h' };
+
+function renderWindow() {
+  const w = chartWindow();
+  const range = state.dashboard?.range ?? state.range;
+  const span = Math.max(1, Math.round((w.until - w.since) / 60_000));
+  document.getElementById('window').textContent = state.dashboard
+    ? `${RANGE_NAMES[range] ?? range}: ${time(w.since)} – ${w.live ? 'agora' : time(w.until)} (${span} min)`
+    : '';
+}
+
 // KPI classification (seed's table; N = the queue's jobsPerWorker, 50 by default).
 function kpiJobsPerWorker(q) {
   const n = q.jobsPerWorker || 50;
@@ -39,9 +56,11 @@ function kpiJobsPerWorker(q) {
   return { text, level: 'crit', label: 'crítico' };
 }
 
+// Rated only while the queue has work (pending or running jobs): an idle queue completes nothing
+// and that is fine, so it is "ocioso", never "crítico".
 function kpiCompletions(q, completed) {
   const text = String(completed);
-  if (q.pending + q.active === 0 && completed === 0) return { text, level: 'idle', label: 'ocioso' };
+  if (q.pending + q.active === 0) return { text, level: 'idle', label: 'ocioso' };
   if (completed > 30) return { text, level: 'ok', label: 'ótimo' };
   if (completed > 20) return { text, level: 'acceptable', label: 'aceitável' };
   if (completed >= 10) return { text, level: 'warn', label: 'atenção' };
@@ -87,6 +106,69 @@ function renderKpis() {
   paintKpi(document.querySelector('[data-kpi="total-workers"]'), kpiTotal(status));
 }
 
+const COLORS = { pending: '#3461c1', workers: '#d9480f', ok: '#2b8a3e', failed: '#c92a2a' };
+
+/** Shared options: a linear time axis whose bounds renderCharts sets to the window shown. */
+function chartOptions(yAxes) {
+  return {
+    animation: false,
+    maintainAspectRatio: false,
+    parsing: false,
+    interaction: { mode: 'nearest', axis: 'x', intersect: false },
+    scales: { x: { type: 'linear', ticks: { callback: (v) => tick(v), maxTicksLimit: 8 } }, ...yAxes },
+    plugins: { tooltip: { callbacks: { title: (items) => (items[0] ? time(items[0].parsed.x) : '') } } },
+  };
+}
+
+function line(label, color, extra = {}) {
+  return { label, data: [], borderColor: color, backgroundColor: color, pointRadius: 0, tension: 0, ...extra };
+}
+
+function makeCharts(root) {
+  if (!window.Chart) return null;
+  const load = new window.Chart(root.querySelector('canvas.chart-load'), {
+    type: 'line',
+    data: {
+      datasets: [
+        line('pendentes', COLORS.pending, { yAxisID: 'y' }),
+        line('workers', COLORS.workers, { yAxisID: 'y1', stepped: true }),
+      ],
+    },
+    options: chartOptions({
+      y: { beginAtZero: true, position: 'left', title: { display: true, text: 'pendentes' } },
+      y1: {
+        beginAtZero: true,
+        position: 'right',
+        grid: { drawOnChartArea: false },
+        ticks: { precision: 0 },
+        title: { display: true, text: 'workers' },
+      },
+    }),
+  });
+  const rate = new window.Chart(root.querySelector('canvas.chart-rate'), {
+    type: 'line',
+    data: {
+      datasets: [
+        line('concluídos/min', COLORS.ok, { pointRadius: 3 }),
+        line('falhas/min', COLORS.failed, { pointRadius: 3 }),
+      ],
+    },
+    options: chartOptions({ y: { beginAtZero: true, ticks: { precision: 0 } } }),
+  });
+  const durations = new window.Chart(root.querySelector('canvas.chart-time'), {
+    type: 'line',
+    data: {
+      datasets: [
+        line('p50', '#1c7ed6', { pointRadius: 3 }),
+        line('p90', '#f08c00', { pointRadius: 3 }),
+        line('p99', '#c92a2a', { pointRadius: 3 }),
+      ],
+    },
+    options: chartOptions({ y: { beginAtZero: true, title: { display: true, text: 's' } } }),
+  });
+  return { load, rate, durations };
+}
+
 function queueView(name) {
   let view = views.get(name);
   if (view) return view;
@@ -94,53 +176,7 @@ function queueView(name) {
   root.dataset.queue = name;
   root.querySelector('.queue-name').textContent = `Fila ${name}`;
   document.getElementById('queues').append(root);
-  let chart = null;
-  if (window.Chart) {
-    chart = new window.Chart(root.querySelector('canvas.chart'), {
-      type: 'line',
-      data: {
-        datasets: [
-          {
-            label: 'pendentes',
-            data: [],
-            borderColor: '#3461c1',
-            backgroundColor: '#3461c1',
-            yAxisID: 'y',
-            pointRadius: 0,
-            tension: 0,
-          },
-          {
-            label: 'workers',
-            data: [],
-            borderColor: '#d9480f',
-            backgroundColor: '#d9480f',
-            yAxisID: 'y1',
-            pointRadius: 0,
-            stepped: true,
-          },
-        ],
-      },
-      options: {
-        animation: false,
-        maintainAspectRatio: false,
-        parsing: false,
-        interaction: { mode: 'nearest', axis: 'x', intersect: false },
-        scales: {
-          x: { type: 'linear', ticks: { callback: (v) => time(v).slice(0, 5), maxTicksLimit: 8 } },
-          y: { beginAtZero: true, position: 'left', title: { display: true, text: 'pendentes' } },
-          y1: {
-            beginAtZero: true,
-            position: 'right',
-            grid: { drawOnChartArea: false },
-            ticks: { precision: 0 },
-            title: { display: true, text: 'workers' },
-          },
-        },
-        plugins: { tooltip: { callbacks: { title: (items) => (items[0] ? time(items[0].parsed.x) : '') } } },
-      },
-    });
-  }
-  view = { root, chart };
+  view = { root, charts: makeCharts(root) };
   views.set(name, view);
   return view;
 }
@@ -167,39 +203,61 @@ function renderState(view, q) {
   view.root.querySelector('dl.state').replaceChildren(...items);
 }
 
-function renderChart(view, name) {
-  if (!view.chart) return;
-  const now = Date.now();
-  const since = now - HOUR_MS;
-  const points = [];
-  for (const d of state.dashboard?.decisions ?? []) {
-    if (d.queue === name && d.at >= since) points.push({ x: d.at, pending: d.pending, workers: d.current });
-  }
-  for (const p of state.live.get(name) ?? []) if (p.x >= since) points.push(p);
-  points.sort((a, b) => a.x - b.x);
-  view.chart.data.datasets[0].data = points.map((p) => ({ x: p.x, y: p.pending }));
-  view.chart.data.datasets[1].data = points.map((p) => ({ x: p.x, y: p.workers }));
-  view.chart.options.scales.x.min = since;
-  view.chart.options.scales.x.max = now;
-  view.chart.update('none');
+/** The window the charts show: the server's, moved to now while it ends at now. */
+function chartWindow() {
+  const d = state.dashboard;
+  if (!d) return { since: Date.now() - HOUR_MS, until: Date.now() };
+  const live = d.untilMs >= d.now - 1000;
+  const shift = live ? Date.now() - d.now : 0;
+  return { since: d.sinceMs + shift, until: d.untilMs + shift, live };
 }
 
+function setBounds(chart, w) {
+  chart.options.scales.x.min = w.since;
+  chart.options.scales.x.max = w.until;
+  chart.update('none');
+}
+
+function renderCharts(view, name) {
+  if (!view.charts) return;
+  const w = chartWindow();
+  const history = state.dashboard?.queues?.[name];
+  const points = (history?.decisions ?? []).map((d) => ({ x: d.at, pending: d.pending, workers: d.current }));
+  if (w.live) for (const p of state.live.get(name) ?? []) if (p.x >= w.since) points.push(p);
+  points.sort((a, b) => a.x - b.x);
+  const { load, rate, durations } = view.charts;
+  load.data.datasets[0].data = points.map((p) => ({ x: p.x, y: p.pending }));
+  load.data.datasets[1].data = points.map((p) => ({ x: p.x, y: p.workers }));
+  setBounds(load, w);
+
+  // A minute's point sits at its middle; the minute still running, just inside the right edge.
+  const lastX = w.until - (w.until - w.since) / 100;
+  const minutes = (history?.minutes ?? []).map((m) => ({ ...m, x: Math.min(m.at + 30_000, lastX) }));
+  rate.data.datasets[0].data = minutes.map((m) => ({ x: m.x, y: m.completed }));
+  rate.data.datasets[1].data = minutes.map((m) => ({ x: m.x, y: m.failed }));
+  setBounds(rate, w);
+  durations.data.datasets[0].data = minutes.map((m) => ({ x: m.x, y: m.p50Ms / 1000 }));
+  durations.data.datasets[1].data = minutes.map((m) => ({ x: m.x, y: m.p90Ms / 1000 }));
+  durations.data.datasets[2].data = minutes.map((m) => ({ x: m.x, y: m.p99Ms / 1000 }));
+  setBounds(durations, w);
+}
+
+const ACTIONS = { up: 'escalar', down: 'reduzir', hold: 'manter' };
+
 function renderDecisions(view, name) {
-  const decisions = (state.status?.recentDecisions ?? [])
-    .filter((d) => d.queue === name)
-    .sort((a, b) => b.at - a.at)
-    .slice(0, 8);
+  const decisions = state.dashboard?.queues?.[name]?.rows ?? [];
   const rows = decisions.map((d) =>
-    el('tr', {}, [
-      el('td', { text: time(d.at) }),
-      el('td', { class: `action-${d.action}`, text: d.action }),
+    el('tr', { 'data-action': d.action, 'data-count': String(d.count) }, [
+      el('td', { text: d.count > 1 ? `${time(d.firstAt)}–${time(d.at)}` : time(d.at) }),
+      el('td', { class: `action-${d.action}`, text: ACTIONS[d.action] ?? d.action }),
+      el('td', { class: 'num', text: d.count > 1 ? `×${d.count}` : '' }),
       el('td', { class: 'num', text: String(d.pending) }),
       el('td', { class: 'num', text: `${d.current} → ${d.target}` }),
       el('td', { text: d.reason }),
     ]),
   );
   if (rows.length === 0)
-    rows.push(el('tr', {}, [el('td', { colspan: '5', class: 'muted', text: 'nenhuma decisão recente' })]));
+    rows.push(el('tr', {}, [el('td', { colspan: '6', class: 'muted', text: 'nenhuma decisão recente' })]));
   view.root.querySelector('table.decisions tbody').replaceChildren(...rows);
 }
 
@@ -225,10 +283,11 @@ function renderFailures(view, name) {
 function render() {
   if (!state.status) return;
   renderKpis();
+  renderWindow();
   for (const q of state.status.queues) {
     const view = queueView(q.name);
     renderState(view, q);
-    renderChart(view, q.name);
+    renderCharts(view, q.name);
     renderDecisions(view, q.name);
     renderFailures(view, q.name);
   }
@@ -258,7 +317,7 @@ async function pollStatus() {
       state.live.set(q.name, series);
     }
     setConnection(
-      `atualizado às ${time(Date.now())} · Redis ${status.redis} · ${status.totalWorkers}/${status.maxTotalWorkers} workers`,
+      `atualizado às ${time(Date.now())} · Redis ${status.redis === 'up' ? 'conectado' : 'indisponível'} · ${status.totalWorkers}/${status.maxTotalWorkers} workers`,
       status.redis !== 'up',
     );
     render();
@@ -269,7 +328,9 @@ async function pollStatus() {
 
 async function pollDashboard() {
   try {
-    state.dashboard = await getJson('/api/dashboard');
+    const range = state.range;
+    const dashboard = await getJson(`/api/dashboard?range=${encodeURIComponent(range)}`);
+    if (range === state.range) state.dashboard = dashboard;
     render();
   } catch (err) {
     setConnection(`sem histórico: ${err.message}`, true);
@@ -282,6 +343,14 @@ function loop(fn, everyMs) {
     setTimeout(tick, everyMs);
   };
   tick();
+}
+
+for (const button of document.querySelectorAll('#range button')) {
+  button.addEventListener('click', () => {
+    state.range = button.dataset.range;
+    for (const b of document.querySelectorAll('#range button')) b.setAttribute('aria-pressed', String(b === button));
+    void pollDashboard();
+  });
 }
 
 loop(pollStatus, STATUS_EVERY_MS);

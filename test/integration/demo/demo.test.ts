@@ -8,7 +8,7 @@ import { jobIdForPayloadId } from '../../../src/bridge/job-id.js';
 import { BROWSER_MARKER_ENV } from '../../../src/workers/browser-launch.js';
 import { hasEnv, listProcesses } from '../../../src/workers/process-tree.js';
 import { freePort, sharedRedisConfig } from '../../helpers/redis.js';
-import { ServiceProcess } from '../../helpers/service-process.js';
+import { ServiceProcess, tempDir } from '../../helpers/service-process.js';
 import { FatalWaitError, waitFor } from '../../helpers/wait.js';
 
 const { host, port } = sharedRedisConfig();
@@ -79,9 +79,16 @@ class TreeWatcher {
   }
 }
 
-/** Env every demo run gets: the shared Redis, the browser settings of this machine. */
+/** Where the demo runs of this file write their logs: never the checkout's logs/. */
+const LOG_DIR = tempDir('demo-test-logs');
+
+/** Env every demo run gets: the shared Redis, the browser settings of this machine, a temp log. */
 function baseEnv(): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = { REDIS_HOST: host, REDIS_PORT: String(port) };
+  const env: NodeJS.ProcessEnv = {
+    REDIS_HOST: host,
+    REDIS_PORT: String(port),
+    LOG_FILE: path.join(LOG_DIR, `demo-${Date.now()}.log`),
+  };
   for (const name of ['BROWSER_EXECUTABLE_PATH', 'PLAYWRIGHT_BROWSERS_PATH']) {
     if (process.env[name]) env[name] = process.env[name];
   }
@@ -179,7 +186,86 @@ describe('npm run demo (node dist/demo/run-demo.js)', () => {
     for (const demo of groups) demo.kill();
     await redis.flushdb();
     redis.disconnect();
+    fs.rmSync(LOG_DIR, { recursive: true, force: true });
   });
+
+  it('uses exactly HTTP_PORT, REDIS_DB and PORTAL_PORT, says so, and writes its log to LOG_FILE', async () => {
+    const httpPort = await freePort();
+    const portalPort = await freePort();
+    const logFile = path.join(LOG_DIR, 'exact.log');
+    const demo = new ServiceProcess(
+      {
+        ...baseEnv(),
+        LOG_FILE: logFile,
+        REDIS_DB: String(db),
+        HTTP_PORT: String(httpPort),
+        PORTAL_PORT: String(portalPort),
+        DEMO_CONFERENCIA: '2',
+        DEMO_EMISSAO: '1',
+        DEMO_KEEP_RUNNING: '1',
+      },
+      'dist/demo/run-demo.js',
+    );
+    running.push(demo);
+    const using = await demo.waitForLine(/^Using Redis /, 60_000);
+    expect(using).toBe(`Using Redis ${host}:${port} db ${db}, HTTP port ${httpPort}, portal port ${portalPort}`);
+    expect(await demo.waitForLine(/^Dashboard:/, 180_000)).toBe(`Dashboard:  http://127.0.0.1:${httpPort}/`);
+    const auth = `Basic ${Buffer.from('demo:demo').toString('base64')}`;
+    const status = await fetch(`http://127.0.0.1:${httpPort}/api/status`, { headers: { authorization: auth } });
+    expect(status.status).toBe(200);
+    expect((await fetch(`http://127.0.0.1:${portalPort}/`)).status).toBeLessThan(500);
+
+    const pushed = await demo.waitForLine(/^Poller: pushed 2 jobs/);
+    const runId = /\(run ([^)]+)\)/.exec(pushed)?.[1] as string;
+    await demo.waitForLine(/^All results arrived\.$/, 300_000);
+    // The service ran the jobs in REDIS_DB: they are there, completed.
+    const queue = new Queue('conferencia', { connection: { host, port, db } });
+    try {
+      const job = await queue.getJob(jobIdForPayloadId(`demo-${runId}-conf-1`));
+      expect(await job?.getState()).toBe('completed');
+    } finally {
+      await queue.close();
+    }
+    expect(fs.readFileSync(logFile, 'utf8')).toMatch(/\[ESCALAR\] conferencia/);
+    const { code } = await demo.stop('SIGINT', 120_000);
+    expect(code, demo.output()).toBe(0);
+  }, 420_000);
+
+  it('refuses a database that holds other data, unless told', async () => {
+    const foreign = `someone-else:${Date.now()}`;
+    await redis.set(foreign, 'not ours');
+    try {
+      const refused = new ServiceProcess(
+        { ...baseEnv(), REDIS_DB: String(db), HTTP_PORT: String(await freePort()) },
+        'dist/demo/run-demo.js',
+      );
+      running.push(refused);
+      const { code } = await refused.exited;
+      expect(code).not.toBe(0);
+      expect(refused.output()).toContain(`Redis db ${db} holds other data`);
+      expect(refused.output()).toContain(JSON.stringify(foreign));
+      expect(refused.output()).toContain('DEMO_ALLOW_OTHER_DATA=1');
+
+      const told = new ServiceProcess(
+        {
+          ...baseEnv(),
+          REDIS_DB: String(db),
+          HTTP_PORT: String(await freePort()),
+          DEMO_ALLOW_OTHER_DATA: '1',
+          DEMO_CONFERENCIA: '1',
+          DEMO_EMISSAO: '0',
+        },
+        'dist/demo/run-demo.js',
+      );
+      running.push(told);
+      await told.waitForLine(/^Using Redis /, 60_000);
+      await told.waitForLine(/^Dashboard:/, 180_000);
+      const stopped = await told.stop('SIGINT', 120_000);
+      expect(stopped.code, told.output()).toBe(0);
+    } finally {
+      await redis.del(foreign);
+    }
+  }, 300_000);
 
   it('runs the scenario: scales to 2 conferencia and 1 emissao workers, gets every result, stops clean on SIGINT', async () => {
     const httpPort = await freePort();

@@ -4,8 +4,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { Queue, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
-import { chromium, type Browser } from 'playwright';
+import { chromium, type Browser, type Locator, type Page } from 'playwright';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { DashboardData } from '../../../src/http/dashboard-routes.js';
 import { HttpServer } from '../../../src/http/server.js';
 import type { DecisionRecord } from '../../../src/scaler/decision-history.js';
 import { ServiceEvents } from '../../../src/service/events.js';
@@ -18,13 +19,17 @@ import { deleteKeys, sharedRedisConfig, uniqueName } from '../../helpers/redis.j
 import { waitFor } from '../../helpers/wait.js';
 import { httpTestConfig } from './fixture.js';
 
-const OUT_DIR = path.resolve('test-output');
+/** Screenshots: `DASHBOARD_SHOTS_DIR`, else a temp folder (never the checkout). */
+const OUT_DIR = process.env.DASHBOARD_SHOTS_DIR ?? path.join(os.tmpdir(), 'rpa-pool-dashboard-shots');
 const AUTH = { user: 'operador', password: 'painel-secreto' };
 const MARKER_ENV = 'RPA_HTTP_TEST_BROWSER';
 const redisConfig = sharedRedisConfig();
 const connection = { host: redisConfig.host, port: redisConfig.port };
 const prefix = uniqueName('dashtest');
 const JOBS_PER_WORKER = 50;
+/** conferencia: jobs that finish at once (the per-minute charts), then jobs held by the gate. */
+const QUICK_JOBS = 20;
+const HELD_JOBS = 231;
 
 /** A status read from the real BullMQ queues: counts, connected workers and their names. */
 class QueueBackedStatus implements StatusSource {
@@ -63,7 +68,7 @@ class QueueBackedStatus implements StatusSource {
       queues,
       totalWorkers: queues.reduce((s, q) => s + q.workers, 0),
       maxTotalWorkers: 20,
-      recentDecisions: [...this.decisions].reverse(),
+      recentDecisions: [...this.decisions].reverse().slice(0, 20),
     };
   }
 
@@ -76,6 +81,74 @@ class QueueBackedStatus implements StatusSource {
   }
 }
 
+function decision(at: number, queue: string, pending: number, current: number, target: number): DecisionRecord {
+  const action = target > current ? 'up' : target < current ? 'down' : 'hold';
+  const reason = `ceil(${pending}/50) limitado a [mín, máx] = ${Math.min(10, Math.ceil(pending / 50))}`;
+  return { at, queue, pending, current, desired: target, target, action, reason };
+}
+
+/** The colours the page draws its first line of each chart with (dashboard.js COLORS). */
+const LINE_RGB = { load: [0x34, 0x61, 0xc1], rate: [0x2b, 0x8a, 0x3e], time: [0x1c, 0x7e, 0xd6] } as const;
+
+/**
+ * Data points per dataset of a chart, and how many pixels of its plot area (legend and axes left
+ * out) carry the colour of its first series: a series outside the axes' bounds draws none.
+ */
+async function chartFacts(canvas: Locator, rgb: readonly number[]): Promise<{ points: number[]; inked: number }> {
+  return canvas.evaluate((node, color) => {
+    type ChartLike = {
+      data: { datasets: { data: unknown[] }[] };
+      chartArea: { left: number; top: number; right: number; bottom: number };
+    };
+    const chart = (window as unknown as { Chart: { getChart(c: Element): ChartLike | undefined } }).Chart.getChart(
+      node,
+    );
+    const c = node as HTMLCanvasElement;
+    if (!chart) return { points: [], inked: 0 };
+    const scale = c.width / c.clientWidth;
+    const { left, top, right, bottom } = chart.chartArea;
+    const x = Math.floor(left * scale);
+    const y = Math.floor(top * scale);
+    const w = Math.max(1, Math.floor((right - left) * scale));
+    const h = Math.max(1, Math.floor((bottom - top) * scale));
+    const pixels = c.getContext('2d')?.getImageData(x, y, w, h).data ?? new Uint8ClampedArray();
+    let inked = 0;
+    for (let i = 0; i < pixels.length; i += 4) {
+      const near =
+        Math.abs((pixels[i] ?? 0) - (color[0] ?? 0)) < 40 &&
+        Math.abs((pixels[i + 1] ?? 0) - (color[1] ?? 0)) < 40 &&
+        Math.abs((pixels[i + 2] ?? 0) - (color[2] ?? 0)) < 40 &&
+        (pixels[i + 3] ?? 0) > 128;
+      if (near) inked++;
+    }
+    return { points: chart.data.datasets.map((d) => d.data.length), inked };
+  }, rgb);
+}
+
+/**
+ * Fails when a chart is empty while the server has data for it: every chart with data must hold
+ * points and show them inside its plot area (a lone minute is a dot of ~12 pixels).
+ */
+async function expectChartsShowData(page: Page, url: string, range: string): Promise<void> {
+  const data = (await (await page.request.get(`${url}/api/dashboard?range=${range}`)).json()) as DashboardData;
+  for (const [queue, history] of Object.entries(data.queues)) {
+    const section = page.locator(`section.queue[data-queue="${queue}"]`);
+    const load = await chartFacts(section.locator('canvas.chart-load'), LINE_RGB.load);
+    const rate = await chartFacts(section.locator('canvas.chart-rate'), LINE_RGB.rate);
+    const time = await chartFacts(section.locator('canvas.chart-time'), LINE_RGB.time);
+    if (history.decisions.length > 0) {
+      expect(load.points[0], `${queue}: pending chart empty while decisions exist`).toBeGreaterThan(0);
+      expect(load.inked, `${queue}: pending line not drawn`).toBeGreaterThan(8);
+    }
+    if (history.minutes.some((m) => m.completed > 0)) {
+      expect(rate.points[0], `${queue}: completions chart empty while completions exist`).toBeGreaterThan(0);
+      expect(rate.inked, `${queue}: completions not drawn`).toBeGreaterThan(8);
+      expect(time.points[0], `${queue}: job-time chart empty while job times exist`).toBeGreaterThan(0);
+      expect(time.inked, `${queue}: job-time line not drawn`).toBeGreaterThan(8);
+    }
+  }
+}
+
 describe('dashboard and Bull Board in Chromium', () => {
   const marker = randomUUID();
   const events = new ServiceEvents();
@@ -83,6 +156,7 @@ describe('dashboard and Bull Board in Chromium', () => {
   let artifactsDir: string;
   let conferencia: Queue;
   let emissao: Queue;
+  let status: QueueBackedStatus;
   const workers: Worker[] = [];
   let release!: () => void;
   const gate = new Promise<void>((resolve) => (release = resolve));
@@ -96,69 +170,36 @@ describe('dashboard and Bull Board in Chromium', () => {
     artifactsDir = await fs.mkdtemp(path.join(os.tmpdir(), 'dash-artifacts-'));
     conferencia = new Queue('conferencia', { connection, prefix });
     emissao = new Queue('emissao', { connection, prefix });
-
-    // emissao: one job that fails with a screenshot, then two that wait on the gate.
-    await emissao.add('emissao', { fail: true }, { attempts: 1 });
     for (const q of [conferencia, emissao]) {
       const worker = new Worker(
         q.name,
         async (job) => {
-          if ((job.data as { fail?: boolean }).fail) {
+          const data = job.data as { fail?: boolean; hold?: boolean; sleepMs?: number };
+          if (data.fail) {
             const file = path.join(artifactsDir, q.name, `${job.id}-attempt1.png`);
             await fs.mkdir(path.dirname(file), { recursive: true });
             await fs.writeFile(file, Buffer.from('89504e470d0a1a0a', 'hex'));
             throw new Error(`emissão recusada pelo portal [screenshot: ${file}; url: http://portal/emissao]`);
           }
-          await gate;
+          if (data.sleepMs) await new Promise((resolve) => setTimeout(resolve, data.sleepMs));
+          if (data.hold) await gate;
         },
         { connection, prefix, name: `Worker-${q.name}-1`, concurrency: 1 },
       );
+      // What the service's worker units report: the dashboard's per-minute series come from it.
+      const finished = (outcome: 'ok' | 'error', job: { processedOn?: number; finishedOn?: number } | undefined) =>
+        events.emit('job-finished', {
+          queue: q.name,
+          worker: `Worker-${q.name}-1`,
+          outcome,
+          durationMs: Math.max(0, (job?.finishedOn ?? Date.now()) - (job?.processedOn ?? Date.now())),
+        });
+      worker.on('completed', (job) => finished('ok', job));
+      worker.on('failed', (job) => finished('error', job));
       workers.push(worker);
     }
-    await waitFor(async () => (await emissao.getJobCounts('failed')).failed === 1, { what: 'the failing job' });
-    // conferencia: 251 jobs for one worker (250 waiting: > 200 per worker, "crítico"); emissao: 3.
-    await conferencia.addBulk(Array.from({ length: 251 }, (_, i) => ({ name: 'conferencia', data: { i } })));
-    await emissao.addBulk(Array.from({ length: 3 }, (_, i) => ({ name: 'emissao', data: { i } })));
-    await waitFor(
-      async () =>
-        (await conferencia.getJobCounts('active')).active === 1 && (await emissao.getJobCounts('active')).active === 1,
-      { what: 'one active job per queue' },
-    );
 
-    const status = new QueueBackedStatus([conferencia, emissao]);
-    const now = Date.now();
-    status.decisions = [
-      {
-        at: now - 40 * 60_000,
-        queue: 'conferencia',
-        pending: 120,
-        current: 1,
-        desired: 3,
-        target: 3,
-        action: 'up',
-        reason: 'ceil(120/50)=3',
-      },
-      {
-        at: now - 20 * 60_000,
-        queue: 'conferencia',
-        pending: 10,
-        current: 3,
-        desired: 1,
-        target: 1,
-        action: 'down',
-        reason: 'ceil(10/50)=1',
-      },
-      {
-        at: now - 5 * 60_000,
-        queue: 'emissao',
-        pending: 3,
-        current: 0,
-        desired: 1,
-        target: 1,
-        action: 'up',
-        reason: 'ceil(3/50)=1',
-      },
-    ];
+    status = new QueueBackedStatus([conferencia, emissao]);
     const { logger } = captureLogger();
     server = new HttpServer({
       config: httpTestConfig({ auth: AUTH }),
@@ -182,9 +223,10 @@ describe('dashboard and Bull Board in Chromium', () => {
     await fs.rm(artifactsDir, { recursive: true, force: true });
   });
 
-  const poll = { timeout: 15_000, interval: 100 };
+  // Generous: two loaded cores shared with other suites and a real Chromium.
+  const poll = { timeout: 30_000, interval: 200 };
 
-  it('shows both queues, worker names, coloured KPIs and failures, live; Bull Board shows workers', async () => {
+  it('start, mid-burst and end of a burst: charts drawn, changes folded, idle never red, no console error', async () => {
     const executablePath = resolveExecutablePath('');
     browser = await chromium.launch({
       ...(executablePath ? { executablePath } : {}),
@@ -197,38 +239,88 @@ describe('dashboard and Bull Board in Chromium', () => {
       viewport: { width: 1280, height: 900 },
     });
     const page = await context.newPage();
-    const pageErrors: string[] = [];
-    page.on('pageerror', (err) => pageErrors.push(err.message));
-
-    // --- dashboard ---
-    await page.goto(url);
-    const confSection = page.locator('section.queue[data-queue="conferencia"]');
-    const emiSection = page.locator('section.queue[data-queue="emissao"]');
-    await expect.poll(() => confSection.locator('.worker-names').textContent(), poll).toBe('Worker-conferencia-1');
-    await expect.poll(() => emiSection.locator('.worker-names').textContent(), poll).toBe('Worker-emissao-1');
-    await expect.poll(() => confSection.locator('dd[data-field="pendentes"]').textContent(), poll).toBe('250');
+    // Any console error, uncaught exception or failed request of the page fails the test.
+    const problems: string[] = [];
+    page.on('pageerror', (err) => problems.push(`pageerror: ${err.message}`));
+    page.on('console', (msg) => {
+      if (msg.type() === 'error') problems.push(`console: ${msg.text()}`);
+    });
+    page.on('response', (res) => {
+      if (res.status() >= 400) problems.push(`HTTP ${res.status()} ${res.url()}`);
+    });
+    page.on('requestfailed', (req) => problems.push(`failed request ${req.url()}`));
 
     const kpi = (queue: string, name: string) =>
       page.locator(`#kpi-table tr[data-queue="${queue}"] td[data-kpi="${name}"]`).getAttribute('data-level');
-    expect(await kpi('conferencia', 'jobs-per-worker')).toBe('crit'); // 250 per worker
-    expect(await kpi('emissao', 'jobs-per-worker')).toBe('ok'); // 2 per worker
-    expect(await kpi('conferencia', 'workers')).toBe('acceptable'); // 1 of ceil(250/50)=5, under the cap
-    expect(await kpi('emissao', 'workers')).toBe('ok'); // 1 = ceil(2/50)
-    expect(await page.locator('td[data-kpi="total-workers"]').getAttribute('data-level')).toBe('ok');
-    await expect.poll(() => kpi('conferencia', 'completions-per-minute'), poll).toBe('crit'); // work, nothing done
+    const confSection = page.locator('section.queue[data-queue="conferencia"]');
+    const emiSection = page.locator('section.queue[data-queue="emissao"]');
 
-    // The chart draws the last hour's decisions plus the live samples.
-    const points = await confSection
-      .locator('canvas.chart')
-      .evaluate(
-        (canvas) =>
-          (
-            window as unknown as { Chart: { getChart(c: Element): { data: { datasets: { data: unknown[] }[] } } } }
-          ).Chart.getChart(canvas)?.data.datasets[0]?.data.length ?? 0,
-      );
-    expect(points).toBeGreaterThanOrEqual(3);
-    await expect.poll(() => confSection.locator('table.decisions tbody tr').count(), poll).toBe(2);
-    expect(await confSection.locator('table.decisions tbody tr').first().textContent()).toContain('down');
+    // --- start: nothing has happened yet ---
+    await page.goto(url);
+    await expect.poll(() => kpi('emissao', 'completions-per-minute'), poll).toBe('idle');
+    expect(await kpi('conferencia', 'completions-per-minute')).toBe('idle');
+    expect(await page.locator('#range button[aria-pressed="true"]').getAttribute('data-range')).toBe('pico');
+    await expect.poll(() => page.locator('#window').textContent(), poll).toMatch(/^desde o último pico: /);
+    await page.screenshot({ path: path.join(OUT_DIR, 'dashboard-start.png'), fullPage: true });
+    expect(problems).toEqual([]);
+
+    // --- the burst ---
+    // emissao: one job fails with a screenshot, three complete: then the queue is idle, with a
+    // few completions in the last minute (fewer than 10: the rule's "crítico" if it had work).
+    await emissao.add('emissao', { fail: true }, { attempts: 1 });
+    await emissao.addBulk(Array.from({ length: 3 }, (_, i) => ({ name: 'emissao', data: { i, sleepMs: 300 } })));
+    // conferencia: 20 jobs that finish, then 231 held: one busy worker, 230 waiting.
+    await conferencia.addBulk([
+      ...Array.from({ length: QUICK_JOBS }, (_, i) => ({ name: 'conferencia', data: { i, sleepMs: 50 + i * 20 } })),
+      ...Array.from({ length: HELD_JOBS }, (_, i) => ({ name: 'conferencia', data: { i, hold: true } })),
+    ]);
+    const now = Date.now();
+    const s = 1000;
+    status.decisions = [
+      decision(now - 200 * s, 'conferencia', 0, 0, 0),
+      decision(now - 190 * s, 'conferencia', 251, 0, 6),
+      // 12 holds at 6 workers: one row in the table.
+      ...Array.from({ length: 12 }, (_, i) => decision(now - (180 - i * 10) * s, 'conferencia', 248 - i, 6, 6)),
+      decision(now - 60 * s, 'conferencia', 236, 6, 5),
+      decision(now - 50 * s, 'conferencia', 232, 5, 5),
+      decision(now - 40 * s, 'conferencia', 231, 5, 5),
+      decision(now - 190 * s, 'emissao', 4, 0, 1),
+      decision(now - 180 * s, 'emissao', 1, 1, 1),
+      decision(now - 170 * s, 'emissao', 0, 1, 1),
+      decision(now - 100 * s, 'emissao', 0, 1, 0),
+      decision(now - 90 * s, 'emissao', 0, 0, 0),
+      decision(now - 80 * s, 'emissao', 0, 0, 0),
+    ].sort((a, b) => a.at - b.at);
+    await waitFor(
+      async () =>
+        (await emissao.getJobCounts('completed')).completed === 3 &&
+        (await conferencia.getJobCounts('completed')).completed === QUICK_JOBS &&
+        (await conferencia.getJobCounts('active')).active === 1,
+      { timeoutMs: 60_000, what: 'the quick jobs done, one conferencia job held' },
+    );
+
+    // --- mid-burst ---
+    await expect.poll(() => confSection.locator('dd[data-field="pendentes"]').textContent(), poll).toBe('230');
+    await expect.poll(() => confSection.locator('.worker-names').textContent(), poll).toBe('Worker-conferencia-1');
+    await expect.poll(() => kpi('conferencia', 'completions-per-minute'), poll).toBe('warn'); // 20 in the last minute
+    expect(await kpi('conferencia', 'jobs-per-worker')).toBe('crit'); // 230 per worker
+    expect(await kpi('conferencia', 'workers')).toBe('acceptable'); // 1 of ceil(230/50)=5, under the cap
+    // The idle queue: 3 completions in the last minute and nothing to do is "ocioso", not red.
+    await expect.poll(() => emiSection.locator('dd[data-field="concluídos"]').textContent(), poll).toBe('3');
+    expect(await kpi('emissao', 'completions-per-minute')).toBe('idle');
+    expect(await kpi('emissao', 'jobs-per-worker')).toBe('idle');
+    expect(await page.locator('td[data-kpi="total-workers"]').getAttribute('data-level')).toBe('ok');
+    await expect.poll(() => page.locator('#kpi-table td.kpi-crit[data-kpi="completions-per-minute"]').count()).toBe(0);
+
+    // The decisions table: the changes, with the 12 holds folded into one row.
+    const confRows = confSection.locator('table.decisions tbody tr');
+    await expect.poll(() => confRows.count(), poll).toBe(5);
+    expect(await confRows.nth(0).getAttribute('data-count')).toBe('2'); // the last two holds
+    expect(await confRows.nth(1).getAttribute('data-action')).toBe('down');
+    expect(await confRows.nth(1).locator('td').nth(1).textContent()).toBe('reduzir');
+    expect(await confRows.nth(2).getAttribute('data-count')).toBe('12');
+    expect(await confRows.nth(2).locator('td').nth(2).textContent()).toBe('×12');
+    expect(await confRows.nth(3).locator('td').nth(1).textContent()).toBe('escalar');
 
     // The failed emissao job, with a working link to its screenshot.
     const link = emiSection.locator('ul.failures a.screenshot');
@@ -240,30 +332,56 @@ describe('dashboard and Bull Board in Chromium', () => {
     expect(shot.status()).toBe(200);
     expect(shot.headers()['content-type']).toBe('image/png');
 
-    // Live: 31 completions in the last minute turn the rate green without a reload.
-    for (let i = 0; i < 31; i++) {
-      events.emit('job-finished', {
-        queue: 'conferencia',
-        worker: 'Worker-conferencia-1',
-        outcome: 'ok',
-        durationMs: 100,
-      });
+    // Charts zoomed to the burst (about 3 minutes, not an hour), with every series drawn.
+    await expect.poll(() => page.locator('#window').textContent(), poll).toMatch(/\((\d) min\)$/);
+    await expect
+      .poll(async () => (await chartFacts(confSection.locator('canvas.chart-rate'), LINE_RGB.rate)).points[0], poll)
+      .toBeGreaterThan(0);
+    await expectChartsShowData(page, url, 'pico');
+    await page.screenshot({ path: path.join(OUT_DIR, 'dashboard-mid-burst.png'), fullPage: true });
+    expect(problems).toEqual([]);
+
+    // The range control: the last 5 min and 24 h redraw from the server, with data still drawn.
+    for (const [range, text] of [
+      ['5m', /^últimos 5 min: .* \(5 min\)$/],
+      ['24h', /^últimas 24 h: .* \(1440 min\)$/],
+      ['pico', /^desde o último pico: /],
+    ] as const) {
+      await page.locator(`#range button[data-range="${range}"]`).click();
+      await expect.poll(() => page.locator('#window').textContent(), poll).toMatch(text);
+      await expectChartsShowData(page, url, range);
     }
-    await expect.poll(() => kpi('conferencia', 'completions-per-minute'), poll).toBe('ok');
-    await page.screenshot({ path: path.join(OUT_DIR, 'dashboard.png'), fullPage: true });
+
+    // --- end: the held jobs run, the scaler winds down ---
+    release();
+    await waitFor(async () => (await conferencia.getJobCounts('completed')).completed === QUICK_JOBS + HELD_JOBS, {
+      timeoutMs: 90_000,
+      what: 'every conferencia job done',
+    });
+    const end = Date.now();
+    status.decisions = [
+      ...status.decisions,
+      decision(end - 2 * s, 'conferencia', 0, 5, 0),
+      decision(end - 1 * s, 'conferencia', 0, 0, 0),
+    ];
+    await expect.poll(() => confSection.locator('dd[data-field="pendentes"]').textContent(), poll).toBe('0');
+    await expect.poll(() => kpi('conferencia', 'jobs-per-worker'), poll).toBe('idle');
+    // Hundreds of completions a minute ago, no work now: "ocioso".
+    await expect.poll(() => kpi('conferencia', 'completions-per-minute'), poll).toBe('idle');
+    await expect.poll(() => confRows.first().getAttribute('data-action'), poll).toBe('hold');
+    expect(await confRows.nth(1).getAttribute('data-action')).toBe('down');
+    await expectChartsShowData(page, url, 'pico');
+    await page.screenshot({ path: path.join(OUT_DIR, 'dashboard-end.png'), fullPage: true });
+    expect(problems).toEqual([]);
 
     // --- Bull Board ---
     await page.goto(`${url}/admin/queues`);
-    const sidebar = page.locator('a[href="/admin/queues/queue/conferencia"]');
-    await sidebar.first().waitFor();
+    await page.locator('a[href="/admin/queues/queue/conferencia"]').first().waitFor();
     await page.locator('a[href="/admin/queues/queue/emissao"]').first().waitFor();
     await page.screenshot({ path: path.join(OUT_DIR, 'bull-board.png'), fullPage: true });
-    for (const q of ['conferencia', 'emissao']) {
-      await page.goto(`${url}/admin/queues/queue/${q}?status=active`);
-      await page.getByText(`Worker-${q}-1`).first().waitFor();
-      await page.screenshot({ path: path.join(OUT_DIR, `bull-board-${q}.png`), fullPage: true });
-    }
-    expect(pageErrors).toEqual([]);
+    await page.goto(`${url}/admin/queues/queue/emissao?status=failed`);
+    await page.getByText('emissão recusada').first().waitFor();
+    await page.screenshot({ path: path.join(OUT_DIR, 'bull-board-emissao.png'), fullPage: true });
 
     await context.close();
     await browser.close();
@@ -272,8 +390,8 @@ describe('dashboard and Bull Board in Chromium', () => {
       timeoutMs: 15_000,
       what: 'no Chromium process left',
     });
-    for (const f of ['dashboard.png', 'bull-board.png', 'bull-board-conferencia.png', 'bull-board-emissao.png']) {
-      expect((await fs.stat(path.join(OUT_DIR, f))).size).toBeGreaterThan(1000);
+    for (const f of ['dashboard-start.png', 'dashboard-mid-burst.png', 'dashboard-end.png', 'bull-board.png']) {
+      expect((await fs.stat(path.join(OUT_DIR, f))).size).toBeGreaterThan(10_000);
     }
   });
 });

@@ -6,23 +6,23 @@ const MAX = 1000;
 
 describe('classifyItem', () => {
   it('takes payload ids and gives generated ids from the sequence', () => {
-    expect(classifyItem(Buffer.from('{"id":"a:b","x":1}'), '5', MAX)).toEqual({
+    expect(classifyItem(Buffer.from('{"id":"a:b","x":1}'), '5', MAX, 'conferencia')).toEqual({
       valid: true,
       payload: { id: 'a:b', x: 1 },
       jobId: 'a%3Ab',
       fromPayload: true,
     });
-    expect(classifyItem(Buffer.from('{"x":1}'), '5', MAX)).toMatchObject({
+    expect(classifyItem(Buffer.from('{"x":1}'), '5', MAX, 'conferencia')).toMatchObject({
       valid: true,
-      jobId: '%g5',
+      jobId: 'conferencia-000005',
       fromPayload: false,
     });
-    expect(classifyItem(Buffer.from('{"id":7}'), '5', MAX)).toMatchObject({ jobId: '%n7' });
+    expect(classifyItem(Buffer.from('{"id":7}'), '5', MAX, 'conferencia')).toMatchObject({ jobId: '%n7' });
   });
 
   it('names the reason of invalid items', () => {
     const reason = (text: string | Buffer): unknown => {
-      const item = classifyItem(Buffer.isBuffer(text) ? text : Buffer.from(text), '1', MAX);
+      const item = classifyItem(Buffer.isBuffer(text) ? text : Buffer.from(text), '1', MAX, 'conferencia');
       return item.valid ? 'valid' : item.reason;
     };
     expect(reason('nope')).toBe('not-json');
@@ -38,10 +38,13 @@ describe('classifyItem', () => {
 
 describe('classifyItem: every step up to the job is inside the classification', () => {
   it('sends an unmappable id, an unserializable payload and a throwing step to the invalid verdict instead of throwing', () => {
-    expect(classifyItem(Buffer.from('{"id":1e999}'), '1', MAX)).toMatchObject({ valid: false, reason: 'bad-id' });
-    expect(classifyItem(Buffer.from('{"id":"\\udfff"}'), '1', MAX)).toMatchObject({ valid: false, reason: 'bad-id' });
+    expect(classifyItem(Buffer.from('{"id":1e999}'), '1', MAX, 'q')).toMatchObject({ valid: false, reason: 'bad-id' });
+    expect(classifyItem(Buffer.from('{"id":"\\udfff"}'), '1', MAX, 'q')).toMatchObject({
+      valid: false,
+      reason: 'bad-id',
+    });
     const deep = Buffer.from(`{"a":${'['.repeat(200_000)}${']'.repeat(200_000)}}`);
-    expect(classifyItem(deep, '1', 1_048_576)).toMatchObject({ valid: false, reason: 'not-serializable' });
+    expect(classifyItem(deep, '1', 1_048_576, 'q')).toMatchObject({ valid: false, reason: 'not-serializable' });
     const steps = [
       ...CLASSIFY_STEPS,
       {
@@ -51,7 +54,7 @@ describe('classifyItem: every step up to the job is inside the classification', 
         },
       },
     ];
-    expect(classifyItem(Buffer.from('{"a":1}'), '1', MAX, steps)).toEqual({
+    expect(classifyItem(Buffer.from('{"a":1}'), '1', MAX, 'q', steps)).toEqual({
       valid: false,
       reason: 'rejected',
       detail: 'boom',

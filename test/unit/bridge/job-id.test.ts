@@ -35,8 +35,14 @@ const identities: ItemIdentity[] = [
   { kind: 'number', value: 7.5 },
   { kind: 'number', value: 0 },
   { kind: 'number', value: 1e21 },
-  { kind: 'generated', seq: '7' },
-  { kind: 'generated', seq: '123456789012345678' },
+  { kind: 'string', value: 'conferencia-000007' },
+  { kind: 'string', value: 'x-1234567' },
+  { kind: 'string', value: 'x-12345' },
+  { kind: 'generated', queue: 'conferencia', seq: '7' },
+  { kind: 'generated', queue: 'emissao', seq: '7' },
+  { kind: 'generated', queue: 'a-000001', seq: '7' },
+  { kind: 'generated', queue: 'a:b', seq: '7' },
+  { kind: 'generated', queue: 'conferencia', seq: '123456789012345678' },
 ];
 
 describe('job ids', () => {
@@ -50,7 +56,15 @@ describe('job ids', () => {
     expect(jobIdForPayloadId('7')).toBe('%s7');
     expect(jobIdForPayloadId(7)).toBe('%n7');
     expect(jobIdForPayloadId('')).toBe('%s');
-    expect(jobIdForSequence(42)).toBe('%g42');
+  });
+
+  it('gives generated ids that are readable and unique across queues', () => {
+    expect(jobIdForSequence('conferencia', 1)).toBe('conferencia-000001');
+    expect(jobIdForSequence('emissao', 1)).toBe('emissao-000001');
+    expect(jobIdForSequence('conferencia', '1234567')).toBe('conferencia-1234567');
+    // A payload id shaped like a generated one is marked, so it never takes a generated job.
+    expect(jobIdForPayloadId('conferencia-000001')).toBe('%sconferencia-000001');
+    expect(jobIdForPayloadId('pedido-12345')).toBe('pedido-12345');
   });
 
   it('gives ids BullMQ accepts for every identity', () => {
@@ -92,7 +106,7 @@ describe('job ids', () => {
 
   it('refuses what cannot be an identity', () => {
     expect(() => jobIdForPayloadId(Number.NaN)).toThrow(RangeError);
-    expect(() => jobIdForSequence('1a')).toThrow(RangeError);
+    expect(() => jobIdForSequence('conferencia', '1a')).toThrow(RangeError);
   });
 
   it("never maps a string id onto one of BullMQ's own queue keys (it would be taken for an existing job)", () => {

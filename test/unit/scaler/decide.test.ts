@@ -142,3 +142,33 @@ describe('decideScale', () => {
     expect(plans[0]).toMatchObject({ target: 2, action: 'up' });
   });
 });
+
+describe('decision reasons (operator-facing: Portuguese)', () => {
+  it('says each case in Portuguese', () => {
+    const l = limits({ a: seed, b: seed }, 4, 60_000);
+    const rule = decideScale([{ queue: 'a', pending: 120, current: 0 }], limits({ a: seed }), EMPTY_MEMORY, 0);
+    expect(rule.plans[0]?.reason).toBe('ceil(120/50) limitado a [mín, máx] = 3');
+    const capped = decideScale(
+      [
+        { queue: 'a', pending: 500, current: 0 },
+        { queue: 'b', pending: 500, current: 0 },
+      ],
+      l,
+      EMPTY_MEMORY,
+      0,
+    );
+    expect(capped.plans[0]?.reason).toBe('a regra pede 10; o teto total 4, repartido entre as filas, dá 2');
+    const waiting = decideScale([{ queue: 'a', pending: 0, current: 2 }], limits({ a: seed }), EMPTY_MEMORY, 0);
+    expect(waiting.plans[0]?.reason).toBe('excesso de 2 aguardando a janela de estabilização (0s de 60s)');
+    const released = decideScale(
+      [
+        { queue: 'a', pending: 0, current: 4 },
+        { queue: 'b', pending: 500, current: 0 },
+      ],
+      l,
+      { excessSince: { a: 0 } },
+      1000,
+    );
+    expect(released.plans[0]?.reason).toBe('excesso liberado antes da janela: outra fila precisa da capacidade');
+  });
+});
