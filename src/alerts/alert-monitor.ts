@@ -4,8 +4,10 @@ import type { ServiceStatus, StatusSource } from '../shared/status.js';
 import type { OutcomeWindow } from '../shared/outcome-window.js';
 import {
   measureBacklog,
+  measureBridgeStuck,
   measureDeadlineRisk,
   measureFailureRatio,
+  measureInvalid,
   measureWorkers,
   ruleScope,
   type RuleMeasure,
@@ -103,7 +105,7 @@ export class AlertMonitor {
     const rules = this.#config.rules;
     if (rules.length === 0) return [];
     let status: ServiceStatus | undefined;
-    if (rules.some((r) => r.kind !== 'failureRatioAbove')) {
+    if (rules.some((r) => r.kind !== 'failureRatioAbove' && r.kind !== 'invalidAbove')) {
       try {
         status = await this.#status.status();
       } catch (err) {
@@ -145,9 +147,13 @@ export class AlertMonitor {
 
   /** The measure when the rule is breached now, else undefined; keeps the backlog timers. */
   #check(rule: AlertRule, status: ServiceStatus | undefined, now: number): RuleMeasure | undefined {
-    if (rule.kind === 'failureRatioAbove') {
+    if (rule.kind === 'failureRatioAbove' || rule.kind === 'invalidAbove') {
       const windowSeconds = failureWindowSeconds(rule, this.#config);
-      const m = measureFailureRatio(rule, this.#outcomes.counts(rule.queue, windowSeconds * 1000), windowSeconds);
+      const counts = this.#outcomes.counts(rule.queue, windowSeconds * 1000);
+      const m =
+        rule.kind === 'invalidAbove'
+          ? measureInvalid(rule, counts, windowSeconds)
+          : measureFailureRatio(rule, counts, windowSeconds);
       return m.above ? m : undefined;
     }
     // No status this time: keep the backlog timer as it was rather than guess.
@@ -157,7 +163,9 @@ export class AlertMonitor {
         ? measureWorkers(rule, status)
         : rule.kind === 'deadlineAtRisk'
           ? measureDeadlineRisk(rule, status)
-          : measureBacklog(rule, status);
+          : rule.kind === 'bridgeStuckAbove'
+            ? measureBridgeStuck(rule, status)
+            : measureBacklog(rule, status);
     if (!m) {
       if (!this.#unknownQueueWarned.has(rule.name)) {
         this.#unknownQueueWarned.add(rule.name);
@@ -165,7 +173,7 @@ export class AlertMonitor {
       }
       return undefined;
     }
-    if (rule.kind === 'workersAbove') return m.above ? m : undefined;
+    if (rule.kind === 'workersAbove' || rule.kind === 'bridgeStuckAbove') return m.above ? m : undefined;
     if (!m.above) {
       this.#aboveSince.delete(rule.name);
       return undefined;

@@ -67,7 +67,23 @@ function sourceOf(key: string, layers: readonly Layer[], env: NodeJS.ProcessEnv)
   return { source: 'default', raw: undefined };
 }
 
-export function describe(raw: unknown): string {
+/** Dotted paths of the schema keys marked `sensitive: true` (passwords, users, the webhook URL). */
+export function sensitivePaths(node: Record<string, unknown> = schema, prefix = '', out: string[] = []): string[] {
+  for (const [key, value] of Object.entries(node)) {
+    if (!isPlainObject(value)) continue;
+    const full = prefix ? `${prefix}.${key}` : key;
+    if ('doc' in value && 'default' in value) {
+      if (value.sensitive === true) out.push(full);
+    } else {
+      sensitivePaths(value, full, out);
+    }
+  }
+  return out;
+}
+
+/** A value for a config error: the value itself, or `***` for a sensitive key whatever its type. */
+export function describe(raw: unknown, key: string): string {
+  if (sensitivePaths().includes(key)) return raw === undefined ? 'unset' : '***';
   const text = typeof raw === 'string' ? JSON.stringify(raw) : (JSON.stringify(raw) ?? String(raw));
   return text.length > 80 ? `${text.slice(0, 77)}...` : text;
 }
@@ -93,7 +109,7 @@ export function convictError(err: Error, layers: readonly Layer[], env: NodeJS.P
     const { source, raw } = sourceOf(key, layers, env);
     const expected = (invalid[2] ?? '').replace(/^must be /, '');
     return new ConfigError(
-      `config error: '${key}' from ${source} is ${describe(raw)}; expected ${expected}${more}`,
+      `config error: '${key}' from ${source} is ${describe(raw, key)}; expected ${expected}${more}`,
       key,
       source,
     );

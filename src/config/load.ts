@@ -75,7 +75,7 @@ function mergeQueues(layers: readonly Layer[]): Map<string, { entry: QueueEntry;
       }
       if (!isPlainObject(entry)) {
         throw new ConfigError(
-          `config error: '${key}' in ${layer.source} is ${describe(entry)}; expected an object`,
+          `config error: '${key}' in ${layer.source} is ${describe(entry, key)}; expected an object`,
           key,
           layer.source,
         );
@@ -92,7 +92,7 @@ function mergeQueues(layers: readonly Layer[]): Map<string, { entry: QueueEntry;
         const expected = checkQueueValue(field as QueueKey, value);
         if (expected) {
           throw new ConfigError(
-            `config error: '${key}.${field}' from ${layer.source} is ${describe(value)}; expected ${expected}`,
+            `config error: '${key}.${field}' from ${layer.source} is ${describe(value, `${key}.${field}`)}; expected ${expected}`,
             `${key}.${field}`,
             layer.source,
           );

@@ -1,20 +1,9 @@
-import { isPlainObject } from './layers.js';
-import { schema } from './schema.js';
+import { safeUrl } from '../lib/safe-url.js';
+import { isPlainObject, sensitivePaths } from './layers.js';
 import type { AppConfig } from './types.js';
 
-/** Dotted paths of the schema keys marked `sensitive: true` (passwords, users). */
-export function sensitivePaths(node: Record<string, unknown> = schema, prefix = '', out: string[] = []): string[] {
-  for (const [key, value] of Object.entries(node)) {
-    if (!isPlainObject(value)) continue;
-    const full = prefix ? `${prefix}.${key}` : key;
-    if ('doc' in value && 'default' in value) {
-      if (value.sensitive === true) out.push(full);
-    } else {
-      sensitivePaths(value, full, out);
-    }
-  }
-  return out;
-}
+/** Sensitive keys holding a URL: printed as scheme://host/path. */
+const URL_PATHS = new Set(['alerts.webhookUrl']);
 
 /** A copy of the config safe to print: the schema's `sensitive` values masked (`***` when set, empty when not). */
 export function printableConfig(config: AppConfig): Record<string, unknown> {
@@ -24,7 +13,9 @@ export function printableConfig(config: AppConfig): Record<string, unknown> {
     const leaf = parts.pop() as string;
     let node: unknown = copy;
     for (const part of parts) node = isPlainObject(node) ? node[part] : undefined;
-    if (isPlainObject(node) && typeof node[leaf] === 'string' && node[leaf] !== '') node[leaf] = '***';
+    if (!isPlainObject(node) || node[leaf] === undefined || node[leaf] === '') continue;
+    // A URL keeps what tells people where it points (scheme://host/path), never its credentials or query.
+    node[leaf] = URL_PATHS.has(dotted) && typeof node[leaf] === 'string' ? safeUrl(node[leaf]) : '***';
   }
   return copy;
 }

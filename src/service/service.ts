@@ -147,7 +147,18 @@ export class Service {
     });
     outcomes.start();
     this.#started.push({ name: 'outcomes', stop: () => Promise.resolve(outcomes.close()) });
-    const status = new LiveStatusSource({ config, redis, depth, pool, scaler, history, outcomes });
+    // The bridge starts after Redis answers; until then no queue is stuck.
+    const bridgeRef: { current?: Bridge } = {};
+    const status = new LiveStatusSource({
+      config,
+      redis,
+      depth,
+      pool,
+      scaler,
+      history,
+      outcomes,
+      stuckBridges: () => bridgeRef.current?.stuck() ?? [],
+    });
 
     if (config.http.enabled) {
       const http = new HttpServer({
@@ -205,6 +216,7 @@ export class Service {
       onDuplicate: (queue, id) => this.events.emit('duplicate', { queue, id }),
     });
     await bridge.start();
+    bridgeRef.current = bridge;
     this.#started.push({ name: 'bridge', stop: () => bridge.close() });
 
     const alerts = new AlertMonitor({

@@ -3,7 +3,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../../src/config/load.js';
-import { printableConfig, sensitivePaths } from '../../../src/config/printable.js';
+import { sensitivePaths } from '../../../src/config/layers.js';
+import { printableConfig } from '../../../src/config/printable.js';
 import { ConfigError } from '../../../src/lib/errors.js';
 
 let dir: string;
@@ -198,6 +199,7 @@ describe('loadConfig', () => {
 
   it('masks exactly the keys the schema marks sensitive', () => {
     expect(sensitivePaths().sort()).toEqual([
+      'alerts.webhookUrl',
       'http.auth.password',
       'http.auth.user',
       'portal.password',
@@ -228,5 +230,34 @@ describe('loadConfig', () => {
     expect(errorOf(() => loadConfig({ env: { NODE_ENV: 'test' }, configDir: dir, onlyQueues: ['a:b'] })).key).toBe(
       'queues.a:b',
     );
+  });
+
+  it('never echoes the value of a sensitive key in a config error, whatever its type', () => {
+    for (const [key, value] of [
+      ['redis', { password: 98765432 }],
+      ['redis', { password: ['lista-98765432'] }],
+      ['portal', { password: { s: 'obj-98765432' } }],
+      ['http', { auth: { user: 98765432, password: 'x' } }],
+      ['alerts', { webhookUrl: 98765432 }],
+    ] as const) {
+      writeJson('test.json', { [key]: value });
+      const err = errorOf(() => load());
+      expect(err.message, JSON.stringify(value)).not.toContain('98765432');
+      // (an object where a string belongs is reported by convict as a missing key, with no value)
+      if (!JSON.stringify(value).includes('obj-')) expect(err.message).toContain('***');
+    }
+  });
+
+  it('prints the alert webhook as scheme://host/path only (no user:password, no token)', () => {
+    writeJson('test.json', {
+      alerts: { webhookUrl: 'https://hookuser:hook-pass-123@hooks.example/alert?token=tok-456#frag' },
+    });
+    const c = load();
+    expect(c.alerts.webhookUrl).toContain('tok-456');
+    const printed = JSON.stringify(printableConfig(c));
+    expect(printed).not.toContain('hook-pass-123');
+    expect(printed).not.toContain('hookuser');
+    expect(printed).not.toContain('tok-456');
+    expect(printed).toContain('"webhookUrl":"https://hooks.example/alert"');
   });
 });
