@@ -93,10 +93,10 @@ describe('WorkerUnit with real Chromium against the demo portal', () => {
     expect(screenshot).toBe(`${fx.artifactsDir}/${queue.name}/${jobId}-attempt1.png`);
     expect((await fs.stat(screenshot ?? '')).size).toBeGreaterThan(0);
 
-    const job = await waitFor(async () => {
-      const j = await jobs.getJob(jobId);
-      return j && (await j.isFailed()) ? j : undefined;
-    });
+    // Read the job after it is failed: a hash read before the failing script ran would show attemptsMade 0.
+    await waitFor(async () => (await jobs.getJob(jobId))?.isFailed());
+    const job = await jobs.getJob(jobId);
+    if (!job) throw new Error(`job ${jobId} is gone`);
     expect(job.attemptsMade).toBe(1);
     expect(job.failedReason).toContain('portal login refused');
     expect(job.failedReason).toContain(screenshot);
