@@ -223,6 +223,10 @@ export function loadConfig(options: LoadConfigOptions = {}): AppConfig {
     },
     bridge: p.bridge,
     jobs: p.jobs,
+    instance: {
+      ...p.instance,
+      maxWorkers: p.instance.maxWorkers < 0 ? p.scaler.maxTotalWorkers : p.instance.maxWorkers,
+    },
     artifactsDir: p.artifactsDir,
     shutdown: p.shutdown,
     alerts: { ...p.alerts, rules: p.alerts.rules.map((r) => normaliseRule(r)) },

@@ -153,6 +153,25 @@ export const schema = {
       default: 30,
     },
   },
+  instance: {
+    id: {
+      doc: 'This instance in the pool (unique among the instances sharing one Redis)',
+      format: String,
+      default: `${os.hostname()}-${process.pid}`,
+      env: 'INSTANCE_ID',
+    },
+    maxWorkers: {
+      doc: 'Most worker units this instance may run (-1: scaler.maxTotalWorkers)',
+      format: 'int',
+      default: -1,
+      env: 'INSTANCE_MAX_WORKERS',
+    },
+    heartbeatMs: {
+      doc: 'Heartbeat interval; an instance silent for 3 beats is dead',
+      format: 'positive-int',
+      default: 2000,
+    },
+  },
   artifactsDir: { doc: 'Screenshots of failing attempts', format: String, default: 'artifacts' },
   shutdown: {
     timeoutSeconds: { doc: 'Graceful shutdown budget before forcing', format: 'positive-int', default: 30 },

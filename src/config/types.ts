@@ -125,6 +125,15 @@ export interface AppConfig {
     /** BullMQ lock duration: a job whose worker died is stalled after this. */
     readonly lockSeconds: number;
   };
+  /** This instance among those sharing one Redis (CONTRACT.md "Several instances"). */
+  readonly instance: {
+    /** Unique among live instances. @defaultValue `<hostname>-<pid>` */
+    readonly id: string;
+    /** Most units this instance may run. @defaultValue scaler.maxTotalWorkers */
+    readonly maxWorkers: number;
+    /** Heartbeat interval; silent for 3 beats = dead. @defaultValue 2000 */
+    readonly heartbeatMs: number;
+  };
   readonly artifactsDir: string;
   readonly shutdown: { readonly timeoutSeconds: number };
   readonly alerts: {

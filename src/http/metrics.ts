@@ -121,6 +121,51 @@ export class ServiceMetrics {
         },
       });
     }
+    const instances = new Gauge({
+      name: 'rpa_pool_instances',
+      help: 'Live instances sharing this Redis (this one included)',
+      registers,
+      collect: async () => {
+        const status = await this.#snapshotStatus();
+        instances.reset();
+        if (status) instances.set(status.instances.length);
+      },
+    });
+    // Per instance of the pool, as this instance reads the registry (any instance shows them all).
+    const instanceWorkers: Gauge<'instance_id' | 'queue'> = new Gauge({
+      name: 'rpa_instance_workers',
+      help: 'Live worker units per instance and queue (rpa_workers is their sum over instances)',
+      labelNames: ['instance_id', 'queue'],
+      registers,
+      collect: async () => {
+        const status = await this.#snapshotStatus();
+        instanceWorkers.reset();
+        for (const i of status?.instances ?? [])
+          for (const [queue, n] of Object.entries(i.units)) instanceWorkers.set({ instance_id: i.id, queue }, n);
+      },
+    });
+    const instanceCapacity: Gauge<'instance_id'> = new Gauge({
+      name: 'rpa_instance_capacity',
+      help: 'Most worker units per instance (instance.maxWorkers)',
+      labelNames: ['instance_id'],
+      registers,
+      collect: async () => {
+        const status = await this.#snapshotStatus();
+        instanceCapacity.reset();
+        for (const i of status?.instances ?? []) instanceCapacity.set({ instance_id: i.id }, i.capacity);
+      },
+    });
+    const heartbeatAge: Gauge<'instance_id'> = new Gauge({
+      name: 'rpa_instance_heartbeat_age_seconds',
+      help: 'Age of each live instance’s last heartbeat',
+      labelNames: ['instance_id'],
+      registers,
+      collect: async () => {
+        const status = await this.#snapshotStatus();
+        heartbeatAge.reset();
+        for (const i of status?.instances ?? []) heartbeatAge.set({ instance_id: i.id }, i.heartbeatAgeMs / 1000);
+      },
+    });
     const totalWorkers = new Gauge({
       name: 'rpa_max_total_workers',
       help: 'Worker ceiling over all queues (scaler.maxTotalWorkers)',

@@ -56,7 +56,11 @@ export class HttpServer {
   constructor(options: HttpServerOptions) {
     this.#options = options;
     this.#logger = options.logger.child({ component: 'http' });
-    this.#metrics = new ServiceMetrics({ status: options.status, events: options.events, logger: this.#logger });
+    this.#metrics = new ServiceMetrics({
+      status: options.status,
+      events: options.events,
+      logger: this.#logger,
+    });
     this.#outcomes = options.outcomes;
     this.#minutes = new JobMinutes({ events: options.events });
   }

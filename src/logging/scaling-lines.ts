@@ -3,16 +3,17 @@
  * (CONTRACT.md "Logs"): operators grep for the tags.
  */
 
-export function scaleUpLine(queue: string, pending: number, from: number, to: number): string {
-  return `[ESCALAR] ${queue}: ${pending} jobs → criando ${to - from} worker(s) (total: ${from} → ${to})`;
+/** `split`: with several instances, which got which units (`maq-a +3, maq-b +2`). */
+export function scaleUpLine(queue: string, pending: number, from: number, to: number, split = ''): string {
+  return `[ESCALAR] ${queue}: ${pending} jobs → criando ${to - from} worker(s) (total: ${from} → ${to}${split ? `; ${split}` : ''})`;
 }
 
 export function equilibriumLine(queue: string, pending: number, current: number): string {
   return `[EQUILIBRIO] ${queue}: ${pending} jobs → ${current} worker(s) ativo(s). Sem mudanças.`;
 }
 
-export function scaleDownLine(queue: string, pending: number, from: number, to: number): string {
-  return `[REDUZIR] ${queue}: ${pending} jobs → ${from - to} worker(s) em excesso (total: ${from} → ${to}). Workers finalizarão quando jobs terminarem.`;
+export function scaleDownLine(queue: string, pending: number, from: number, to: number, split = ''): string {
+  return `[REDUZIR] ${queue}: ${pending} jobs → ${from - to} worker(s) em excesso (total: ${from} → ${to}${split ? `; ${split}` : ''}). Workers finalizarão quando jobs terminarem.`;
 }
 
 export function workerStartedLine(worker: string, queue: string, total: number): string {

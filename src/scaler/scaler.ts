@@ -7,6 +7,7 @@ import { decideScale, EMPTY_MEMORY, type QueuePlan, type ScaleLimits, type Scale
 import type { DecisionRecord } from '../shared/decision-record.js';
 import type { DecisionHistory } from './decision-history.js';
 import type { QueueDepth, QueueDepthSource } from './queue-depth.js';
+import { assignUnits, describeSplit, type AssignableInstance, type Assignment } from './assign.js';
 
 /** What the scaler needs of the worker pool. */
 export interface ScaledPool {
@@ -14,11 +15,26 @@ export interface ScaledPool {
   setTarget(queue: string, target: number): void;
 }
 
+/**
+ * The other instances sharing the pool (CONTRACT.md "Several instances"). Without it the scaler
+ * sees only its own pool, as a single instance.
+ */
+export interface ScalerCluster {
+  /** This instance's id. */
+  readonly selfId: string;
+  /** This instance's capacity (units over all queues). */
+  capacity(): number;
+  /** The live instances with their capacities and units per queue (this one included or not). */
+  instances(): Promise<readonly AssignableInstance[]>;
+}
+
 export interface ScalerOptions {
   readonly source: QueueDepthSource;
   readonly pool: ScaledPool;
   readonly limits: ScaleLimits;
   readonly history?: DecisionHistory;
+  /** Several instances: decide on the global counts, apply this instance's share. */
+  readonly cluster?: ScalerCluster;
   readonly logger: Logger;
   /** Time between evaluations. @defaultValue 60000 (the seed's 60 s) */
   readonly intervalMs: number;
@@ -52,6 +68,7 @@ export class Scaler extends EventEmitter<ScalerEvents> {
   #loop: Promise<void> | undefined;
   #closing: Promise<void> | undefined;
   #last: readonly QueuePlan[] = [];
+  #lastAssignment: Readonly<Assignment> = {};
   #lastDepths: readonly QueueDepth[] = [];
 
   constructor(options: ScalerOptions) {
@@ -66,6 +83,10 @@ export class Scaler extends EventEmitter<ScalerEvents> {
   }
   get lastDepths(): readonly QueueDepth[] {
     return this.#lastDepths;
+  }
+  /** The latest split of the global targets among instances (empty for a single instance). */
+  get lastAssignment(): Readonly<Assignment> {
+    return this.#lastAssignment;
   }
 
   start(): void {
@@ -123,25 +144,48 @@ export class Scaler extends EventEmitter<ScalerEvents> {
       logger.warn(`scaler could not sample the queues: ${coerceError(err).message}; keeping the current workers`);
       return this.#last;
     }
+    let members: AssignableInstance[] | undefined;
+    try {
+      members = await this.#members();
+    } catch (err) {
+      logger.warn(
+        `scaler could not read the other instances: ${coerceError(err).message}; keeping the current workers`,
+      );
+      return this.#last;
+    }
     const now = this.#clock();
-    const observed = depths.map((d) => ({ queue: d.queue, pending: d.pending, current: pool.counts(d.queue).live }));
+    const observed = depths.map((d) => ({
+      queue: d.queue,
+      pending: d.pending,
+      current: members ? sum(members, d.queue) : pool.counts(d.queue).live,
+    }));
     const decision = decideScale(observed, limits, this.#memory, now);
     this.#memory = decision.memory;
+    const assignment = members
+      ? assignUnits(Object.fromEntries(decision.plans.map((p) => [p.queue, p.target])), members)
+      : undefined;
+    // One instance writes the decision lines and history (the first by id); the rest log at debug.
+    const reporter = !members || members[0]?.id === this.#options.cluster?.selfId;
     // Apply scale-downs first so the room they free is there for scale-ups under the total cap.
     const ordered = [...decision.plans].sort((a, b) => rank(a) - rank(b));
     for (const plan of ordered) {
-      if (tick || plan.action !== 'hold') this.#log(plan);
-      pool.setTarget(plan.queue, plan.target);
+      const split = assignment && members ? describeSplit(plan.queue, assignment, members) : '';
+      if (tick || plan.action !== 'hold') this.#log(plan, split, reporter);
+      const mine = assignment?.[this.#options.cluster?.selfId ?? '']?.[plan.queue];
+      pool.setTarget(plan.queue, mine ?? plan.target);
     }
+    this.#lastAssignment = assignment ?? {};
     this.#last = decision.plans;
     this.#lastDepths = depths;
     this.#windowEndsAt = this.#nextWindowEnd(now);
     this.#nextDueAt = this.#nextDue(depths);
     this.emit('evaluated', decision.plans, depths);
-    await this.#record(
-      decision.plans.filter((p) => tick || p.action !== 'hold'),
-      now,
-    );
+    if (reporter) {
+      await this.#record(
+        decision.plans.filter((p) => tick || p.action !== 'hold'),
+        now,
+      );
+    }
     return decision.plans;
   }
 
@@ -160,13 +204,34 @@ export class Scaler extends EventEmitter<ScalerEvents> {
     return due.length === 0 ? undefined : Math.min(...due) + 5;
   }
 
-  #log(plan: QueuePlan): void {
+  /** The live instances, this one's units from its own pool (fresher than its last heartbeat). */
+  async #members(): Promise<AssignableInstance[] | undefined> {
+    const cluster = this.#options.cluster;
+    if (!cluster) return undefined;
+    const others = (await cluster.instances()).filter((i) => i.id !== cluster.selfId);
+    const pool = this.#options.pool;
+    const self: AssignableInstance = {
+      id: cluster.selfId,
+      capacity: cluster.capacity(),
+      units: Object.fromEntries(Object.keys(this.#options.limits.queues).map((q) => [q, pool.counts(q).live])),
+    };
+    return [...others, self].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  }
+
+  #log(plan: QueuePlan, split: string, reporter: boolean): void {
     const { logger, equilibriumLogLevel } = this.#options;
     const meta = { queue: plan.queue, reason: plan.reason };
-    if (plan.action === 'up') logger.info(scaleUpLine(plan.queue, plan.pending, plan.current, plan.target), meta);
+    const level = reporter ? 'info' : 'debug';
+    if (plan.action === 'up')
+      logger.log(level, scaleUpLine(plan.queue, plan.pending, plan.current, plan.target, split), meta);
     else if (plan.action === 'down')
-      logger.info(scaleDownLine(plan.queue, plan.pending, plan.current, plan.target), meta);
-    else logger.log(equilibriumLogLevel, equilibriumLine(plan.queue, plan.pending, plan.current), meta);
+      logger.log(level, scaleDownLine(plan.queue, plan.pending, plan.current, plan.target, split), meta);
+    else
+      logger.log(
+        reporter ? equilibriumLogLevel : 'debug',
+        equilibriumLine(plan.queue, plan.pending, plan.current),
+        meta,
+      );
   }
 
   async #record(plans: readonly QueuePlan[], now: number): Promise<void> {
@@ -196,6 +261,10 @@ export class Scaler extends EventEmitter<ScalerEvents> {
     })();
     return this.#closing;
   }
+}
+
+function sum(members: readonly AssignableInstance[], queue: string): number {
+  return members.reduce((total, m) => total + (m.units[queue] ?? 0), 0);
 }
 
 function rank(plan: QueuePlan): number {

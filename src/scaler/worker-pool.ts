@@ -22,12 +22,24 @@ export interface PoolUnit {
 /** Makes the unit of `queue` numbered `index` (`Worker-<queue>-<index>`). */
 export type UnitFactory = (queue: string, index: number) => PoolUnit;
 
+/**
+ * Unit slots shared by several instances (CONTRACT.md "Several instances"): a unit starts only
+ * under a slot, and the slot's number is the unit's number, so names are unique across instances.
+ */
+export interface UnitSlots {
+  /** The lowest free slot of `queue` within the global caps; null when none is free. */
+  claim(queue: string): Promise<number | null>;
+  release(queue: string, index: number): Promise<void>;
+}
+
 export interface WorkerPoolOptions {
   /** Per-queue ceilings, counting starting and draining units. */
   readonly maxWorkersByQueue: Readonly<Record<string, number>>;
   /** Ceiling over all queues, counting starting and draining units. */
   readonly maxTotalWorkers: number;
   readonly createUnit: UnitFactory;
+  /** Global slots; without them the pool numbers its units itself (one instance). */
+  readonly slots?: UnitSlots;
   readonly logger: Logger;
   /** Wait after a unit failed to start before starting another for that queue. @defaultValue 2000 */
   readonly startRetryMs?: number;
@@ -64,6 +76,8 @@ export interface WorkerPoolEvents {
 interface UnitRecord {
   readonly index: number;
   readonly unit: PoolUnit;
+  /** When its slot was granted (for {@link WorkerPool.retireLapsed}). */
+  readonly claimedAt: number;
 }
 
 const LIVE: ReadonlySet<UnitState> = new Set(['starting', 'ready', 'busy']);
@@ -78,6 +92,9 @@ export class WorkerPool extends EventEmitter<WorkerPoolEvents> {
   readonly #records = new Map<string, UnitRecord[]>();
   readonly #targets = new Map<string, number>();
   readonly #startBlockedUntil = new Map<string, number>();
+  /** Slot claims on their way, per queue: counted as starting units. */
+  readonly #claiming = new Map<string, number>();
+  readonly #retryScheduled = new Set<string>();
   readonly #pending = new Set<Promise<unknown>>();
   /** Aborted when closing starts: no more starts, back-off waits end. */
   readonly #stop = new AbortController();
@@ -116,11 +133,31 @@ export class WorkerPool extends EventEmitter<WorkerPoolEvents> {
     };
   }
 
-  /** Units not closed, over all queues. */
+  /** Units not closed (and slot claims on their way), over all queues. */
   totalCounted(): number {
     let total = 0;
     for (const records of this.#records.values()) total += records.filter((r) => r.unit.state !== 'closed').length;
+    for (const n of this.#claiming.values()) total += n;
     return total;
+  }
+
+  /**
+   * Retires the live units whose slot this instance no longer holds (its heartbeat lapsed and
+   * another instance may have the slot now). Units claimed after `since` are not judged: the list
+   * of held slots was read before them.
+   */
+  retireLapsed(held: readonly { queue: string; n: number }[], since: number): void {
+    if (!this.#options.slots) return;
+    const keep = new Set(held.map((h) => `${h.queue}|${h.n}`));
+    for (const [queue, records] of this.#records) {
+      for (const r of records) {
+        if (!LIVE.has(r.unit.state) || r.claimedAt >= since || keep.has(`${queue}|${r.index}`)) continue;
+        this.#options.logger.warn(`Worker '${r.unit.name}' perdeu sua vaga (heartbeat atrasado): retirando`, {
+          queue,
+        });
+        this.#retire(queue, r.unit);
+      }
+    }
   }
 
   queues(): string[] {
@@ -140,16 +177,54 @@ export class WorkerPool extends EventEmitter<WorkerPoolEvents> {
     const queueRoom =
       (this.#options.maxWorkersByQueue[queue] ?? 0) - records.filter((r) => r.unit.state !== 'closed').length;
     const totalRoom = this.#options.maxTotalWorkers - this.totalCounted();
-    const toStart = Math.min(target - live.length, queueRoom, totalRoom);
-    for (let i = 0; i < toStart; i++) this.#startUnit(queue, records);
+    const claiming = this.#claiming.get(queue) ?? 0;
+    const toStart = Math.min(target - live.length - claiming, queueRoom - claiming, totalRoom);
+    for (let i = 0; i < toStart; i++) {
+      if (this.#options.slots) this.#claimAndStart(queue, this.#options.slots);
+      else this.#startUnit(queue, records, lowestFreeIndex(records));
+    }
   }
 
-  #startUnit(queue: string, records: UnitRecord[]): void {
-    const used = new Set(records.filter((r) => r.unit.state !== 'closed').map((r) => r.index));
-    let index = 1;
-    while (used.has(index)) index++;
+  /** Several instances: a unit starts only under a global slot, numbered by it. */
+  #claimAndStart(queue: string, slots: UnitSlots): void {
+    this.#claiming.set(queue, (this.#claiming.get(queue) ?? 0) + 1);
+    const done = (): void => void this.#claiming.set(queue, (this.#claiming.get(queue) ?? 1) - 1);
+    this.#track(
+      slots.claim(queue).then(
+        (index) => {
+          done();
+          const records = this.#records.get(queue) ?? [];
+          const live = records.filter((r) => LIVE.has(r.unit.state)).length;
+          const taken = records.some((r) => r.unit.state !== 'closed' && r.index === index);
+          if (index === null) return this.#retryLater(queue);
+          if (this.#stop.signal.aborted || live >= (this.#targets.get(queue) ?? 0) || taken) {
+            this.#track(slots.release(queue, index).catch(() => undefined));
+            return;
+          }
+          this.#startUnit(queue, records, index);
+        },
+        (err: unknown) => {
+          done();
+          this.#options.logger.warn(`could not claim a worker slot: ${coerceError(err).message}`, { queue });
+          this.#retryLater(queue);
+        },
+      ),
+    );
+  }
+
+  /** No slot was free (other instances hold them): look again shortly, the target may still want it. */
+  #retryLater(queue: string): void {
+    if (this.#retryScheduled.has(queue) || this.#stop.signal.aborted) return;
+    this.#retryScheduled.add(queue);
+    void sleep(this.#options.startRetryMs ?? 2000, this.#stop.signal).then(() => {
+      this.#retryScheduled.delete(queue);
+      this.#reconcile(queue);
+    });
+  }
+
+  #startUnit(queue: string, records: UnitRecord[], index: number): void {
     const unit = this.#options.createUnit(queue, index);
-    const record: UnitRecord = { index, unit };
+    const record: UnitRecord = { index, unit, claimedAt: this.#clock() };
     records.push(record);
     unit.on('state', (to) => {
       this.emit('unit-state', queue, unit.name, to);
@@ -200,6 +275,8 @@ export class WorkerPool extends EventEmitter<WorkerPoolEvents> {
     const at = records.indexOf(record);
     if (at < 0) return;
     records.splice(at, 1);
+    const slots = this.#options.slots;
+    if (slots) this.#track(slots.release(queue, record.index).catch(() => undefined));
     this.#options.logger.info(workerStoppedLine(record.unit.name, queue, this.counts(queue).live), {
       queue,
       worker: record.unit.name,
@@ -239,6 +316,13 @@ export class WorkerPool extends EventEmitter<WorkerPoolEvents> {
       'workers still waiting on Redis after being forced; leaving their jobs active (the stalled check returns them to waiting once Redis is back)',
     );
   }
+}
+
+function lowestFreeIndex(records: readonly UnitRecord[]): number {
+  const used = new Set(records.filter((r) => r.unit.state !== 'closed').map((r) => r.index));
+  let index = 1;
+  while (used.has(index)) index++;
+  return index;
 }
 
 /** Starting units first, then idle, then busy; the highest index first within each. */

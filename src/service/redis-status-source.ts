@@ -1,4 +1,6 @@
+import os from 'node:os';
 import type { Redis } from 'ioredis';
+import { SERVICE_VERSION } from './version.js';
 import { withTimeout } from '../lib/with-timeout.js';
 import type { AppConfig } from '../config/types.js';
 import type { DecisionHistory } from '../scaler/decision-history.js';
@@ -10,7 +12,15 @@ import type { OutcomeWindow } from '../shared/outcome-window.js';
 import { BULL_PRIORITY } from '../lib/scheduling.js';
 import { deadlineRisk } from './deadline-risk.js';
 import { readScheduleView, type ScheduleView } from './schedule-view.js';
-import type { BridgeStuck, DeadlineStatus, QueueStatus, ServiceStatus, StatusSource } from '../shared/status.js';
+import type {
+  BridgeStuck,
+  DeadlineStatus,
+  InstanceStatus,
+  QueueStatus,
+  ServiceStatus,
+  StatusSource,
+} from '../shared/status.js';
+import type { PoolSnapshot } from '../cluster/pool-membership.js';
 
 /** Jobs read per queue for ages and deadlines. */
 const SCHEDULE_SCAN_LIMIT = 1000;
@@ -39,6 +49,10 @@ export class LiveStatusSource implements StatusSource {
       readonly outcomes: OutcomeWindow;
       /** @defaultValue Date.now */
       readonly clock?: () => number;
+      /** This instance's id and the pool's live instances (read at every status). */
+      readonly instanceId: string;
+      readonly capacity: () => number;
+      readonly poolSnapshot?: () => Promise<PoolSnapshot>;
       /** The bridge's stuck queues (none before the bridge starts). */
       readonly stuckBridges?: () => readonly BridgeStuck[];
     },
@@ -91,6 +105,39 @@ export class LiveStatusSource implements StatusSource {
     };
   }
 
+  /** The live instances; this one always listed, with its units from its own pool. */
+  async #instances(ready: boolean, now: number): Promise<InstanceStatus[]> {
+    const { config, pool, instanceId } = this.deps;
+    const units = Object.fromEntries(config.queues.map((q) => [q.name, pool.counts(q.name).live]));
+    const self: InstanceStatus = {
+      id: instanceId,
+      host: os.hostname(),
+      version: SERVICE_VERSION,
+      capacity: this.deps.capacity(),
+      units,
+      workers: Object.values(units).reduce((a, b) => a + b, 0),
+      lastHeartbeatAt: new Date(now).toISOString(),
+      heartbeatAgeMs: 0,
+      self: true,
+    };
+    let snapshot: PoolSnapshot | undefined;
+    if (ready && this.deps.poolSnapshot) snapshot = await this.deps.poolSnapshot().catch(() => undefined);
+    const others = (snapshot?.instances ?? [])
+      .filter((i) => i.id !== instanceId)
+      .map((i): InstanceStatus => ({
+        id: i.id,
+        host: i.host,
+        version: i.version,
+        capacity: i.capacity,
+        units: i.units,
+        workers: Object.values(i.units).reduce((a, b) => a + b, 0),
+        lastHeartbeatAt: new Date(i.beatAt).toISOString(),
+        heartbeatAgeMs: Math.max(0, now - i.beatAt),
+        self: false,
+      }));
+    return [...others, self].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  }
+
   async status(): Promise<ServiceStatus> {
     const { config, pool, scaler, depth, history } = this.deps;
     const ready = await this.redisReady();
@@ -108,9 +155,12 @@ export class LiveStatusSource implements StatusSource {
         )
       : [];
     const stuck = this.stuckBridges();
+    const instances = await this.#instances(ready, now);
     const queues: QueueStatus[] = config.queues.map((q, i) => {
       const d = depths.find((x) => x.queue === q.name);
-      const c = pool.counts(q.name);
+      const local = pool.counts(q.name);
+      // Global: every live instance's units of this queue (this one's counted from its own pool).
+      const c = { ...local, live: instances.reduce((sum, m) => sum + (m.units[q.name] ?? 0), 0) };
       const plan = scaler.lastPlans.find((p) => p.queue === q.name);
       const view = views[i];
       return {
@@ -140,7 +190,7 @@ export class LiveStatusSource implements StatusSource {
               view,
               q.name,
               this.#workersFor(q, d?.pending ?? 0, c.live, plan?.desired),
-              c.live - c.busy,
+              local.live - local.busy,
               now,
             )
           : NO_DEADLINES,
@@ -150,6 +200,8 @@ export class LiveStatusSource implements StatusSource {
     return {
       at: new Date().toISOString(),
       redis: ready ? 'up' : 'down',
+      instanceId: this.deps.instanceId,
+      instances,
       queues,
       totalWorkers: queues.reduce((sum, q) => sum + q.workers, 0),
       maxTotalWorkers: config.scaler.maxTotalWorkers,

@@ -20,6 +20,9 @@ import { AlertMonitor, alertWindowMs } from '../alerts/alert-monitor.js';
 import { OutcomeWindow } from '../shared/outcome-window.js';
 import { ServiceEvents } from '../shared/events.js';
 import { DRAIN_RATE_WINDOW_MS, LiveStatusSource } from './redis-status-source.js';
+import { PoolMembership } from '../cluster/pool-membership.js';
+import { InstanceHeartbeat } from '../cluster/instance-heartbeat.js';
+import { SERVICE_VERSION } from './version.js';
 
 /** Longest wait for one component (but the workers) to stop. */
 const STEP_TIMEOUT_MS = 10_000;
@@ -97,15 +100,35 @@ export class Service {
     });
 
     const history = new DecisionHistory(redis, config.scaler.historyMaxLen);
+    // Several instances on one Redis are one pool: global slots keep the caps, the heartbeat
+    // tells the others what runs here (CONTRACT.md "Several instances").
+    const self = config.instance;
+    const membership = new PoolMembership({
+      redis,
+      prefix: config.redis.prefix,
+      queues: config.queues.map((q) => q.name),
+      ttlMs: self.heartbeatMs * 3,
+    });
+    const capacity = (): number => self.maxWorkers;
     const depth = new RedisQueueDepthSource(
       redis,
       config.queues.map((c, i) => ({ config: c, queue: queues[i] as Queue })),
     );
     const pool = new WorkerPool({
       maxWorkersByQueue: Object.fromEntries(config.queues.map((q) => [q.name, q.maxWorkers])),
-      maxTotalWorkers: config.scaler.maxTotalWorkers,
+      maxTotalWorkers: Math.min(config.scaler.maxTotalWorkers, self.maxWorkers),
       logger: log.child({ component: 'pool' }),
       createUnit: (queueName, index) => this.#createUnit(queueName, index),
+      slots: {
+        claim: (queueName) =>
+          membership.claimSlot(
+            self.id,
+            queueName,
+            config.queues.find((q) => q.name === queueName)?.maxWorkers ?? 0,
+            config.scaler.maxTotalWorkers,
+          ),
+        release: (queueName, index) => membership.releaseSlot(self.id, queueName, index),
+      },
       clock: systemClock,
     });
     this.#pool = pool;
@@ -113,6 +136,13 @@ export class Service {
       source: depth,
       pool,
       history,
+      cluster: {
+        selfId: self.id,
+        capacity,
+        // Others by the slots they hold (granted at once, unlike their last heartbeat's counts).
+        instances: async () =>
+          (await membership.snapshot()).instances.map((i) => ({ id: i.id, capacity: i.capacity, units: i.slots })),
+      },
       limits: {
         queues: Object.fromEntries(config.queues.map((q) => [q.name, q])),
         maxTotalWorkers: config.scaler.maxTotalWorkers,
@@ -157,6 +187,9 @@ export class Service {
       scaler,
       history,
       outcomes,
+      instanceId: self.id,
+      capacity,
+      poolSnapshot: () => membership.snapshot(),
       stuckBridges: () => bridgeRef.current?.stuck() ?? [],
     });
 
@@ -192,6 +225,32 @@ export class Service {
     });
     await janitor.start();
     this.#started.push({ name: 'janitor', stop: () => janitor.close() });
+
+    // The hard per-queue cap on active jobs, enforced by BullMQ inside Redis for every instance.
+    await Promise.all(queues.map((queue, i) => queue.setGlobalConcurrency(config.queues[i]?.maxWorkers ?? 1)));
+    let members = '';
+    const heartbeat = new InstanceHeartbeat({
+      membership,
+      id: self.id,
+      version: SERVICE_VERSION,
+      capacity,
+      units: () => Object.fromEntries(config.queues.map((q) => [q.name, pool.counts(q.name).live])),
+      intervalMs: self.heartbeatMs,
+      logger: log.child({ component: 'instance' }),
+      onBeat: (snapshot, held, sentAt) => {
+        pool.retireLapsed(held, sentAt);
+        // An instance came or went: its share moves now, not at the next tick.
+        const now = snapshot.instances.map((i) => i.id).join(',');
+        if (now !== members) {
+          if (members !== '') log.info(`instâncias vivas: ${snapshot.instances.map((i) => i.id).join(', ')}`);
+          members = now;
+          scaler.nudge();
+        }
+      },
+    });
+    await heartbeat.start();
+    // Stopped after the workers: it renews their slots until they have closed.
+    this.#started.push({ name: 'heartbeat', stop: () => heartbeat.close() });
 
     this.#started.push({
       name: 'workers',

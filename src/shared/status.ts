@@ -15,8 +15,9 @@ export interface QueueStatus {
   readonly delayed: number;
   readonly failed: number;
   readonly completed: number;
-  /** Live worker units (starting, ready, busy). */
+  /** Live worker units (starting, ready, busy) over all instances. */
   readonly workers: number;
+  /** `busy`, `starting`, `draining` and `workerNames`: this instance's units. */
   readonly busy: number;
   readonly starting: number;
   readonly draining: number;
@@ -58,11 +59,34 @@ export interface BridgeStuck {
   readonly reason: string;
 }
 
+/** One live instance of the pool (CONTRACT.md "Several instances"). */
+export interface InstanceStatus {
+  readonly id: string;
+  readonly host: string;
+  readonly version: string;
+  /** Most units it may run. */
+  readonly capacity: number;
+  /** Live units per queue. */
+  readonly units: Readonly<Record<string, number>>;
+  /** Sum of `units`. */
+  readonly workers: number;
+  /** Its last heartbeat (ISO) and how old it was when this status was read. */
+  readonly lastHeartbeatAt: string;
+  readonly heartbeatAgeMs: number;
+  /** True for the instance answering this request. */
+  readonly self: boolean;
+}
+
 /** The whole `/api/status` document. */
 export interface ServiceStatus {
   readonly at: string;
   readonly redis: 'up' | 'down';
+  /** The instance answering. */
+  readonly instanceId: string;
+  /** Per-queue `pending`, `workers`, `desired` are global: over all the instances listed here. */
+  readonly instances: readonly InstanceStatus[];
   readonly queues: readonly QueueStatus[];
+  /** Live units over all queues and instances. */
   readonly totalWorkers: number;
   readonly maxTotalWorkers: number;
   readonly recentDecisions: readonly DecisionRecord[];

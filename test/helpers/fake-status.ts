@@ -1,5 +1,5 @@
 import type { DecisionRecord } from '../../src/shared/decision-record.js';
-import type { BridgeStuck, QueueStatus, ServiceStatus, StatusSource } from '../../src/shared/status.js';
+import type { BridgeStuck, InstanceStatus, QueueStatus, ServiceStatus, StatusSource } from '../../src/shared/status.js';
 
 /** A queue status with every count 0 unless given. */
 export function queueStatus(name: string, overrides: Partial<QueueStatus> = {}): QueueStatus {
@@ -41,6 +41,7 @@ export class FakeStatusSource implements StatusSource {
   /** When set, status() rejects with it (Redis down). */
   fail: Error | undefined;
   maxTotalWorkers = 20;
+  instances: InstanceStatus[] = [];
   statusCalls = 0;
 
   constructor(queues: QueueStatus[] = []) {
@@ -53,6 +54,8 @@ export class FakeStatusSource implements StatusSource {
     return Promise.resolve({
       at: new Date().toISOString(),
       redis: this.ready ? 'up' : 'down',
+      instanceId: 'maq-a',
+      instances: this.instances,
       queues: this.queues,
       totalWorkers: this.queues.reduce((sum, q) => sum + q.workers, 0),
       maxTotalWorkers: this.maxTotalWorkers,

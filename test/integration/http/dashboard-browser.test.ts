@@ -66,6 +66,8 @@ class QueueBackedStatus implements StatusSource {
     return {
       at: new Date().toISOString(),
       redis: 'up',
+      instanceId: 'maq-a',
+      instances: [],
       queues,
       totalWorkers: queues.reduce((s, q) => s + q.workers, 0),
       maxTotalWorkers: 20,

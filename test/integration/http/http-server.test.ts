@@ -197,6 +197,8 @@ describe('HttpServer /api/status and /readyz', () => {
     const body = (await res.json()) as Record<string, unknown>;
     expect(Object.keys(body).sort()).toEqual([
       'at',
+      'instanceId',
+      'instances',
       'maxTotalWorkers',
       'queues',
       'recentDecisions',
@@ -291,6 +293,21 @@ describe('HttpServer /metrics', () => {
       }),
       queueStatus('emissao', { pending: 3, workers: 1, desired: 1 }),
     ]);
+    const instance = (id: string, units: Record<string, number>, capacity: number) => ({
+      id,
+      host: id,
+      version: '0.1.0',
+      capacity,
+      units,
+      workers: Object.values(units).reduce((a, b) => a + b, 0),
+      lastHeartbeatAt: new Date().toISOString(),
+      heartbeatAgeMs: 500,
+      self: id === 'maq-a',
+    });
+    status.instances = [
+      instance('maq-a', { conferencia: 3, emissao: 1 }, 8),
+      instance('maq-b', { conferencia: 4 }, 10),
+    ];
     const events = new ServiceEvents();
     const { url } = await startServer({ status, events });
     events.emit('job-finished', {
@@ -339,6 +356,9 @@ describe('HttpServer /metrics', () => {
     has('rpa_workers_busy{queue="conferencia"} 5');
     has('rpa_workers_desired{queue="emissao"} 1');
     has('rpa_status_up 1');
+    has('rpa_pool_instances 2');
+    has('rpa_instance_workers{instance_id="maq-b",queue="conferencia"} 4');
+    has('rpa_instance_capacity{instance_id="maq-a"} 8');
     has('rpa_job_duration_seconds_count{queue="conferencia",outcome="ok"} 1');
     has('rpa_job_duration_seconds_bucket{le="2",queue="conferencia",outcome="ok"} 1');
     has('rpa_job_duration_seconds_bucket{le="30",queue="conferencia",outcome="error"} 0');

@@ -72,6 +72,8 @@ describe('measureDeadlineRisk', () => {
     const status = {
       at: '',
       redis: 'up' as const,
+      instanceId: 'maq-a',
+      instances: [],
       totalWorkers: 0,
       maxTotalWorkers: 20,
       recentDecisions: [],

@@ -1,0 +1,228 @@
+/**
+ * What the instances sharing one Redis know of each other, and the unit slots that keep the caps
+ * across all of them. Every step is one Lua script, so Redis's own clock (`TIME`) and atomicity
+ * decide; no instance trusts its own clock or a read-then-write.
+ *
+ * Keys, under `<prefix>:pool:<pool>` (the pool is named by the queues it serves, so instances
+ * configured alike form one pool and tests on a shared Redis never meet):
+ * - `:instances` ZSET id → expiry (ms), `:instance:<id>` the last heartbeat's JSON (PX expiry);
+ * - `:slots` ZSET `<queue>|<n>` → expiry (ms), `:slot-holders` HASH `<queue>|<n>` → instance id.
+ *
+ * Guarantees:
+ * - An instance is live while its heartbeat is younger than its expiry (3 beats); a dead one
+ *   disappears from {@link PoolMembership.snapshot} without anyone cleaning up after it.
+ * - A unit runs only under a slot: {@link PoolMembership.claimSlot} grants slot `n` of a queue
+ *   only when fewer than `maxTotal` slots are held in all and `n <= maxPerQueue`, so the number of
+ *   units never passes either cap, whatever the instances do at the same time. `n` is also the
+ *   unit's number: `Worker-<queue>-<n>` is unique across instances.
+ * - Slots live as long as their instance's heartbeat renews them: a dead instance's slots expire
+ *   with it and their room goes to the live ones.
+ */
+import type { Redis } from 'ioredis';
+
+/** Purges expired instances and slots; used at the top of every script. */
+const PURGE = `
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local dead = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now)
+if #dead > 0 then redis.call('ZREM', KEYS[1], unpack(dead)) end
+local lapsed = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', now)
+if #lapsed > 0 then
+  redis.call('ZREM', KEYS[2], unpack(lapsed))
+  redis.call('HDEL', KEYS[3], unpack(lapsed))
+end
+`;
+
+// KEYS: instances, slots, holders, instance record. ARGV: id, json, ttlMs.
+// Returns the slots this instance still holds (renewed), so it can retire units whose slot lapsed.
+const BEAT_SCRIPT = `${PURGE}
+local ttl = tonumber(ARGV[3])
+redis.call('SET', KEYS[4], ARGV[2], 'PX', ttl)
+redis.call('ZADD', KEYS[1], now + ttl, ARGV[1])
+local held = {}
+local all = redis.call('HGETALL', KEYS[3])
+for i = 1, #all, 2 do
+  if all[i + 1] == ARGV[1] then
+    redis.call('ZADD', KEYS[2], 'XX', now + ttl, all[i])
+    held[#held + 1] = all[i]
+  end
+end
+return held
+`;
+
+// KEYS: instances, slots, holders. ARGV: id, queue, maxPerQueue, maxTotal, ttlMs. Returns n or 0.
+const CLAIM_SCRIPT = `${PURGE}
+if redis.call('ZCARD', KEYS[2]) >= tonumber(ARGV[4]) then return 0 end
+for n = 1, tonumber(ARGV[3]) do
+  local slot = ARGV[2] .. '|' .. n
+  if not redis.call('ZSCORE', KEYS[2], slot) then
+    redis.call('ZADD', KEYS[2], now + tonumber(ARGV[5]), slot)
+    redis.call('HSET', KEYS[3], slot, ARGV[1])
+    return n
+  end
+end
+return 0
+`;
+
+// KEYS: slots, holders. ARGV: id, slot. Only the holder releases.
+const RELEASE_SCRIPT = `
+if redis.call('HGET', KEYS[2], ARGV[2]) == ARGV[1] then
+  redis.call('ZREM', KEYS[1], ARGV[2])
+  redis.call('HDEL', KEYS[2], ARGV[2])
+  return 1
+end
+return 0
+`;
+
+// KEYS: instances, slots, holders. ARGV: record key prefix. Returns {now, ids, records, slots+holders}.
+const SNAPSHOT_SCRIPT = `${PURGE}
+local ids = redis.call('ZRANGE', KEYS[1], 0, -1)
+local records = {}
+for i = 1, #ids do records[i] = redis.call('GET', ARGV[1] .. ids[i]) or '' end
+return {now, ids, records, redis.call('HGETALL', KEYS[3])}
+`;
+
+/** What an instance publishes every heartbeat. */
+export interface InstanceRecord {
+  readonly id: string;
+  readonly host: string;
+  readonly version: string;
+  readonly pid: number;
+  /** Most units it may run. */
+  readonly capacity: number;
+  /** Live units per queue (starting, ready, busy). */
+  readonly units: Readonly<Record<string, number>>;
+  /** Wall-clock time of the beat, as the instance saw it (ms). */
+  readonly beatAt: number;
+  readonly startedAt: number;
+}
+
+/** A live instance and the slots it holds. */
+export interface LiveInstance extends InstanceRecord {
+  /** Slots held per queue: what the caps count (a draining unit still holds its slot). */
+  readonly slots: Readonly<Record<string, number>>;
+}
+
+export interface PoolSnapshot {
+  /** Redis time of the snapshot (ms). */
+  readonly at: number;
+  /** Live instances, in id order. */
+  readonly instances: readonly LiveInstance[];
+}
+
+export interface PoolMembershipOptions {
+  readonly redis: Redis;
+  /** BullMQ key prefix. */
+  readonly prefix: string;
+  /** The queues this instance serves; they name the pool. */
+  readonly queues: readonly string[];
+  /** Heartbeats and slots expire this long after their last renewal. */
+  readonly ttlMs: number;
+}
+
+/** The pool's name: its queues, sorted (instances configured alike share one pool). */
+export function poolName(queues: readonly string[]): string {
+  return [...queues].sort().join('+');
+}
+
+/** The registry of instances and the semaphore of unit slots (see the module comment). */
+export class PoolMembership {
+  readonly #redis: Redis;
+  readonly #ttlMs: number;
+  readonly #keys: { instances: string; slots: string; holders: string; record: string };
+
+  constructor(options: PoolMembershipOptions) {
+    this.#redis = options.redis;
+    this.#ttlMs = options.ttlMs;
+    const base = `${options.prefix}:pool:${poolName(options.queues)}`;
+    this.#keys = {
+      instances: `${base}:instances`,
+      slots: `${base}:slots`,
+      holders: `${base}:slot-holders`,
+      record: `${base}:instance:`,
+    };
+  }
+
+  /** Publishes the record and renews this instance's slots; returns the slots it still holds. */
+  async beat(record: InstanceRecord): Promise<{ queue: string; n: number }[]> {
+    const k = this.#keys;
+    const held = (await this.#redis.eval(
+      BEAT_SCRIPT,
+      4,
+      k.instances,
+      k.slots,
+      k.holders,
+      k.record + record.id,
+      record.id,
+      JSON.stringify(record),
+      this.#ttlMs,
+    )) as string[];
+    return held.map(parseSlot);
+  }
+
+  /** Takes the lowest free slot of `queue` within both caps; null when none is free. */
+  async claimSlot(id: string, queue: string, maxPerQueue: number, maxTotal: number): Promise<number | null> {
+    const k = this.#keys;
+    const n = (await this.#redis.eval(
+      CLAIM_SCRIPT,
+      3,
+      k.instances,
+      k.slots,
+      k.holders,
+      id,
+      queue,
+      maxPerQueue,
+      maxTotal,
+      this.#ttlMs,
+    )) as number;
+    return n > 0 ? n : null;
+  }
+
+  /** Leaves the pool at shutdown (the others need not wait for the expiry); slots go as units close. */
+  async leave(id: string): Promise<void> {
+    await this.#redis
+      .multi()
+      .zrem(this.#keys.instances, id)
+      .del(this.#keys.record + id)
+      .exec();
+  }
+
+  /** Frees slot `n` of `queue` if `id` holds it. */
+  async releaseSlot(id: string, queue: string, n: number): Promise<void> {
+    await this.#redis.eval(RELEASE_SCRIPT, 2, this.#keys.slots, this.#keys.holders, id, `${queue}|${n}`);
+  }
+
+  /** Live instances with their last records and held slots. */
+  async snapshot(): Promise<PoolSnapshot> {
+    const k = this.#keys;
+    const [at, ids, records, holders] = (await this.#redis.eval(
+      SNAPSHOT_SCRIPT,
+      3,
+      k.instances,
+      k.slots,
+      k.holders,
+      k.record,
+    )) as [number, string[], string[], string[]];
+    const slots = new Map<string, Record<string, number>>();
+    for (let i = 0; i + 1 < holders.length; i += 2) {
+      const { queue } = parseSlot(holders[i] ?? '');
+      const owner = holders[i + 1] ?? '';
+      const bag = slots.get(owner) ?? {};
+      bag[queue] = (bag[queue] ?? 0) + 1;
+      slots.set(owner, bag);
+    }
+    const instances: LiveInstance[] = [];
+    ids.forEach((id, i) => {
+      const raw = records[i];
+      if (!raw) return;
+      const record = JSON.parse(raw) as InstanceRecord;
+      instances.push({ ...record, id, slots: slots.get(id) ?? {} });
+    });
+    return { at, instances };
+  }
+}
+
+function parseSlot(slot: string): { queue: string; n: number } {
+  const at = slot.lastIndexOf('|');
+  return { queue: slot.slice(0, at), n: Number(slot.slice(at + 1)) };
+}
