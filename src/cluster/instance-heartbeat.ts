@@ -1,8 +1,12 @@
 import os from 'node:os';
 import { coerceError } from '../lib/errors.js';
 import { sleep, systemClock, type Clock } from '../lib/sleep.js';
+import { withTimeout } from '../lib/with-timeout.js';
 import type { Logger } from '../logging/logger.js';
 import type { PoolMembership, PoolSnapshot } from './pool-membership.js';
+
+/** Longest wait for the last beat and the leave at shutdown. */
+const CLOSE_TIMEOUT_MS = 1000;
 
 export interface InstanceHeartbeatOptions {
   readonly membership: PoolMembership;
@@ -94,8 +98,15 @@ export class InstanceHeartbeat {
   close(): Promise<void> {
     this.#closing ??= (async () => {
       this.#stop.abort();
-      await this.#loop;
-      await this.#options.membership.leave(this.#options.id).catch(() => undefined);
+      // A beat or the leave may wait on an unreachable Redis: the expiry removes this instance then.
+      await withTimeout(
+        (async () => {
+          await this.#loop;
+          await this.#options.membership.leave(this.#options.id);
+        })(),
+        CLOSE_TIMEOUT_MS,
+        'leaving the pool',
+      ).catch(() => undefined);
     })();
     return this.#closing;
   }

@@ -218,6 +218,7 @@ export class PoolMembership {
       const record = JSON.parse(raw) as InstanceRecord;
       instances.push({ ...record, id, slots: slots.get(id) ?? {} });
     });
+    instances.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
     return { at, instances };
   }
 }

@@ -169,7 +169,8 @@ export class Scaler extends EventEmitter<ScalerEvents> {
     // Apply scale-downs first so the room they free is there for scale-ups under the total cap.
     const ordered = [...decision.plans].sort((a, b) => rank(a) - rank(b));
     for (const plan of ordered) {
-      const split = assignment && members ? describeSplit(plan.queue, assignment, members) : '';
+      // One instance alone writes the seed's line unchanged.
+      const split = assignment && members && members.length > 1 ? describeSplit(plan.queue, assignment, members) : '';
       if (tick || plan.action !== 'hold') this.#log(plan, split, reporter);
       const mine = assignment?.[this.#options.cluster?.selfId ?? '']?.[plan.queue];
       pool.setTarget(plan.queue, mine ?? plan.target);
