@@ -215,6 +215,7 @@ function render() {
   renderKpis();
   renderWindow();
   renderScheduling();
+  renderInstances(state.status);
   for (const q of state.status.queues) {
     const view = queueView(q.name);
     renderState(view, q);

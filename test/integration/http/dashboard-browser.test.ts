@@ -67,7 +67,30 @@ class QueueBackedStatus implements StatusSource {
       at: new Date().toISOString(),
       redis: 'up',
       instanceId: 'maq-a',
-      instances: [],
+      instances: [
+        {
+          id: 'maq-a',
+          host: 'host-a',
+          version: '0.1.0',
+          capacity: 12,
+          units: Object.fromEntries(queues.map((q) => [q.name, q.workers])),
+          workers: queues.reduce((s, q) => s + q.workers, 0),
+          lastHeartbeatAt: new Date().toISOString(),
+          heartbeatAgeMs: 0,
+          self: true,
+        },
+        {
+          id: 'maq-b',
+          host: 'host-b',
+          version: '0.1.0',
+          capacity: 8,
+          units: {},
+          workers: 0,
+          lastHeartbeatAt: new Date().toISOString(),
+          heartbeatAgeMs: 1500,
+          self: false,
+        },
+      ],
       queues,
       totalWorkers: queues.reduce((s, q) => s + q.workers, 0),
       maxTotalWorkers: 20,
@@ -315,6 +338,12 @@ describe('dashboard and Bull Board in Chromium', () => {
     expect(await kpi('emissao', 'jobs-per-worker')).toBe('idle');
     expect(await page.locator('td[data-kpi="total-workers"]').getAttribute('data-level')).toBe('ok');
     await expect.poll(() => page.locator('#kpi-table td.kpi-crit[data-kpi="completions-per-minute"]').count()).toBe(0);
+    // The instances of the pool, one row each.
+    expect(await page.locator('#instances-table tbody tr').count()).toBe(2);
+    expect(
+      await page.locator('#instances-table tr[data-instance="maq-b"] td[data-field="workers"]').textContent(),
+    ).toBe('0 de 8');
+    expect(await page.locator('#instances-summary').textContent()).toBe('2 instância(s) viva(s) neste Redis');
 
     // The decisions table: the changes, with the 12 holds folded into one row.
     const confRows = confSection.locator('table.decisions tbody tr');
