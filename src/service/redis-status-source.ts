@@ -204,6 +204,7 @@ export class LiveStatusSource implements StatusSource {
       instances,
       queues,
       totalWorkers: queues.reduce((sum, q) => sum + q.workers, 0),
+      totalDesired: queues.reduce((sum, q) => sum + q.desired, 0),
       maxTotalWorkers: config.scaler.maxTotalWorkers,
       recentDecisions: decisions,
     };

@@ -88,6 +88,8 @@ export interface ServiceStatus {
   readonly queues: readonly QueueStatus[];
   /** Live units over all queues and instances. */
   readonly totalWorkers: number;
+  /** The scaler's last decision over all queues: the units the whole pool should run (KEDA reads it). */
+  readonly totalDesired: number;
   readonly maxTotalWorkers: number;
   readonly recentDecisions: readonly DecisionRecord[];
 }

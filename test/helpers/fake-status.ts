@@ -58,6 +58,7 @@ export class FakeStatusSource implements StatusSource {
       instances: this.instances,
       queues: this.queues,
       totalWorkers: this.queues.reduce((sum, q) => sum + q.workers, 0),
+      totalDesired: this.queues.reduce((sum, q) => sum + q.desired, 0),
       maxTotalWorkers: this.maxTotalWorkers,
       recentDecisions: this.decisions.slice(-20).reverse(),
     });

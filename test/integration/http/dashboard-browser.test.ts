@@ -93,6 +93,7 @@ class QueueBackedStatus implements StatusSource {
       ],
       queues,
       totalWorkers: queues.reduce((s, q) => s + q.workers, 0),
+      totalDesired: queues.reduce((s, q) => s + q.desired, 0),
       maxTotalWorkers: 20,
       recentDecisions: [...this.decisions].reverse().slice(0, 20),
     };

@@ -203,6 +203,7 @@ describe('HttpServer /api/status and /readyz', () => {
       'queues',
       'recentDecisions',
       'redis',
+      'totalDesired',
       'totalWorkers',
     ]);
     expect(body).toMatchObject({

@@ -75,6 +75,7 @@ describe('measureDeadlineRisk', () => {
       instanceId: 'maq-a',
       instances: [],
       totalWorkers: 0,
+      totalDesired: 0,
       maxTotalWorkers: 20,
       recentDecisions: [],
       queues: [
