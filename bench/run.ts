@@ -11,6 +11,7 @@ import { formatMachine, machineInfo } from './lib/machine.js';
 import { progress } from './lib/progress.js';
 import { browserThroughputBench } from './browser-throughput.js';
 import { pipelineBench } from './pipeline.js';
+import { priorityBench } from './priority.js';
 import { scaleUpBench } from './scale-up.js';
 import { scenarioBench } from './scenario.js';
 import { soakBench } from './soak.js';
@@ -20,6 +21,7 @@ type Bench = (ctx: BenchContext) => Promise<Figure[]>;
 const BENCHES: Readonly<Record<string, Bench>> = {
   pipeline: pipelineBench,
   scenario: scenarioBench,
+  priority: priorityBench,
   'scale-up': scaleUpBench,
   browser: browserThroughputBench,
   soak: soakBench,

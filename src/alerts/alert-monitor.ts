@@ -3,7 +3,14 @@ import type { Logger } from '../logging/logger.js';
 import type { ServiceEvents } from '../service/events.js';
 import type { ServiceStatus, StatusSource } from '../service/status.js';
 import { OutcomeWindow } from './outcome-window.js';
-import { measureBacklog, measureFailureRatio, measureWorkers, ruleScope, type RuleMeasure } from './rule-measure.js';
+import {
+  measureBacklog,
+  measureDeadlineRisk,
+  measureFailureRatio,
+  measureWorkers,
+  ruleScope,
+  type RuleMeasure,
+} from './rule-measure.js';
 import { postAlert, type AlertPayload } from './webhook.js';
 
 /** Options for {@link AlertMonitor}. */
@@ -152,7 +159,12 @@ export class AlertMonitor {
     }
     // No status this time: keep the backlog timer as it was rather than guess.
     if (!status) return undefined;
-    const m = rule.kind === 'workersAbove' ? measureWorkers(rule, status) : measureBacklog(rule, status);
+    const m =
+      rule.kind === 'workersAbove'
+        ? measureWorkers(rule, status)
+        : rule.kind === 'deadlineAtRisk'
+          ? measureDeadlineRisk(rule, status)
+          : measureBacklog(rule, status);
     if (!m) {
       if (!this.#unknownQueueWarned.has(rule.name)) {
         this.#unknownQueueWarned.add(rule.name);
@@ -172,6 +184,7 @@ export class AlertMonitor {
     }
     const lastedSeconds = Math.floor((now - since) / 1000);
     if (now - since < rule.forSeconds * 1000) return undefined;
+    if (rule.forSeconds === 0 && rule.kind === 'deadlineAtRisk') return m;
     return { ...m, detail: `${m.detail} há ${lastedSeconds}s` };
   }
 

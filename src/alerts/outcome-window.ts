@@ -9,6 +9,8 @@ export interface OutcomeCounts {
   readonly error: number;
   /** Failed attempt that will be tried again. */
   readonly retry: number;
+  /** Jobs not run because their deadline had passed. */
+  readonly expired: number;
 }
 
 /** Options for {@link OutcomeWindow}. */
@@ -24,6 +26,7 @@ interface Entry {
   readonly at: number;
   readonly queue: string;
   readonly outcome: JobFinished['outcome'];
+  readonly durationMs: number;
 }
 
 /**
@@ -38,7 +41,7 @@ export class OutcomeWindow {
   #entries: Entry[] = [];
   #attached = false;
   readonly #onFinished = (info: JobFinished): void => {
-    this.#entries.push({ at: this.#clock(), queue: info.queue, outcome: info.outcome });
+    this.#entries.push({ at: this.#clock(), queue: info.queue, outcome: info.outcome, durationMs: info.durationMs });
     // Bound memory between reads on a busy service.
     if (this.#entries.length > 10_000) this.#prune(this.#clock());
   };
@@ -72,13 +75,31 @@ export class OutcomeWindow {
     let ok = 0;
     let error = 0;
     let retry = 0;
+    let expired = 0;
     for (const e of this.#entries) {
       if (e.at < since || (queue !== '' && e.queue !== queue)) continue;
       if (e.outcome === 'ok') ok++;
       else if (e.outcome === 'error') error++;
+      else if (e.outcome === 'expired') expired++;
       else retry++;
     }
-    return { ok, error, retry };
+    return { ok, error, retry, expired };
+  }
+
+  /** Mean duration of the attempts that ended (ok or error) in the last `windowMs`; null when none. */
+  meanDurationMs(queue: string, windowMs: number): number | null {
+    const now = this.#clock();
+    this.#prune(now);
+    const since = now - Math.min(windowMs, this.#keepMs);
+    let total = 0;
+    let n = 0;
+    for (const e of this.#entries) {
+      if (e.at < since || (queue !== '' && e.queue !== queue)) continue;
+      if (e.outcome !== 'ok' && e.outcome !== 'error') continue;
+      total += e.durationMs;
+      n++;
+    }
+    return n === 0 ? null : total / n;
   }
 
   /** Queues with outcomes in the window. */

@@ -64,3 +64,37 @@ export function measureFailureRatio(rule: AlertRule, counts: OutcomeCounts, wind
     detail: `${pct(value)} de falhas (${failed}/${total} tentativas) nos últimos ${windowSeconds}s (limite ${pct(rule.threshold)})`,
   };
 }
+
+/**
+ * deadlineAtRisk: items expected to start after their deadline (`prazo`) at the queue's drain
+ * rate (the status computes it: service/deadline-risk.ts). Names the earliest deadline at risk.
+ */
+export function measureDeadlineRisk(rule: AlertRule, status: ServiceStatus): RuleMeasure | undefined {
+  const queues = rule.queue === '' ? status.queues : status.queues.filter((q) => q.name === rule.queue);
+  if (queues.length === 0 && rule.queue !== '') return undefined;
+  const atRisk = queues.filter((q) => q.deadlines.atRisk > 0);
+  const value = atRisk.reduce((sum, q) => sum + q.deadlines.atRisk, 0);
+  const earliest = atRisk
+    .map((q) => q.deadlines.earliestAtRisk)
+    .filter((t): t is string => t !== null)
+    .sort()[0];
+  const where =
+    rule.queue === '' && atRisk.length > 0
+      ? ` (${atRisk.map((q) => `${q.name}: ${q.deadlines.atRisk}`).join(', ')})`
+      : '';
+  const pace = atRisk
+    .map((q) =>
+      q.deadlines.drainPerMinute === null
+        ? `${q.name}: ritmo ainda desconhecido`
+        : `${q.name} drena ~${q.deadlines.drainPerMinute}/min`,
+    )
+    .join(', ');
+  return {
+    value,
+    above: value > rule.threshold,
+    detail:
+      value === 0
+        ? 'nenhum item com prazo em risco'
+        : `${value} item(ns) com prazo em risco${where}; prazo mais próximo ${earliest ?? '?'}; ${pace} (limite ${rule.threshold})`,
+  };
+}

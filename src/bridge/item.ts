@@ -12,13 +12,23 @@
  *   U+FFFD) and `rawBase64` holds the exact bytes. Readers: use `rawBase64` when present.
  * - `reason` is one of {@link InvalidReason}; `detail` says more for people.
  */
+import { isScheduleError, parseSchedule, type Schedule } from '../lib/scheduling.js';
 import { jobIdForPayloadId, jobIdForSequence } from './job-id.js';
 
 /**
  * Why an item is invalid. `foreign-entry`: a processing-list entry the bridge did not write (no
  * sequence number), e.g. pushed there by hand; it is kept byte for byte like any other.
  */
-export type InvalidReason = 'too-large' | 'invalid-utf8' | 'not-json' | 'not-object' | 'bad-id' | 'foreign-entry';
+export type InvalidReason =
+  | 'too-large'
+  | 'invalid-utf8'
+  | 'not-json'
+  | 'not-object'
+  | 'bad-id'
+  | 'foreign-entry'
+  | 'bad-prioridade'
+  | 'bad-executarApos'
+  | 'bad-prazo';
 
 export type ClassifiedItem =
   | {
@@ -27,6 +37,8 @@ export type ClassifiedItem =
       readonly jobId: string;
       /** True when the id came from the payload (and so may repeat); false for generated ids. */
       readonly fromPayload: boolean;
+      /** The scheduling fields (CONTRACT.md), checked; the bridge derives the job options from it. */
+      readonly schedule: Schedule;
     }
   | { readonly valid: false; readonly reason: InvalidReason; readonly detail: string };
 
@@ -57,15 +69,19 @@ export function classifyItem(raw: Buffer, seq: string, maxItemBytes: number, que
     return { valid: false, reason: 'not-object', detail: `item is a JSON ${kind}, not an object` };
   }
   const payload = parsed as Record<string, unknown>;
-  if (!Object.hasOwn(payload, 'id')) {
-    return { valid: true, payload, jobId: jobIdForSequence(queue, seq), fromPayload: false };
-  }
   const id = payload.id;
-  if (typeof id !== 'string' && typeof id !== 'number') {
+  if (Object.hasOwn(payload, 'id') && typeof id !== 'string' && typeof id !== 'number') {
     const kind = id === null ? 'null' : Array.isArray(id) ? 'array' : typeof id;
     return { valid: false, reason: 'bad-id', detail: `id is ${kind}, expected string or number` };
   }
-  return { valid: true, payload, jobId: jobIdForPayloadId(id), fromPayload: true };
+  const schedule = parseSchedule(payload);
+  if (isScheduleError(schedule)) {
+    return { valid: false, reason: `bad-${schedule.field}`, detail: `${schedule.field}: ${schedule.detail}` };
+  }
+  if (typeof id === 'string' || typeof id === 'number') {
+    return { valid: true, payload, jobId: jobIdForPayloadId(id), fromPayload: true, schedule };
+  }
+  return { valid: true, payload, jobId: jobIdForSequence(queue, seq), fromPayload: false, schedule };
 }
 
 /** The JSON text pushed to the invalid list for `raw` (format in the file comment). */

@@ -7,6 +7,7 @@ import type { QueueConfig } from '../config/types.js';
 import { coerceError } from '../lib/errors.js';
 import { sleep } from '../lib/sleep.js';
 import type { Logger } from '../logging/logger.js';
+import { scheduleJobOptions, type Schedule } from '../lib/scheduling.js';
 import { classifyItem, invalidEntry, type InvalidReason } from './item.js';
 import { abortable } from './abortable.js';
 import { LosslessListMoves } from './lossless-list-moves.js';
@@ -65,6 +66,7 @@ interface Candidate {
   readonly jobId: string;
   readonly payload: Record<string, unknown>;
   readonly fromPayload: boolean;
+  readonly schedule: Schedule;
 }
 
 export class QueueBridge {
@@ -140,7 +142,8 @@ export class QueueBridge {
   async #room(): Promise<number> {
     const { maxWaiting, batchSize, stats, logger } = this.#o;
     if (maxWaiting === 0) return batchSize;
-    const waiting = await this.#o.bullQueue.getWaitingCount();
+    // Bridged jobs always carry a priority, so they wait in the prioritized set.
+    const waiting = await this.#o.bullQueue.getJobCountByTypes('waiting', 'prioritized');
     const room = Math.max(0, Math.min(batchSize, maxWaiting - waiting));
     if (room === 0 && !stats.holding) {
       logger.warn(`${waiting} jobs waiting (limit ${maxWaiting}): holding items in ${this.#o.queue.sourceList}`);
@@ -185,7 +188,12 @@ export class QueueBridge {
         continue;
       }
       inBatch.add(item.jobId);
-      candidates.push({ jobId: item.jobId, payload: item.payload, fromPayload: item.fromPayload });
+      candidates.push({
+        jobId: item.jobId,
+        payload: item.payload,
+        fromPayload: item.fromPayload,
+        schedule: item.schedule,
+      });
     }
 
     // Generated ids are new unless this batch is a replay; payload ids may name a retained job.
@@ -200,8 +208,13 @@ export class QueueBridge {
     }
 
     if (toAdd.length > 0) {
+      const addedAtMs = Date.now();
       await this.#o.bullQueue.addBulk(
-        toAdd.map((c) => ({ name: queue.flow, data: c.payload, opts: { ...this.#o.jobOptions, jobId: c.jobId } })),
+        toAdd.map((c) => ({
+          name: queue.flow,
+          data: c.payload,
+          opts: { ...this.#o.jobOptions, ...scheduleJobOptions(c.schedule, addedAtMs), jobId: c.jobId },
+        })),
       );
       stats.moved += toAdd.length;
       this.#notify(() => events.onMoved?.(queue.name, toAdd.length));

@@ -1,5 +1,8 @@
-/** The kinds of alert rule (issue: workers above N, backlog above N for M minutes, failure ratio above X). */
-export const ALERT_KINDS = ['workersAbove', 'backlogAbove', 'failureRatioAbove'] as const;
+/**
+ * The kinds of alert rule: workers above N, backlog above N for M minutes, failure ratio above X,
+ * more than N items whose deadline (`prazo`) the backlog will not reach in time.
+ */
+export const ALERT_KINDS = ['workersAbove', 'backlogAbove', 'failureRatioAbove', 'deadlineAtRisk'] as const;
 
 const RULE_KEYS = new Set(['name', 'kind', 'queue', 'threshold', 'forSeconds']);
 

@@ -58,12 +58,15 @@ export interface BrowserConfig {
 
 export interface AlertRule {
   readonly name: string;
-  readonly kind: 'workersAbove' | 'backlogAbove' | 'failureRatioAbove';
+  readonly kind: 'workersAbove' | 'backlogAbove' | 'failureRatioAbove' | 'deadlineAtRisk';
   /** Queue the rule watches; empty: all queues together. */
   readonly queue: string;
-  /** Workers, jobs or ratio (0..1) depending on kind. */
+  /** Workers, jobs, ratio (0..1) or items at risk (deadlineAtRisk: fires above it; 0 = any) depending on kind. */
   readonly threshold: number;
-  /** For backlogAbove: how long the backlog must last; for failureRatioAbove: the window. */
+  /**
+   * For backlogAbove and deadlineAtRisk: how long the breach must last; for failureRatioAbove: the
+   * window.
+   */
   readonly forSeconds: number;
 }
 

@@ -25,7 +25,7 @@ const QUEUE_GAUGES: readonly { name: string; help: string; field: keyof QueueSta
   { name: 'rpa_queue_list_items', help: 'Items still in the source list, not yet bridged', field: 'listLength' },
   { name: 'rpa_queue_waiting_jobs', help: 'BullMQ jobs waiting', field: 'waiting' },
   { name: 'rpa_queue_active_jobs', help: 'BullMQ jobs being processed', field: 'active' },
-  { name: 'rpa_queue_delayed_jobs', help: 'BullMQ jobs delayed (retry backoff)', field: 'delayed' },
+  { name: 'rpa_queue_delayed_jobs', help: 'BullMQ jobs delayed (executarApos, retry backoff)', field: 'delayed' },
   { name: 'rpa_queue_failed_jobs', help: 'BullMQ jobs failed and still retained', field: 'failed' },
   { name: 'rpa_workers', help: 'Live worker units (starting, ready, busy)', field: 'workers' },
   { name: 'rpa_workers_busy', help: 'Worker units running a job', field: 'busy' },
@@ -129,7 +129,7 @@ export class ServiceMetrics {
 
     this.#duration = new Histogram({
       name: 'rpa_job_duration_seconds',
-      help: 'Duration of job attempts by outcome (ok, error = last attempt failed, retry = will be retried)',
+      help: 'Duration of job attempts by outcome (ok, error = last attempt failed, retry = will be retried, expired = deadline passed, not run)',
       labelNames: ['queue', 'outcome'],
       buckets: DURATION_BUCKETS_SECONDS,
       registers,

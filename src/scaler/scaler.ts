@@ -39,6 +39,8 @@ export class Scaler extends EventEmitter<ScalerEvents> {
   #wake: AbortController = new AbortController();
   #lastEvaluationAt = 0;
   #windowEndsAt: number | undefined;
+  /** When the next postponed job comes due: evaluate then, so a batch due at 08:00 gets workers at once. */
+  #nextDueAt: number | undefined;
   #nudged = false;
   #loop: Promise<void> | undefined;
   #closing: Promise<void> | undefined;
@@ -76,7 +78,9 @@ export class Scaler extends EventEmitter<ScalerEvents> {
     while (!this.#stop.signal.aborted) {
       const now = Date.now();
       const tickDue = now >= nextTickAt;
-      const windowDue = this.#windowEndsAt !== undefined && now >= this.#windowEndsAt;
+      const windowDue =
+        (this.#windowEndsAt !== undefined && now >= this.#windowEndsAt) ||
+        (this.#nextDueAt !== undefined && now >= this.#nextDueAt);
       if (tickDue || windowDue || this.#nudged) {
         const sinceLast = now - this.#lastEvaluationAt;
         if (!tickDue && !windowDue && sinceLast < debounceMs) {
@@ -84,13 +88,15 @@ export class Scaler extends EventEmitter<ScalerEvents> {
           continue;
         }
         this.#nudged = false;
+        // Set again by a successful evaluation; a failed one must not spin on a past due time.
+        this.#nextDueAt = undefined;
         if (tickDue) nextTickAt = now + intervalMs;
         await this.evaluate({ tick: tickDue });
         continue;
       }
       this.#wake = new AbortController();
       if (this.#nudged) continue;
-      const wakeAt = Math.min(nextTickAt, this.#windowEndsAt ?? Infinity);
+      const wakeAt = Math.min(nextTickAt, this.#windowEndsAt ?? Infinity, this.#nextDueAt ?? Infinity);
       await sleep(wakeAt - now, AbortSignal.any([this.#stop.signal, this.#wake.signal]));
     }
   }
@@ -123,6 +129,7 @@ export class Scaler extends EventEmitter<ScalerEvents> {
     this.#last = decision.plans;
     this.#lastDepths = depths;
     this.#windowEndsAt = this.#nextWindowEnd(now);
+    this.#nextDueAt = this.#nextDue(depths);
     this.emit('evaluated', decision.plans, depths);
     await this.#record(
       decision.plans.filter((p) => tick || p.action !== 'hold'),
@@ -137,6 +144,13 @@ export class Scaler extends EventEmitter<ScalerEvents> {
     if (starts.length === 0) return undefined;
     const endsAt = Math.min(...starts) + this.#options.limits.stabilizationMs;
     return Date.now() + Math.max(0, endsAt - now) + 5;
+  }
+
+  /** Wall-clock time just after the earliest delayed job comes due. */
+  #nextDue(depths: readonly QueueDepth[]): number | undefined {
+    const due = depths.map((d) => d.nextDueAt).filter((t): t is number => t !== null && t !== undefined);
+    // +5 ms: the delayed set's score resolution is 1 ms; evaluate once the job counts as due.
+    return due.length === 0 ? undefined : Math.min(...due) + 5;
   }
 
   #log(plan: QueuePlan): void {

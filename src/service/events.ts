@@ -2,8 +2,13 @@ import { EventEmitter } from 'node:events';
 
 /** What happened in the service, for metrics and alerts (the HTTP module listens). */
 export interface ServiceEventMap {
-  /** A job attempt ended: `retry` when it will be tried again. */
-  'job-finished': [info: { queue: string; worker: string; outcome: 'ok' | 'error' | 'retry'; durationMs: number }];
+  /**
+   * A job attempt ended: `retry` when it will be tried again; `expired` when the job was not run
+   * because its deadline (`prazo`) had passed.
+   */
+  'job-finished': [
+    info: { queue: string; worker: string; outcome: 'ok' | 'error' | 'retry' | 'expired'; durationMs: number },
+  ];
   /** The scaler changed a queue's worker count (`hold` is not emitted). */
   scaled: [info: { queue: string; action: 'up' | 'down'; from: number; to: number; pending: number }];
   /** The bridge turned `count` items into jobs. */

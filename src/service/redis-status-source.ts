@@ -5,7 +5,24 @@ import type { DecisionHistory, DecisionRecord } from '../scaler/decision-history
 import type { QueueDepthSource } from '../scaler/queue-depth.js';
 import type { Scaler } from '../scaler/scaler.js';
 import type { WorkerPool } from '../scaler/worker-pool.js';
-import type { QueueStatus, ServiceStatus, StatusSource } from './status.js';
+import type { OutcomeWindow } from '../alerts/outcome-window.js';
+import { BULL_PRIORITY } from '../lib/scheduling.js';
+import { deadlineRisk } from './deadline-risk.js';
+import { readScheduleView, type ScheduleView } from './schedule-view.js';
+import type { DeadlineStatus, QueueStatus, ServiceStatus, StatusSource } from './status.js';
+
+/** Jobs read per queue for ages and deadlines. */
+const SCHEDULE_SCAN_LIMIT = 1000;
+/** The completion rate of the deadline estimate is observed over this window. */
+export const DRAIN_RATE_WINDOW_MS = 5 * 60_000;
+
+const NO_DEADLINES: DeadlineStatus = {
+  withDeadline: 0,
+  atRisk: 0,
+  earliestAtRisk: null,
+  drainPerMinute: 0,
+  truncated: false,
+};
 
 /** The live status, read from Redis (queue counts, decisions) and from the pool (units). */
 export class LiveStatusSource implements StatusSource {
@@ -17,8 +34,16 @@ export class LiveStatusSource implements StatusSource {
       readonly pool: WorkerPool;
       readonly scaler: Scaler;
       readonly history: DecisionHistory;
+      /** Job outcomes of the last {@link DRAIN_RATE_WINDOW_MS} at least (the drain rate). */
+      readonly outcomes: OutcomeWindow;
+      /** @defaultValue Date.now */
+      readonly clock?: () => number;
     },
-  ) {}
+  ) {
+    this.#startedAtMs = (deps.clock ?? Date.now)();
+  }
+
+  readonly #startedAtMs: number;
 
   async redisReady(): Promise<boolean> {
     if (this.deps.redis.status !== 'ready') return false;
@@ -33,22 +58,61 @@ export class LiveStatusSource implements StatusSource {
     return this.deps.history.since(sinceMs);
   }
 
+  /**
+   * The workers the queue has or is about to get: live units, the scaler's last decision, or what
+   * the scaling rule gives this backlog (a burst is seen before the scaler's next evaluation).
+   */
+  #workersFor(q: AppConfig['queues'][number], pending: number, live: number, desired: number | undefined): number {
+    const byRule = Math.min(q.maxWorkers, Math.ceil(pending / q.jobsPerWorker));
+    return Math.max(live, desired ?? 0, byRule);
+  }
+
+  /** Deadlines at risk at the observed drain rate (the estimate: service/deadline-risk.ts). */
+  #deadlines(view: ScheduleView, queue: string, workers: number, idleWorkers: number, now: number): DeadlineStatus {
+    const windowMs = Math.max(1000, Math.min(DRAIN_RATE_WINDOW_MS, now - this.#startedAtMs));
+    const counts = this.deps.outcomes.counts(queue, windowMs);
+    const meanMs = this.deps.outcomes.meanDurationMs(queue, windowMs);
+    const throughput = (counts.ok + counts.error) / (windowMs / 1000);
+    const ratePerSecond = meanMs === null ? null : Math.max(throughput, workers / Math.max(meanMs / 1000, 0.001));
+    const risk = deadlineRisk({ nowMs: now, waiting: view.waiting, delayed: view.delayed, ratePerSecond, idleWorkers });
+    return {
+      withDeadline: risk.withDeadline,
+      atRisk: risk.atRisk,
+      earliestAtRisk: risk.earliestAtRiskMs === null ? null : new Date(risk.earliestAtRiskMs).toISOString(),
+      drainPerMinute: ratePerSecond === null ? null : Math.round(ratePerSecond * 60 * 10) / 10,
+      truncated: view.truncated,
+    };
+  }
+
   async status(): Promise<ServiceStatus> {
     const { config, pool, scaler, depth, history } = this.deps;
     const ready = await this.redisReady();
     const depths = ready ? await depth.sample() : scaler.lastDepths;
     const decisions = ready ? await history.latest(20) : [];
-    const queues: QueueStatus[] = config.queues.map((q) => {
+    const now = (this.deps.clock ?? Date.now)();
+    const views = ready
+      ? await Promise.all(
+          config.queues.map((q) =>
+            readScheduleView(this.deps.redis, `${config.redis.prefix}:${q.name}`, {
+              limit: SCHEDULE_SCAN_LIMIT,
+              bands: Object.values(BULL_PRIORITY),
+            }),
+          ),
+        )
+      : [];
+    const queues: QueueStatus[] = config.queues.map((q, i) => {
       const d = depths.find((x) => x.queue === q.name);
       const c = pool.counts(q.name);
       const plan = scaler.lastPlans.find((p) => p.queue === q.name);
+      const view = views[i];
       return {
         name: q.name,
         flow: q.flow,
         sourceList: q.sourceList,
         listLength: d?.listLength ?? 0,
         pending: d?.pending ?? 0,
-        waiting: d?.waiting ?? 0,
+        // Bridged jobs all carry a priority: they wait in BullMQ's prioritized set.
+        waiting: (d?.waiting ?? 0) + (d?.prioritized ?? 0),
         active: d?.active ?? 0,
         delayed: d?.delayed ?? 0,
         failed: d?.failed ?? 0,
@@ -61,6 +125,17 @@ export class LiveStatusSource implements StatusSource {
         maxWorkers: q.maxWorkers,
         jobsPerWorker: q.jobsPerWorker,
         workerNames: c.names,
+        nextDelayedAt: d?.nextDueAt != null ? new Date(d.nextDueAt).toISOString() : null,
+        oldestWaitingAgeMs: view?.oldestReadyAtMs != null ? Math.max(0, now - view.oldestReadyAtMs) : null,
+        deadlines: view
+          ? this.#deadlines(
+              view,
+              q.name,
+              this.#workersFor(q, d?.pending ?? 0, c.live, plan?.desired),
+              c.live - c.busy,
+              now,
+            )
+          : NO_DEADLINES,
       };
     });
     return {

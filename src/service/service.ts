@@ -17,8 +17,9 @@ import { WorkerPool } from '../scaler/worker-pool.js';
 import { WorkerUnit } from '../workers/worker-unit.js';
 import { HttpServer } from '../http/server.js';
 import { AlertMonitor } from '../alerts/alert-monitor.js';
+import { OutcomeWindow } from '../alerts/outcome-window.js';
 import { ServiceEvents } from './events.js';
-import { LiveStatusSource } from './redis-status-source.js';
+import { DRAIN_RATE_WINDOW_MS, LiveStatusSource } from './redis-status-source.js';
 
 /** Longest wait for one component (but the workers) to stop. */
 const STEP_TIMEOUT_MS = 10_000;
@@ -136,7 +137,10 @@ export class Service {
     });
     // Finished jobs change the backlog: evaluate soon so scale-down need not wait for the tick.
     this.events.on('job-finished', () => scaler.nudge());
-    const status = new LiveStatusSource({ config, redis, depth, pool, scaler, history });
+    const outcomes = new OutcomeWindow({ events: this.events, keepMs: DRAIN_RATE_WINDOW_MS });
+    outcomes.start();
+    this.#started.push({ name: 'outcomes', stop: () => Promise.resolve(outcomes.close()) });
+    const status = new LiveStatusSource({ config, redis, depth, pool, scaler, history, outcomes });
 
     if (config.http.enabled) {
       const http = new HttpServer({

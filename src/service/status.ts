@@ -7,8 +7,9 @@ export interface QueueStatus {
   readonly sourceList: string;
   /** Items still in the source list (not yet bridged). */
   readonly listLength: number;
-  /** listLength + waiting + prioritized: what the scaling rule divides. */
+  /** listLength + waiting + delayed jobs already due: what the scaling rule divides. */
   readonly pending: number;
+  /** Jobs waiting for a worker (BullMQ's waiting and prioritized). */
   readonly waiting: number;
   readonly active: number;
   readonly delayed: number;
@@ -25,6 +26,26 @@ export interface QueueStatus {
   readonly jobsPerWorker: number;
   /** Names of the units not closed, e.g. `Worker-conferencia-3`. */
   readonly workerNames: readonly string[];
+  /** When the next postponed job (`executarApos`) comes due; null when none. */
+  readonly nextDelayedAt: string | null;
+  /** How long the oldest waiting job has waited (since added, or since it came due); null when none. */
+  readonly oldestWaitingAgeMs: number | null;
+  /** Deadlines (`prazo`) of waiting and postponed jobs (see service/deadline-risk.ts for the estimate). */
+  readonly deadlines: DeadlineStatus;
+}
+
+/** The deadline part of a {@link QueueStatus}. */
+export interface DeadlineStatus {
+  /** Jobs read that carry a deadline. */
+  readonly withDeadline: number;
+  /** Of those, the ones expected to start after their deadline. */
+  readonly atRisk: number;
+  /** Earliest deadline among those at risk (ISO); null when none. */
+  readonly earliestAtRisk: string | null;
+  /** The drain rate the estimate used, jobs per minute; null when unknown (no job finished lately). */
+  readonly drainPerMinute: number | null;
+  /** True when the backlog is longer than what was read: later jobs were not checked. */
+  readonly truncated: boolean;
 }
 
 /** The whole `/api/status` document. */

@@ -14,10 +14,11 @@ export interface ResultEntry {
   /** The payload's `id` (string or number, as given), else the BullMQ job id. */
   readonly id: string | number;
   readonly queue: string;
-  readonly status: 'ok' | 'error';
-  /** The flow's result; `null` on error. */
+  /** `expired`: the deadline (`prazo`) passed before the job, or its next attempt, started. */
+  readonly status: 'ok' | 'error' | 'expired';
+  /** The flow's result; `null` on error and expiry. */
   readonly result: unknown;
-  /** `null` when ok. */
+  /** `null` when ok; on expiry `name` is `PrazoExpirado` and `message` the reason. */
   readonly error: ResultError | null;
   /** Attempts made, this one included. */
   readonly attempts: number;
@@ -45,7 +46,27 @@ export interface ResultEntryInput {
         readonly error: Error;
         readonly permanent: boolean;
         readonly artifacts?: FailureArtifacts;
+      }
+    | { readonly status: 'expired'; readonly reason: string };
+}
+
+/** `error.name` of an expired job's entry. */
+export const EXPIRED_ERROR_NAME = 'PrazoExpirado';
+
+function errorOf(outcome: ResultEntryInput['outcome']): ResultError | null {
+  switch (outcome.status) {
+    case 'ok':
+      return null;
+    case 'expired':
+      return { name: EXPIRED_ERROR_NAME, message: outcome.reason, permanent: true };
+    case 'error':
+      return {
+        name: outcome.error.name,
+        message: outcome.error.message,
+        permanent: outcome.permanent,
+        ...(outcome.artifacts ? { artifacts: outcome.artifacts } : {}),
       };
+  }
 }
 
 /** The payload's `id` when it is a string or a finite number, else the job id. */
@@ -64,15 +85,7 @@ export function buildResultEntry(input: ResultEntryInput): ResultEntry {
     queue: input.queue,
     status: outcome.status,
     result: outcome.status === 'ok' ? (outcome.result ?? null) : null,
-    error:
-      outcome.status === 'ok'
-        ? null
-        : {
-            name: outcome.error.name,
-            message: outcome.error.message,
-            permanent: outcome.permanent,
-            ...(outcome.artifacts ? { artifacts: outcome.artifacts } : {}),
-          },
+    error: errorOf(outcome),
     attempts: input.attempts,
     startedAt: new Date(input.startedAtMs).toISOString(),
     finishedAt: new Date(input.finishedAtMs).toISOString(),

@@ -6,6 +6,7 @@ import type { Page } from 'playwright';
 import type { BrowserConfig, QueueConfig, RedisConfig } from '../config/types.js';
 import type { Flow, FlowContext, PortalCredentials } from '../flows/flow.js';
 import { BrowserCrashedError, coerceError, JobTimeoutError, PermanentJobError } from '../lib/errors.js';
+import { deadlineOf } from '../lib/scheduling.js';
 import { untilAborted } from '../lib/with-timeout.js';
 import type { Logger } from '../logging/logger.js';
 import { createRedis } from '../redis/connection.js';
@@ -41,7 +42,7 @@ export interface WorkerUnitOptions {
   readonly onJobFinished?: (info: {
     queue: string;
     worker: string;
-    outcome: 'ok' | 'error' | 'retry';
+    outcome: 'ok' | 'error' | 'retry' | 'expired';
     durationMs: number;
   }) => void;
   /** The browser was relaunched (crash, recycle by jobs or memory, page that would not close). */
@@ -231,6 +232,10 @@ export class WorkerUnit {
     const data = (typeof job.data === 'object' && job.data !== null ? job.data : {}) as Record<string, unknown>;
     const logger = this.#logger.child({ jobId });
     const startedAtMs = Date.now();
+    const deadlineMs = deadlineOf(data);
+    if (deadlineMs !== undefined && startedAtMs > deadlineMs) {
+      return this.#expire(job, { data, jobId, startedAtMs, deadlineMs, attempt, maxAttempts, logger });
+    }
     if (this.#state === 'ready') this.#setState('busy');
 
     const controller = new AbortController();
@@ -280,6 +285,46 @@ export class WorkerUnit {
       this.#session?.afterJob();
       if (this.#state === 'busy') this.#setState('ready');
     }
+  }
+
+  /**
+   * The deadline passed before this attempt could start: the flow is not run, the job completes
+   * with an `expired` result entry (CONTRACT.md). A retry that comes due after the deadline ends
+   * here too, with the previous attempt's error in the reason.
+   */
+  async #expire(
+    job: Job,
+    ctx: {
+      data: Record<string, unknown>;
+      jobId: string;
+      startedAtMs: number;
+      deadlineMs: number;
+      attempt: number;
+      maxAttempts: number;
+      logger: Logger;
+    },
+  ): Promise<{ expired: true; reason: string }> {
+    const deadline = new Date(ctx.deadlineMs).toISOString();
+    const late = Math.round((ctx.startedAtMs - ctx.deadlineMs) / 1000);
+    const previous = ctx.attempt > 1 && job.failedReason ? `; última falha: ${job.failedReason}` : '';
+    const reason =
+      ctx.attempt > 1
+        ? `prazo ${deadline} passou antes da tentativa ${ctx.attempt}/${ctx.maxAttempts} (${late}s de atraso)${previous}`
+        : `prazo ${deadline} passou antes do início (${late}s de atraso); não executado`;
+    await this.#pushEntry({
+      data: ctx.data,
+      jobId: ctx.jobId,
+      queue: this.#options.queue.name,
+      worker: this.name,
+      attempts: ctx.attempt - 1,
+      startedAtMs: ctx.startedAtMs,
+      finishedAtMs: ctx.startedAtMs,
+      outcome: { status: 'expired', reason },
+    });
+    ctx.logger.warn(`Job expirado: ${reason}`);
+    await job.log(`expirado: ${reason}`).catch(() => undefined);
+    this.#finished('expired', 0);
+    return { expired: true, reason };
   }
 
   /** Classifies the failure, saves artifacts, writes the error entry on the last attempt; returns what to throw. */
@@ -363,7 +408,7 @@ export class WorkerUnit {
     await redis.rpush(this.#options.queue.resultList, JSON.stringify(buildResultEntry(input)));
   }
 
-  #finished(outcome: 'ok' | 'error' | 'retry', durationMs: number): void {
+  #finished(outcome: 'ok' | 'error' | 'retry' | 'expired', durationMs: number): void {
     try {
       this.#options.onJobFinished?.({ queue: this.#options.queue.name, worker: this.name, outcome, durationMs });
     } catch (err) {

@@ -22,6 +22,9 @@ export function queueStatus(name: string, overrides: Partial<QueueStatus> = {}):
     maxWorkers: 10,
     jobsPerWorker: 50,
     workerNames: [],
+    nextDelayedAt: null,
+    oldestWaitingAgeMs: null,
+    deadlines: { withDeadline: 0, atRisk: 0, earliestAtRisk: null, drainPerMinute: 0, truncated: false },
     ...overrides,
   };
 }

@@ -106,6 +106,38 @@ function renderKpis() {
   paintKpi(document.querySelector('[data-kpi="total-workers"]'), kpiTotal(status));
 }
 
+// Waiting age, postponed items and deadlines at risk, per queue (/api/status fields).
+function duration(ms) {
+  const s = Math.round(ms / 1000);
+  if (s < 60) return `${s} s`;
+  if (s < 3600) return `${Math.floor(s / 60)} min ${s % 60} s`;
+  return `${Math.floor(s / 3600)} h ${Math.floor((s % 3600) / 60)} min`;
+}
+
+function renderScheduling() {
+  const tbody = document.querySelector('#scheduling-table tbody');
+  const rows = state.status.queues.map((q) => {
+    const age = q.oldestWaitingAgeMs == null ? '—' : duration(q.oldestWaitingAgeMs);
+    const next = q.nextDelayedAt ? `, próximo às ${time(Date.parse(q.nextDelayedAt))}` : '';
+    const d = q.deadlines;
+    const pace = d.drainPerMinute == null ? 'ritmo ainda desconhecido' : `drena ~${d.drainPerMinute}/min`;
+    const risk =
+      d.atRisk > 0
+        ? `${d.atRisk} de ${d.withDeadline} (prazo mais próximo ${time(Date.parse(d.earliestAtRisk))}; ${pace})`
+        : `0 de ${d.withDeadline}`;
+    const riskTd = el('td', { 'data-field': 'deadlines-at-risk', text: risk });
+    if (d.withDeadline === 0) riskTd.textContent = '—';
+    else riskTd.className = d.atRisk > 0 ? 'kpi-crit' : 'kpi-ok';
+    return el('tr', { 'data-queue': q.name }, [
+      el('th', { text: q.name }),
+      el('td', { 'data-field': 'oldest-waiting-age', text: age }),
+      el('td', { 'data-field': 'delayed', text: `${q.delayed}${next}` }),
+      riskTd,
+    ]);
+  });
+  tbody.replaceChildren(...rows);
+}
+
 const COLORS = { pending: '#3461c1', workers: '#d9480f', ok: '#2b8a3e', failed: '#c92a2a' };
 
 /** Shared options: a linear time axis whose bounds renderCharts sets to the window shown. */
@@ -284,6 +316,7 @@ function render() {
   if (!state.status) return;
   renderKpis();
   renderWindow();
+  renderScheduling();
   for (const q of state.status.queues) {
     const view = queueView(q.name);
     renderState(view, q);

@@ -13,7 +13,7 @@ describe('bridge: back-pressure', () => {
     await world.redis.rpush(world.queue.sourceList, ...Array.from({ length: 500 }, (_, i) => JSON.stringify({ i })));
 
     await waitFor(() => bridge.stats()[world.name]?.holding, { what: 'bridge holding items' });
-    expect(await world.bull.getWaitingCount()).toBe(100);
+    expect(await world.bull.getJobCountByTypes('waiting', 'prioritized')).toBe(100);
     expect(await world.redis.llen(world.queue.sourceList)).toBe(400);
     expect(world.log.lines.some((line) => line.startsWith('warn') && line.includes('holding items'))).toBe(true);
 
@@ -22,7 +22,7 @@ describe('bridge: back-pressure', () => {
     for (const id of oldest) await world.bull.remove(id);
     await waitFor(async () => (await world.redis.llen(world.queue.sourceList)) === 350, { what: '50 more moved' });
     await waitFor(() => bridge.stats()[world.name]?.holding, { what: 'holding again' });
-    expect(await world.bull.getWaitingCount()).toBe(100);
+    expect(await world.bull.getJobCountByTypes('waiting', 'prioritized')).toBe(100);
     expect(await world.redis.llen(world.queue.sourceList)).toBe(350);
     expect(bridge.stats()[world.name]?.moved).toBe(150);
 

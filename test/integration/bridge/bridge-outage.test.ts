@@ -54,13 +54,13 @@ describe('bridge: lifecycle and Redis outages', () => {
       lines.filter((line) => line.startsWith('warn') && /unreachable|lost/.test(line)).length;
     try {
       await client.rpush(queue.sourceList, JSON.stringify({ id: 'before' }));
-      await waitFor(async () => (await bull.getWaitingCount()) === 1, { what: 'first job' });
+      await waitFor(async () => (await bull.getJobCountByTypes('waiting', 'prioritized')) === 1, { what: 'first job' });
 
       await server.stop();
       await waitFor(() => outages() > 0, { what: 'outage logged' });
       await server.start();
       await client.rpush(queue.sourceList, ...Array.from({ length: 100 }, (_, i) => JSON.stringify({ i })));
-      await waitFor(async () => (await bull.getWaitingCount()) === 100, {
+      await waitFor(async () => (await bull.getJobCountByTypes('waiting', 'prioritized')) === 100, {
         what: 'jobs after the outage',
         timeoutMs: 30_000,
       });

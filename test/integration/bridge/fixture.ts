@@ -82,9 +82,11 @@ export class BridgeWorld {
   }
 
   /** Job ids in the wait list, oldest first. */
+  /** Waiting job ids in the order BullMQ runs them (bridged jobs are prioritized: `normal` by default). */
   async waitingIdsOldestFirst(): Promise<string[]> {
     const ids = await this.redis.lrange(`bull:${this.name}:wait`, 0, -1);
-    return ids.reverse();
+    const prioritized = await this.redis.zrange(`bull:${this.name}:prioritized`, 0, '-1');
+    return [...ids.reverse(), ...prioritized];
   }
 
   async cleanup(): Promise<void> {

@@ -28,7 +28,7 @@ export const SUITE_MARKER_ARG_PREFIX = '--rpa-test-suite=';
 
 export interface UnitEvents {
   states: { to: UnitState; at: number }[];
-  finished: { outcome: 'ok' | 'error' | 'retry'; durationMs: number }[];
+  finished: { outcome: 'ok' | 'error' | 'retry' | 'expired'; durationMs: number }[];
   restarts: { reason: RestartReason; detail: string }[];
   /** Each measure of the browser's process tree, between jobs. */
   memory: TreeMemory[];

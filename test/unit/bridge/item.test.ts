@@ -11,6 +11,7 @@ describe('classifyItem', () => {
       payload: { id: 'a:b', x: 1 },
       jobId: 'a%3Ab',
       fromPayload: true,
+      schedule: { prioridade: 'normal' },
     });
     expect(classifyItem(Buffer.from('{"x":1}'), '5', MAX, 'conferencia')).toMatchObject({
       valid: true,
@@ -30,6 +31,9 @@ describe('classifyItem', () => {
     expect(reason('"s"')).toBe('not-object');
     expect(reason('{"id":null}')).toBe('bad-id');
     expect(reason('{"id":false}')).toBe('bad-id');
+    expect(reason('{"prioridade":"urgente"}')).toBe('bad-prioridade');
+    expect(reason('{"executarApos":"amanhã"}')).toBe('bad-executarApos');
+    expect(reason('{"prazo":"2026-13-01T08:00:00Z"}')).toBe('bad-prazo');
     expect(reason(Buffer.from([0x7b, 0x80, 0x7d]))).toBe('invalid-utf8');
     expect(reason(`{"a":"${'x'.repeat(MAX)}"}`)).toBe('too-large');
     expect(reason(`{"a":"${'x'.repeat(MAX - 8)}"}`)).toBe('valid');

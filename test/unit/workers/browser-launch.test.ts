@@ -34,9 +34,10 @@ describe('launchOptionsFor', () => {
 });
 
 describe('jobOptionsFor', () => {
-  it('sets attempts, exponential backoff and retention', () => {
+  it('sets attempts, the normal priority, exponential backoff and retention', () => {
     expect(jobOptionsFor({ attempts: 3, backoffMs: 500 }, 60, 120)).toEqual({
       attempts: 3,
+      priority: 2,
       backoff: { type: 'exponential', delay: 500 },
       removeOnComplete: { age: 60 },
       removeOnFail: { age: 120 },

@@ -1,0 +1,143 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { runItems, type ItemsIo } from '../../../src/items/commands.js';
+import { waitFor } from '../../helpers/wait.js';
+import { SchedulingWorld } from './fixture.js';
+
+let world: SchedulingWorld | undefined;
+afterEach(async () => {
+  await world?.close();
+  world = undefined;
+});
+
+function capture(answer: boolean): { io: ItemsIo; out: string[]; err: string[]; asked: string[] } {
+  const out: string[] = [];
+  const err: string[] = [];
+  const asked: string[] = [];
+  return {
+    out,
+    err,
+    asked,
+    io: {
+      out: (line) => out.push(line),
+      err: (line) => err.push(line),
+      confirm: (q) => {
+        asked.push(q);
+        return Promise.resolve(answer);
+      },
+    },
+  };
+}
+
+describe('items CLI (real Redis, echo flow)', () => {
+  it('round trip: invalid → edited → requeued with its id → result; asks first, changes nothing on "no"', async () => {
+    world = new SchedulingWorld();
+    const w = world;
+    await w.start();
+    const config = w.config;
+    if (!config) throw new Error('no config');
+    const invalidKey = `${w.source}:invalid`;
+    await w.push({ id: 'doc-7', valor: 10, prazo: '30/11/2026 08:00' }, { id: 'doc-8', prioridade: 'urgente' });
+    await waitFor(async () => (await w.redis.llen(invalidKey)) === 2, { what: '2 invalid items' });
+
+    const listed = capture(true);
+    expect(await runItems(['list', 'conferencia'], { config, io: listed.io })).toBe(0);
+    expect(listed.out[0]).toMatch(/^#1 \[bad-prazo\] .*prazo: .*doc-7/);
+    expect(listed.out[1]).toMatch(/^#2 \[bad-prioridade\] /);
+    expect(listed.out.at(-1)).toBe(`2 item(ns) em ${invalidKey}`);
+
+    const counted = capture(true);
+    expect(await runItems(['count', 'conferencia'], { config, io: counted.io })).toBe(0);
+    expect(counted.out).toEqual([`${invalidKey}: 2 (bad-prazo: 1, bad-prioridade: 1)`]);
+
+    // Without the edit, the item would be invalid again: it stays where it is.
+    const unedited = capture(true);
+    expect(await runItems(['requeue', 'conferencia', '1'], { config, io: unedited.io })).toBe(1);
+    expect(unedited.err[0]).toMatch(/^#1: continua inválido \(bad-prazo/);
+    expect(unedited.asked).toEqual([]);
+
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'items-'));
+    const patchFile = path.join(dir, 'patch.json');
+    const prazo = new Date(Date.now() + 3_600_000).toISOString();
+    fs.writeFileSync(patchFile, JSON.stringify({ prazo }));
+    try {
+      const declined = capture(false);
+      expect(await runItems(['requeue', 'conferencia', '1', '--patch', patchFile], { config, io: declined.io })).toBe(
+        1,
+      );
+      expect(declined.out[0]).toBe(`Vou recolocar 1 item(ns) de ${invalidKey} no fim de ${w.source}:`);
+      expect(declined.asked).toHaveLength(1);
+      expect(declined.out.at(-1)).toBe('nada alterado');
+      expect(await w.redis.llen(invalidKey)).toBe(2);
+
+      const accepted = capture(true);
+      expect(await runItems(['requeue', 'conferencia', '1', '--patch', patchFile], { config, io: accepted.io })).toBe(
+        0,
+      );
+      expect(accepted.out.at(-1)).toBe(`1 item(ns) recolocado(s) em ${w.source}`);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+    const [entry] = await w.waitForEntries(1);
+    expect(entry).toMatchObject({ id: 'doc-7', status: 'ok', result: { id: 'doc-7', valor: 10, prazo } });
+
+    // A filter command edits the other one; --yes skips the question.
+    const filtered = capture(false);
+    expect(
+      await runItems(['requeue', 'conferencia', '--all', '--filter', `sed 's/urgente/alta/'`, '--yes'], {
+        config,
+        io: filtered.io,
+      }),
+    ).toBe(0);
+    expect(filtered.asked).toEqual([]);
+    const entries = await w.waitForEntries(2);
+    expect(entries[1]).toMatchObject({ id: 'doc-8', status: 'ok', result: { prioridade: 'alta' } });
+    expect(await w.redis.llen(invalidKey)).toBe(0);
+
+    // Requeueing an item whose id still names a kept job would make a duplicate: refused.
+    await w.push({ id: 'doc-7', prazo: 'depois' });
+    await waitFor(async () => (await w.redis.llen(invalidKey)) === 1, { what: 'the invalid copy of doc-7' });
+    fs.mkdirSync(path.join(os.tmpdir(), w.u), { recursive: true });
+    const nullPatch = path.join(os.tmpdir(), w.u, 'p.json');
+    fs.writeFileSync(nullPatch, '{"prazo": null}');
+    try {
+      const dup2 = capture(true);
+      expect(await runItems(['requeue', 'conferencia', '1', '--patch', nullPatch], { config, io: dup2.io })).toBe(1);
+      expect(dup2.err[0]).toMatch(/^#1: o job "doc-7" ainda existe \(estado completed\)/);
+
+      const dropped = capture(true);
+      expect(await runItems(['drop', 'conferencia', '--all'], { config, io: dropped.io })).toBe(0);
+      expect(dropped.out[0]).toBe(`Vou APAGAR 1 item(ns) de ${invalidKey} (não há como desfazer):`);
+      expect(dropped.asked).toHaveLength(1);
+      expect(await w.redis.llen(invalidKey)).toBe(0);
+    } finally {
+      fs.rmSync(path.join(os.tmpdir(), w.u), { recursive: true, force: true });
+    }
+  });
+
+  it('retries a failed job by id and shows its history', async () => {
+    world = new SchedulingWorld();
+    const w = world;
+    await w.start({ emissao: { timeoutSeconds: 1, attempts: 1 } });
+    const config = w.config;
+    if (!config) throw new Error('no config');
+    await w.redis.rpush(w.emissaoSource, JSON.stringify({ id: 'slow-1', sleepMs: 5000 }));
+    const [first] = await w.waitForEntries(1);
+    expect(first).toMatchObject({ id: 'slow-1', status: 'error' });
+
+    const shown = capture(true);
+    expect(await runItems(['history', 'emissao', 'slow-1'], { config, io: shown.io })).toBe(0);
+    expect(shown.out[0]).toBe('job slow-1 (fila emissao), estado: failed');
+    expect(shown.out.some((l) => /^ {2}tentativas: 1 de 1$/.test(l))).toBe(true);
+    expect(shown.out.some((l) => /^ {2}erro 1: .*1000 ?ms/.test(l))).toBe(true);
+
+    const retried = capture(true);
+    expect(await runItems(['retry', 'emissao', 'slow-1'], { config, io: retried.io })).toBe(0);
+    expect(retried.out[0]).toBe('Vou tentar de novo 1 job(s) falho(s) da fila emissao (mesma prioridade e id):');
+    expect(retried.asked).toHaveLength(1);
+    const entries = await w.waitForEntries(2);
+    expect(entries[1]).toMatchObject({ id: 'slow-1', status: 'error' });
+  });
+});
