@@ -15,7 +15,7 @@ import { SampleWindow, type LoadSample, type OverloadThresholds, type WindowSumm
 export interface LoadSources {
   readonly cpu: { read(): CpuReading | undefined };
   readonly ownCpuSeconds: () => number;
-  readonly memory: { read(): { limitMb: number; usedMb: number } | undefined };
+  readonly memory: { read(): { limitMb: number; usedMb: number; source?: string } | undefined };
   readonly eventLoopDelayMs: () => number;
   /** PSS of our browsers (latest measure of each) and how many browsers it covers. */
   readonly browsers: () => { mb: number; count: number };

@@ -112,9 +112,7 @@ export function computeCapacity(
   cpuUnits = Math.max(options.minUnits, cpuUnits);
 
   const perUnit =
-    short && short.browsersMeasured > 0
-      ? Math.max(20, short.browserMb / short.browsersMeasured)
-      : options.unitMemoryMb;
+    short && short.browsersMeasured > 0 ? Math.max(20, short.browserMb / short.browsersMeasured) : options.unitMemoryMb;
   const headroomMb = short ? short.memoryLimitMb - short.memoryUsedMb - options.reserveMemoryMb : Infinity;
   const memoryUnits = input.units + Math.floor(headroomMb / perUnit);
   const budgetUnits = options.maxMemoryMb > 0 ? Math.floor(options.maxMemoryMb / perUnit) : Infinity;

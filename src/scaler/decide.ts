@@ -84,7 +84,8 @@ export function learnedJobSeconds(
   jobTime: QueueObservation['jobTime'],
   minSamples = 20,
 ): number | undefined {
-  if (!limits.targetDrainSeconds || !jobTime || jobTime.samples < minSamples || !(jobTime.seconds > 0)) return undefined;
+  if (!limits.targetDrainSeconds || !jobTime || jobTime.samples < minSamples || !(jobTime.seconds > 0))
+    return undefined;
   return jobTime.seconds;
 }
 
@@ -157,8 +158,7 @@ export function decideScale(
     if (fair >= o.current || byCapacity) return { o, want, fair, byCapacity, target: fair, stabilizing: false };
     const since = memory.excessSince[o.queue];
     const start = since === undefined || since > now ? now : since;
-    if (now - start >= limits.stabilizationMs)
-      return { o, want, fair, byCapacity, target: fair, stabilizing: false };
+    if (now - start >= limits.stabilizationMs) return { o, want, fair, byCapacity, target: fair, stabilizing: false };
     excessSince[o.queue] = start;
     return { o, want, fair, byCapacity, target: o.current, stabilizing: true };
   });
@@ -172,7 +172,9 @@ export function decideScale(
     const ql = limits.queues[o.queue];
     const jobSeconds = learned[o.queue];
     const divisor =
-      jobSeconds !== undefined && ql?.targetDrainSeconds ? ql.targetDrainSeconds / jobSeconds : (ql?.jobsPerWorker ?? 0);
+      jobSeconds !== undefined && ql?.targetDrainSeconds
+        ? ql.targetDrainSeconds / jobSeconds
+        : (ql?.jobsPerWorker ?? 0);
     let target = draftTarget;
     let reason: string;
     let bound: PlanBound = 'rule';

@@ -3,7 +3,15 @@ import type { Logger } from '../logging/logger.js';
 import { equilibriumLine, scaleDownLine, scaleUpLine } from '../logging/scaling-lines.js';
 import { coerceError } from '../lib/errors.js';
 import { sleep, systemClock, type Clock } from '../lib/sleep.js';
-import { decideScale, EMPTY_MEMORY, type QueuePlan, type ScaleLimits, type ScaleMemory } from './decide.js';
+import {
+  decideScale,
+  EMPTY_MEMORY,
+  type CapacityBound,
+  type QueueObservation,
+  type QueuePlan,
+  type ScaleLimits,
+  type ScaleMemory,
+} from './decide.js';
 import type { DecisionHistory, DecisionRecord } from './decision-history.js';
 import type { QueueDepth, QueueDepthSource } from './queue-depth.js';
 import type { WorkerPool } from './worker-pool.js';
@@ -21,6 +29,12 @@ export interface ScalerOptions {
   /** winston level of `[EQUILIBRIO]` lines. @defaultValue 'debug' */
   readonly equilibriumLogLevel: string;
   readonly clock?: Clock;
+  /** This instance's capacity now (absent: the plain rule). */
+  readonly capacity?: () => CapacityBound | undefined;
+  /** Observed job times per queue (the learned divisor's S). */
+  readonly jobTimes?: {
+    sample(queues: readonly string[]): Promise<Record<string, NonNullable<QueueObservation['jobTime']>>>;
+  };
 }
 
 export interface ScalerEvents {
@@ -46,6 +60,7 @@ export class Scaler extends EventEmitter<ScalerEvents> {
   #closing: Promise<void> | undefined;
   #last: readonly QueuePlan[] = [];
   #lastDepths: readonly QueueDepth[] = [];
+  #lastJobTimes: Readonly<Record<string, NonNullable<QueueObservation['jobTime']>>> = {};
 
   constructor(options: ScalerOptions) {
     super();
@@ -59,6 +74,10 @@ export class Scaler extends EventEmitter<ScalerEvents> {
   }
   get lastDepths(): readonly QueueDepth[] {
     return this.#lastDepths;
+  }
+  /** The job times the last evaluation saw, per queue. */
+  get lastJobTimes(): Readonly<Record<string, NonNullable<QueueObservation['jobTime']>>> {
+    return this.#lastJobTimes;
   }
 
   start(): void {
@@ -116,9 +135,15 @@ export class Scaler extends EventEmitter<ScalerEvents> {
       logger.warn(`scaler could not sample the queues: ${coerceError(err).message}; keeping the current workers`);
       return this.#last;
     }
+    const jobTimes = await this.#sampleJobTimes(depths.map((d) => d.queue));
     const now = this.#clock();
-    const observed = depths.map((d) => ({ queue: d.queue, pending: d.pending, current: pool.counts(d.queue).live }));
-    const decision = decideScale(observed, limits, this.#memory, now);
+    const observed: QueueObservation[] = depths.map((d) => ({
+      queue: d.queue,
+      pending: d.pending,
+      current: pool.counts(d.queue).live,
+      ...(jobTimes[d.queue] ? { jobTime: jobTimes[d.queue] } : {}),
+    }));
+    const decision = decideScale(observed, limits, this.#memory, now, this.#options.capacity?.());
     this.#memory = decision.memory;
     // Apply scale-downs first so the room they free is there for scale-ups under the total cap.
     const ordered = [...decision.plans].sort((a, b) => rank(a) - rank(b));
@@ -136,6 +161,18 @@ export class Scaler extends EventEmitter<ScalerEvents> {
       now,
     );
     return decision.plans;
+  }
+
+  /** Job times, or the last ones seen when Redis does not answer (the fixed divisor until there are any). */
+  async #sampleJobTimes(queues: readonly string[]): Promise<Record<string, NonNullable<QueueObservation['jobTime']>>> {
+    const source = this.#options.jobTimes;
+    if (!source) return {};
+    try {
+      this.#lastJobTimes = await source.sample(queues);
+    } catch (err) {
+      this.#options.logger.warn(`scaler could not read job times: ${coerceError(err).message}`);
+    }
+    return { ...this.#lastJobTimes };
   }
 
   /** Wall-clock time when the earliest stabilizing excess may be released (re-evaluate then). */

@@ -9,7 +9,7 @@ import type { OutcomeWindow } from '../alerts/outcome-window.js';
 import { BULL_PRIORITY } from '../lib/scheduling.js';
 import { deadlineRisk } from './deadline-risk.js';
 import { readScheduleView, type ScheduleView } from './schedule-view.js';
-import type { DeadlineStatus, QueueStatus, ServiceStatus, StatusSource } from './status.js';
+import type { CapacityStatus, DeadlineStatus, QueueStatus, ServiceStatus, StatusSource } from './status.js';
 
 /** Jobs read per queue for ages and deadlines. */
 const SCHEDULE_SCAN_LIMIT = 1000;
@@ -38,6 +38,7 @@ export class LiveStatusSource implements StatusSource {
       readonly outcomes: OutcomeWindow;
       /** @defaultValue Date.now */
       readonly clock?: () => number;
+      readonly capacity?: { status(): CapacityStatus };
     },
   ) {
     this.#startedAtMs = (deps.clock ?? Date.now)();
@@ -105,6 +106,7 @@ export class LiveStatusSource implements StatusSource {
       const c = pool.counts(q.name);
       const plan = scaler.lastPlans.find((p) => p.queue === q.name);
       const view = views[i];
+      const jobTime = scaler.lastJobTimes[q.name];
       return {
         name: q.name,
         flow: q.flow,
@@ -136,6 +138,18 @@ export class LiveStatusSource implements StatusSource {
               now,
             )
           : NO_DEADLINES,
+        ...(plan
+          ? {
+              scaling: {
+                divisor: Math.round(plan.divisor * 10) / 10,
+                divisorSource: plan.divisor !== q.jobsPerWorker ? ('learned' as const) : ('fixed' as const),
+                jobSeconds: jobTime ? Math.round(jobTime.seconds * 1000) / 1000 : null,
+                jobSamples: jobTime?.samples ?? 0,
+                bound: plan.bound,
+                reason: plan.reason,
+              },
+            }
+          : {}),
       };
     });
     return {
@@ -145,6 +159,7 @@ export class LiveStatusSource implements StatusSource {
       totalWorkers: queues.reduce((sum, q) => sum + q.workers, 0),
       maxTotalWorkers: config.scaler.maxTotalWorkers,
       recentDecisions: decisions,
+      ...(this.deps.capacity ? { capacity: this.deps.capacity.status() } : {}),
     };
   }
 }

@@ -17,6 +17,7 @@ import { WorkerPool } from '../scaler/worker-pool.js';
 import { WorkerUnit } from '../workers/worker-unit.js';
 import { HttpServer } from '../http/server.js';
 import { AlertMonitor } from '../alerts/alert-monitor.js';
+import { startCapacity } from './capacity-wiring.js';
 import { OutcomeWindow } from '../alerts/outcome-window.js';
 import { ServiceEvents } from './events.js';
 import { DRAIN_RATE_WINDOW_MS, LiveStatusSource } from './redis-status-source.js';
@@ -108,15 +109,26 @@ export class Service {
       createUnit: (queueName, index, onStateChange) => this.#createUnit(queueName, index, onStateChange),
     });
     this.#pool = pool;
+    const capacity = startCapacity({
+      config,
+      redis,
+      pool,
+      events: this.events,
+      logger: log.child({ component: 'capacity' }),
+    });
+    this.#started.push({ name: 'capacity', stop: () => Promise.resolve(capacity.close()) });
     const scaler = new Scaler({
       source: depth,
       pool,
       history,
       limits: {
-        queues: Object.fromEntries(config.queues.map((q) => [q.name, q])),
+        queues: Object.fromEntries(config.queues.map((q) => [q.name, capacity.queueLimits(q)])),
         maxTotalWorkers: config.scaler.maxTotalWorkers,
         stabilizationMs: config.scaler.stabilizationSeconds * 1000,
+        minJobSamples: config.capacity.minJobSamples,
       },
+      capacity: capacity.bound,
+      jobTimes: capacity.jobTimes,
       logger: log.child({ component: 'scaler' }),
       intervalMs: config.scaler.intervalSeconds * 1000,
       debounceMs: config.scaler.debounceMs,
@@ -137,10 +149,20 @@ export class Service {
     });
     // Finished jobs change the backlog: evaluate soon so scale-down need not wait for the tick.
     this.events.on('job-finished', () => scaler.nudge());
+    capacity.monitor.on('changed', () => scaler.nudge());
     const outcomes = new OutcomeWindow({ events: this.events, keepMs: DRAIN_RATE_WINDOW_MS });
     outcomes.start();
     this.#started.push({ name: 'outcomes', stop: () => Promise.resolve(outcomes.close()) });
-    const status = new LiveStatusSource({ config, redis, depth, pool, scaler, history, outcomes });
+    const status = new LiveStatusSource({
+      config,
+      redis,
+      depth,
+      pool,
+      scaler,
+      history,
+      outcomes,
+      capacity,
+    });
 
     if (config.http.enabled) {
       const http = new HttpServer({

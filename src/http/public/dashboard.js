@@ -44,8 +44,12 @@ function renderWindow() {
 }
 
 // KPI classification (seed's table; N = the queue's jobsPerWorker, 50 by default).
+function divisorOf(q) {
+  return q.scaling?.divisor || q.jobsPerWorker || 50;
+}
+
 function kpiJobsPerWorker(q) {
-  const n = q.jobsPerWorker || 50;
+  const n = divisorOf(q);
   if (q.pending === 0) return { text: '0', level: 'idle', label: 'ocioso' };
   if (q.workers === 0) return { text: `${q.pending} / 0 workers`, level: 'crit', label: 'crítico' };
   const r = q.pending / q.workers;
@@ -68,10 +72,12 @@ function kpiCompletions(q, completed) {
 }
 
 function kpiWorkers(q) {
-  const n = q.jobsPerWorker || 50;
+  const n = divisorOf(q);
   const rule = q.pending <= 0 ? 0 : Math.ceil(q.pending / n);
   const capped = Math.min(rule, q.maxWorkers);
-  const text = `${q.workers} (ceil ${rule}, desejado ${q.desired}, teto ${q.maxWorkers})`;
+  const learned =
+    q.scaling?.divisorSource === 'learned' ? `, N=${Math.round(n)} aprendido, S=${q.scaling.jobSeconds}s` : '';
+  const text = `${q.workers} (ceil ${rule}, desejado ${q.desired}, teto ${q.maxWorkers}${learned})`;
   if (q.workers > q.maxWorkers) return { text, level: 'crit', label: 'crítico' };
   if (q.workers === capped || q.workers === q.desired) return { text, level: 'ok', label: 'ótimo' };
   return { text, level: 'acceptable', label: 'aceitável' };
@@ -80,6 +86,23 @@ function kpiWorkers(q) {
 function kpiTotal(status) {
   const text = `${status.totalWorkers} de ${status.maxTotalWorkers}`;
   if (status.totalWorkers > status.maxTotalWorkers) return { text, level: 'crit', label: 'crítico' };
+  return { text, level: 'ok', label: 'ótimo' };
+}
+
+// The machine's capacity (/api/status `capacity`): units, the bounding signal and the gate.
+function kpiCapacity(status) {
+  const c = status.capacity;
+  if (!c || c.units === null) return { text: 'sem medidas ainda', level: 'idle', label: 'ocioso' };
+  const parts = [`${c.units} worker(s): ${c.reason}`];
+  if (c.otherCores !== null) parts.push(`nossos ${c.ourCores} núcleo(s)`);
+  if (c.browserMb !== null && c.browsers > 0) parts.push(`navegadores ${c.browserMb} MB (${c.browsers})`);
+  if (c.memoryUsedMb !== null) parts.push(`memória ${c.memoryUsedMb} de ${c.memoryLimitMb} MB`);
+  if (c.eventLoopDelayMs !== null) parts.push(`event loop ${c.eventLoopDelayMs} ms`);
+  if (!c.enabled) parts.push('capacity.enabled: false (só informativo)');
+  const text = parts.join(' · ');
+  if (c.overloaded) return { text: `${text} · sobrecarga: ${c.overloadReason}`, level: 'crit', label: 'crítico' };
+  const limiting = status.queues.some((q) => q.scaling?.bound === 'capacity');
+  if (limiting) return { text, level: 'warn', label: 'atenção' };
   return { text, level: 'ok', label: 'ótimo' };
 }
 
@@ -100,10 +123,12 @@ function renderKpis() {
     paintKpi(jpw, kpiJobsPerWorker(q));
     paintKpi(cpm, kpiCompletions(q, completed));
     paintKpi(wrk, kpiWorkers(q));
+    if (q.scaling && q.scaling.bound !== 'rule') wrk.title = q.scaling.reason;
     return el('tr', { 'data-queue': q.name }, [el('th', { text: q.name }), jpw, cpm, wrk]);
   });
   tbody.replaceChildren(...rows);
   paintKpi(document.querySelector('[data-kpi="total-workers"]'), kpiTotal(status));
+  paintKpi(document.querySelector('[data-kpi="capacity"]'), kpiCapacity(status));
 }
 
 // Waiting age, postponed items and deadlines at risk, per queue (/api/status fields).
