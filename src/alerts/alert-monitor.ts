@@ -5,8 +5,10 @@ import type { ServiceStatus, StatusSource } from '../service/status.js';
 import { OutcomeWindow } from './outcome-window.js';
 import {
   measureBacklog,
+  measureBridgeStuck,
   measureDeadlineRisk,
   measureFailureRatio,
+  measureInvalid,
   measureWorkers,
   ruleScope,
   type RuleMeasure,
@@ -110,7 +112,7 @@ export class AlertMonitor {
     const rules = this.#config.rules;
     if (rules.length === 0) return [];
     let status: ServiceStatus | undefined;
-    if (rules.some((r) => r.kind !== 'failureRatioAbove')) {
+    if (rules.some((r) => r.kind !== 'failureRatioAbove' && r.kind !== 'invalidAbove')) {
       try {
         status = await this.#status.status();
       } catch (err) {
@@ -152,9 +154,13 @@ export class AlertMonitor {
 
   /** The measure when the rule is breached now, else undefined; keeps the backlog timers. */
   #check(rule: AlertRule, status: ServiceStatus | undefined, now: number): RuleMeasure | undefined {
-    if (rule.kind === 'failureRatioAbove') {
+    if (rule.kind === 'failureRatioAbove' || rule.kind === 'invalidAbove') {
       const windowSeconds = this.#windowSeconds(rule);
-      const m = measureFailureRatio(rule, this.#outcomes.counts(rule.queue, windowSeconds * 1000), windowSeconds);
+      const counts = this.#outcomes.counts(rule.queue, windowSeconds * 1000);
+      const m =
+        rule.kind === 'invalidAbove'
+          ? measureInvalid(rule, counts, windowSeconds)
+          : measureFailureRatio(rule, counts, windowSeconds);
       return m.above ? m : undefined;
     }
     // No status this time: keep the backlog timer as it was rather than guess.
@@ -164,7 +170,9 @@ export class AlertMonitor {
         ? measureWorkers(rule, status)
         : rule.kind === 'deadlineAtRisk'
           ? measureDeadlineRisk(rule, status)
-          : measureBacklog(rule, status);
+          : rule.kind === 'bridgeStuckAbove'
+            ? measureBridgeStuck(rule, status)
+            : measureBacklog(rule, status);
     if (!m) {
       if (!this.#unknownQueueWarned.has(rule.name)) {
         this.#unknownQueueWarned.add(rule.name);
@@ -172,7 +180,7 @@ export class AlertMonitor {
       }
       return undefined;
     }
-    if (rule.kind === 'workersAbove') return m.above ? m : undefined;
+    if (rule.kind === 'workersAbove' || rule.kind === 'bridgeStuckAbove') return m.above ? m : undefined;
     if (!m.above) {
       this.#aboveSince.delete(rule.name);
       return undefined;

@@ -11,6 +11,8 @@ export interface OutcomeCounts {
   readonly retry: number;
   /** Jobs not run because their deadline had passed. */
   readonly expired: number;
+  /** Items the bridge sent to the invalid list (not jobs: not part of the ratios). */
+  readonly invalid: number;
 }
 
 /** Options for {@link OutcomeWindow}. */
@@ -25,7 +27,7 @@ export interface OutcomeWindowOptions {
 interface Entry {
   readonly at: number;
   readonly queue: string;
-  readonly outcome: JobFinished['outcome'];
+  readonly outcome: JobFinished['outcome'] | 'invalid';
   readonly durationMs: number;
 }
 
@@ -40,11 +42,8 @@ export class OutcomeWindow {
   readonly #clock: () => number;
   #entries: Entry[] = [];
   #attached = false;
-  readonly #onFinished = (info: JobFinished): void => {
-    this.#entries.push({ at: this.#clock(), queue: info.queue, outcome: info.outcome, durationMs: info.durationMs });
-    // Bound memory between reads on a busy service.
-    if (this.#entries.length > 10_000) this.#prune(this.#clock());
-  };
+  readonly #onFinished = (info: JobFinished): void => this.#record(info.queue, info.outcome, info.durationMs);
+  readonly #onInvalid = (info: ServiceEventMap['invalid'][0]): void => this.#record(info.queue, 'invalid', 0);
 
   constructor(options: OutcomeWindowOptions) {
     this.#events = options.events;
@@ -56,12 +55,20 @@ export class OutcomeWindow {
     if (this.#attached) return;
     this.#attached = true;
     this.#events.on('job-finished', this.#onFinished);
+    this.#events.on('invalid', this.#onInvalid);
   }
 
   close(): void {
     if (!this.#attached) return;
     this.#attached = false;
     this.#events.off('job-finished', this.#onFinished);
+    this.#events.off('invalid', this.#onInvalid);
+  }
+
+  #record(queue: string, outcome: Entry['outcome'], durationMs: number): void {
+    this.#entries.push({ at: this.#clock(), queue, outcome, durationMs });
+    // Bound memory between reads on a busy service.
+    if (this.#entries.length > 10_000) this.#prune(this.#clock());
   }
 
   /**
@@ -76,14 +83,16 @@ export class OutcomeWindow {
     let error = 0;
     let retry = 0;
     let expired = 0;
+    let invalid = 0;
     for (const e of this.#entries) {
       if (e.at < since || (queue !== '' && e.queue !== queue)) continue;
       if (e.outcome === 'ok') ok++;
       else if (e.outcome === 'error') error++;
       else if (e.outcome === 'expired') expired++;
-      else retry++;
+      else if (e.outcome === 'retry') retry++;
+      else invalid++;
     }
-    return { ok, error, retry, expired };
+    return { ok, error, retry, expired, invalid };
   }
 
   /** Mean duration of the attempts that ended (ok or error) in the last `windowMs`; null when none. */
@@ -102,10 +111,10 @@ export class OutcomeWindow {
     return n === 0 ? null : total / n;
   }
 
-  /** Queues with outcomes in the window. */
+  /** Queues with job outcomes in the window. */
   queueNames(): string[] {
     this.#prune(this.#clock());
-    return [...new Set(this.#entries.map((e) => e.queue))];
+    return [...new Set(this.#entries.filter((e) => e.outcome !== 'invalid').map((e) => e.queue))];
   }
 
   #prune(now: number): void {

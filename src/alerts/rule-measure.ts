@@ -48,6 +48,32 @@ export function measureBacklog(rule: AlertRule, status: ServiceStatus): RuleMeas
   return { value, above: value > rule.threshold, detail: `${value} jobs pendentes (limite ${rule.threshold})` };
 }
 
+/** bridgeStuckAbove: seconds the longest-stuck bridge of the rule's queues has been stuck. */
+export function measureBridgeStuck(rule: AlertRule, status: ServiceStatus): RuleMeasure | undefined {
+  const queues = rule.queue === '' ? status.queues : status.queues.filter((q) => q.name === rule.queue);
+  if (queues.length === 0 && rule.queue !== '') return undefined;
+  const worst = queues.reduce<ServiceStatus['queues'][number] | undefined>(
+    (a, q) => (a === undefined || q.bridgeStuckSeconds > a.bridgeStuckSeconds ? q : a),
+    undefined,
+  );
+  const value = worst?.bridgeStuckSeconds ?? 0;
+  return {
+    value,
+    above: value > rule.threshold,
+    detail: `ponte da fila ${worst?.name ?? '-'} parada há ${value}s, lote falhando com o Redis no ar (limite ${rule.threshold}s)`,
+  };
+}
+
+/** invalidAbove: items sent to the invalid list in the window (a poller pushing bad items). */
+export function measureInvalid(rule: AlertRule, counts: OutcomeCounts, windowSeconds: number): RuleMeasure {
+  const value = counts.invalid;
+  return {
+    value,
+    above: value > rule.threshold,
+    detail: `${value} item(ns) enviado(s) à lista de inválidos nos últimos ${windowSeconds}s (limite ${rule.threshold})`,
+  };
+}
+
 /**
  * failureRatioAbove: failed attempts (final errors and retries) over all attempts in the window.
  * Counting attempts, not only final errors, makes a broken portal visible before the retries run

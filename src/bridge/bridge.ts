@@ -45,6 +45,15 @@ export interface BridgeOptions {
   backPressureCheckMs?: number;
   /** Pause before retrying after a Redis error. @defaultValue 1000 */
   retryDelayMs?: number;
+  /** ms since epoch, for how long a queue has been stuck. @defaultValue Date.now */
+  clock?: () => number;
+}
+
+/** A queue whose bridge is stuck: its batch keeps failing while Redis answers. */
+export interface StuckBridge {
+  readonly queue: string;
+  readonly seconds: number;
+  readonly reason: string;
 }
 
 export class Bridge {
@@ -66,7 +75,15 @@ export class Bridge {
     this.#bridgeId = options.bridgeId ?? os.hostname();
     this.#logger = options.logger.child({ component: 'bridge' });
     for (const queue of options.queues) {
-      this.#stats.set(queue.name, { moved: 0, invalid: 0, duplicates: 0, replayed: 0, holding: false });
+      this.#stats.set(queue.name, {
+        moved: 0,
+        invalid: 0,
+        duplicates: 0,
+        replayed: 0,
+        holding: false,
+        stuckSince: undefined,
+        stuckReason: '',
+      });
     }
   }
 
@@ -96,6 +113,20 @@ export class Bridge {
     return snapshot;
   }
 
+  /** The queues whose bridge is stuck now (see {@link QueueBridgeStats.stuckSince}). */
+  stuck(now = (this.#options.clock ?? Date.now)()): StuckBridge[] {
+    const stuck: StuckBridge[] = [];
+    for (const [queue, stats] of this.#stats) {
+      if (stats.stuckSince === undefined) continue;
+      stuck.push({
+        queue,
+        seconds: Math.max(0, Math.floor((now - stats.stuckSince) / 1000)),
+        reason: stats.stuckReason,
+      });
+    }
+    return stuck;
+  }
+
   async #doStart(): Promise<void> {
     await Promise.resolve();
     if (this.#closing) return;
@@ -122,6 +153,7 @@ export class Bridge {
         blockSeconds: bridge.blockSeconds,
         backPressureCheckMs: this.#options.backPressureCheckMs ?? 1000,
         retryDelayMs: this.#options.retryDelayMs ?? 1000,
+        ...(this.#options.clock ? { clock: this.#options.clock } : {}),
         jobOptions: jobOptionsFor(queue, jobs.keepCompletedSeconds, jobs.keepFailedSeconds),
         logger,
         events: this.#options,

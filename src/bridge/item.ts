@@ -18,6 +18,10 @@ import { jobIdForPayloadId, jobIdForSequence } from './job-id.js';
 /**
  * Why an item is invalid. `foreign-entry`: a processing-list entry the bridge did not write (no
  * sequence number), e.g. pushed there by hand; it is kept byte for byte like any other.
+ * `bad-id`: the `id` is not a string or number, or cannot be mapped to a job id (an infinite
+ * number such as `1e999`, a string with an unpaired surrogate). `not-serializable`: the payload
+ * parses but cannot be written back as JSON (e.g. nested too deep). `rejected`: BullMQ refused
+ * the job when it was added (the batch was split to find it; the detail holds BullMQ's error).
  */
 export type InvalidReason =
   | 'too-large'
@@ -25,6 +29,8 @@ export type InvalidReason =
   | 'not-json'
   | 'not-object'
   | 'bad-id'
+  | 'not-serializable'
+  | 'rejected'
   | 'foreign-entry'
   | 'bad-prioridade'
   | 'bad-executarApos'
@@ -42,46 +48,158 @@ export type ClassifiedItem =
     }
   | { readonly valid: false; readonly reason: InvalidReason; readonly detail: string };
 
-const strictUtf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+/** What the steps learn about one item, filled in as they run. */
+export interface ItemDraft {
+  readonly raw: Buffer;
+  /** The bridge sequence number: with the queue's name, the job id of items without payload `id`. */
+  readonly seq: string;
+  readonly queue: string;
+  readonly maxItemBytes: number;
+  text?: string;
+  payload?: Record<string, unknown>;
+  jobId?: string;
+  fromPayload?: boolean;
+  schedule?: Schedule;
+}
+
+/** An invalid verdict whose reason is more precise than the step's own (e.g. which field). */
+export interface StepVerdict {
+  readonly reason: InvalidReason;
+  readonly detail: string;
+}
 
 /**
- * Classifies one raw item. `seq` is the bridge sequence number the item was given when it was
- * moved; with the queue's name it becomes the job id of items without payload `id`.
+ * One step of the classification. It returns a detail string (or a {@link StepVerdict} naming a
+ * more precise reason) when the item is invalid, or undefined to go on. A step that throws makes the item invalid with the step's reason and the
+ * error's message, so nothing that runs between the raw bytes and `addBulk` can fail a batch.
  */
-export function classifyItem(raw: Buffer, seq: string, maxItemBytes: number, queue: string): ClassifiedItem {
-  if (raw.length > maxItemBytes) {
-    return { valid: false, reason: 'too-large', detail: `${raw.length} bytes > maxItemBytes ${maxItemBytes}` };
+export interface ClassifyStep {
+  readonly reason: InvalidReason;
+  readonly run: (draft: ItemDraft) => string | StepVerdict | undefined;
+}
+
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+
+function kindOf(value: unknown): string {
+  return value === null ? 'null' : Array.isArray(value) ? 'array' : typeof value;
+}
+
+/** The payload once the object step has run (steps after it may rely on it). */
+function payloadOf(draft: ItemDraft): Record<string, unknown> {
+  if (draft.payload === undefined) throw new Error('payload step has not run');
+  return draft.payload;
+}
+
+/**
+ * The steps, in order, from the raw bytes to a payload BullMQ will accept. To validate more (e.g.
+ * scheduling fields), add a step; it sees everything the earlier steps found.
+ */
+export const CLASSIFY_STEPS: readonly ClassifyStep[] = [
+  {
+    reason: 'too-large',
+    run: (d) => (d.raw.length > d.maxItemBytes ? `${d.raw.length} bytes > maxItemBytes ${d.maxItemBytes}` : undefined),
+  },
+  {
+    reason: 'invalid-utf8',
+    run: (d) => {
+      try {
+        d.text = strictUtf8.decode(d.raw);
+        return undefined;
+      } catch {
+        return 'item is not valid UTF-8';
+      }
+    },
+  },
+  {
+    reason: 'not-json',
+    run: (d) => {
+      d.payload = JSON.parse(d.text ?? '') as Record<string, unknown>;
+      return undefined;
+    },
+  },
+  {
+    reason: 'not-object',
+    run: (d) => {
+      const parsed: unknown = d.payload;
+      if (typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed)) return undefined;
+      return `item is a JSON ${kindOf(parsed)}, not an object`;
+    },
+  },
+  {
+    reason: 'bad-id',
+    run: (d) => {
+      const payload = payloadOf(d);
+      if (!Object.hasOwn(payload, 'id')) {
+        d.jobId = jobIdForSequence(d.queue, d.seq);
+        d.fromPayload = false;
+        return undefined;
+      }
+      const id = payload.id;
+      if (typeof id !== 'string' && typeof id !== 'number') return `id is ${kindOf(id)}, expected string or number`;
+      d.jobId = jobIdForPayloadId(id);
+      d.fromPayload = true;
+      return undefined;
+    },
+  },
+  {
+    // Scheduling fields (CONTRACT.md): the verdict names the malformed field.
+    reason: 'bad-prazo',
+    run: (d) => {
+      const schedule = parseSchedule(payloadOf(d));
+      if (isScheduleError(schedule)) {
+        return { reason: `bad-${schedule.field}`, detail: `${schedule.field}: ${schedule.detail}` };
+      }
+      d.schedule = schedule;
+      return undefined;
+    },
+  },
+  {
+    // BullMQ stores JSON.stringify(data): a payload it cannot serialize would fail the whole batch.
+    reason: 'not-serializable',
+    run: (d) => {
+      JSON.stringify(payloadOf(d));
+      return undefined;
+    },
+  },
+];
+
+/**
+ * Classifies one raw item by running {@link CLASSIFY_STEPS}. `seq` is the bridge sequence number
+ * the item was given when it was moved; with the queue's name it becomes the job id of items
+ * without payload `id`.
+ * Never throws.
+ */
+export function classifyItem(
+  raw: Buffer,
+  seq: string,
+  maxItemBytes: number,
+  queue: string,
+  steps: readonly ClassifyStep[] = CLASSIFY_STEPS,
+): ClassifiedItem {
+  const draft: ItemDraft = { raw, seq, queue, maxItemBytes };
+  for (const step of steps) {
+    let verdict: string | StepVerdict | undefined;
+    try {
+      verdict = step.run(draft);
+    } catch (err) {
+      verdict = err instanceof Error ? err.message : String(err);
+    }
+    if (typeof verdict === 'string') return { valid: false, reason: step.reason, detail: verdict };
+    if (verdict !== undefined) return { valid: false, ...verdict };
   }
-  let text: string;
-  try {
-    text = strictUtf8.decode(raw);
-  } catch {
-    return { valid: false, reason: 'invalid-utf8', detail: 'item is not valid UTF-8' };
+  if (draft.payload === undefined || draft.jobId === undefined) {
+    return { valid: false, reason: 'rejected', detail: 'classification ended without a payload and a job id' };
   }
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch (err) {
-    return { valid: false, reason: 'not-json', detail: (err as Error).message };
+  if (draft.schedule === undefined) {
+    return { valid: false, reason: 'rejected', detail: 'classification ended without a schedule' };
   }
-  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
-    const kind = parsed === null ? 'null' : Array.isArray(parsed) ? 'array' : typeof parsed;
-    return { valid: false, reason: 'not-object', detail: `item is a JSON ${kind}, not an object` };
-  }
-  const payload = parsed as Record<string, unknown>;
-  const id = payload.id;
-  if (Object.hasOwn(payload, 'id') && typeof id !== 'string' && typeof id !== 'number') {
-    const kind = id === null ? 'null' : Array.isArray(id) ? 'array' : typeof id;
-    return { valid: false, reason: 'bad-id', detail: `id is ${kind}, expected string or number` };
-  }
-  const schedule = parseSchedule(payload);
-  if (isScheduleError(schedule)) {
-    return { valid: false, reason: `bad-${schedule.field}`, detail: `${schedule.field}: ${schedule.detail}` };
-  }
-  if (typeof id === 'string' || typeof id === 'number') {
-    return { valid: true, payload, jobId: jobIdForPayloadId(id), fromPayload: true, schedule };
-  }
-  return { valid: true, payload, jobId: jobIdForSequence(queue, seq), fromPayload: false, schedule };
+  return {
+    valid: true,
+    payload: draft.payload,
+    jobId: draft.jobId,
+    fromPayload: draft.fromPayload ?? false,
+    schedule: draft.schedule,
+  };
 }
 
 /** The JSON text pushed to the invalid list for `raw` (format in the file comment). */

@@ -10,6 +10,7 @@
  * | string `"abc-1"`                | `abc-1`           |
  * | string with `%` or `:` (`a:b`)  | `a%3Ab` (`%` → `%25`, `:` → `%3A`) |
  * | string that BullMQ would read as an integer, or empty (`"7"`, `""`) | `%s7`, `%s` |
+ * | string naming one of BullMQ's own queue keys (`"meta"`, `"wait"`) | `%smeta`, `%swait` |
  * | number `7`, `-1.5`              | `%n7`, `%n-1.5`   |
  * | string shaped like a generated id (`"x-000042"`) | `%sx-000042` |
  * | no `id`: queue `conferencia`, bridge sequence `42` | `conferencia-000042` |
@@ -20,6 +21,14 @@
  * markers cannot be produced by any string id, and a string ending in `-` and six or more digits
  * is marked `%s`, so no payload id takes a generated one. The string `"7"` and the number `7` are
  * different JSON values and map to different jobs.
+ *
+ * A job's hash lives at `<prefix>:<queue>:<jobId>`, beside the queue's own keys
+ * (`<prefix>:<queue>:meta`, `:wait`, `:id`...): an id equal to one of those names would find that
+ * key and be taken for an existing job, so such ids get the `%s` marker too.
+ *
+ * Ids that cannot be mapped throw a `RangeError` (the classifier sends the item to the invalid
+ * list): infinite numbers (JSON `1e999` parses as `Infinity`) and strings with an unpaired UTF-16
+ * surrogate (`"\ud800"`), which Redis would store as U+FFFD, so different ids would share a job.
  *
  * Numbers are taken as JavaScript parses them: two integers beyond 2^53 that round to the same
  * double share a job id. Use string ids for such values.
@@ -39,6 +48,31 @@ function looksLikeInteger(id: string): boolean {
   return `${parseInt(id, 10)}` === id;
 }
 
+/** BullMQ 6's per-queue key names (`QueueKeys#getKeys`), plus `metrics`, which it also uses. */
+const BULLMQ_KEY_NAMES = new Set([
+  'active',
+  'wait',
+  'waiting-children',
+  'paused',
+  'id',
+  'delayed',
+  'prioritized',
+  'stalled-check',
+  'completed',
+  'failed',
+  'stalled',
+  'repeat',
+  'limiter',
+  'meta',
+  'events',
+  'pc',
+  'marker',
+  'de',
+  'metrics',
+]);
+
+const UNPAIRED_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
 function escapeString(value: string): string {
   return value.replace(/%/g, '%25').replace(/:/g, '%3A');
 }
@@ -54,8 +88,11 @@ export function jobIdForPayloadId(id: string | number): string {
     // -0 and 0 are the same JSON number.
     return `%n${String(id === 0 ? 0 : id)}`;
   }
+  if (UNPAIRED_SURROGATE.test(id)) throw new RangeError('payload id has an unpaired UTF-16 surrogate');
   const escaped = escapeString(id);
-  return escaped === '' || looksLikeInteger(escaped) || GENERATED_SHAPE.test(escaped) ? `%s${escaped}` : escaped;
+  const marked =
+    escaped === '' || looksLikeInteger(escaped) || BULLMQ_KEY_NAMES.has(escaped) || GENERATED_SHAPE.test(escaped);
+  return marked ? `%s${escaped}` : escaped;
 }
 
 /**

@@ -6,6 +6,7 @@ import type { Redis } from 'ioredis';
 import type { QueueConfig } from '../config/types.js';
 import { coerceError } from '../lib/errors.js';
 import { sleep } from '../lib/sleep.js';
+import { withTimeout } from '../lib/with-timeout.js';
 import type { Logger } from '../logging/logger.js';
 import { scheduleJobOptions, type Schedule } from '../lib/scheduling.js';
 import { classifyItem, invalidEntry, type InvalidReason } from './item.js';
@@ -24,6 +25,14 @@ export interface QueueBridgeStats {
   replayed: number;
   /** True while the bridge holds items back because the queue has too many waiting jobs. */
   holding: boolean;
+  /**
+   * Since when (ms since epoch) the batch in hand keeps failing while Redis answers: the queue
+   * is stuck for a reason that is not its items (those go to the invalid list) nor an outage.
+   * Undefined while the bridge moves.
+   */
+  stuckSince: number | undefined;
+  /** The last error of a stuck bridge, for people ('' when not stuck). */
+  stuckReason: string;
 }
 
 /** What a queue loop reports to its owner. Callbacks must not throw (errors are logged). */
@@ -60,9 +69,26 @@ export interface QueueBridgeOptions {
    * processing list, as after a crash, and the next start finishes it).
    */
   readonly giveUp: AbortSignal;
+  /** ms since epoch. @defaultValue Date.now */
+  readonly clock?: () => number;
+  /** A stuck bridge logs an error at most this often. @defaultValue 60000 */
+  readonly stuckLogEveryMs?: number;
+}
+
+/** A batch failed while Redis answers and no single item could be blamed: retry, and say so. */
+class BatchStuckError extends Error {
+  override readonly name = 'BatchStuckError';
+}
+
+/** An error Redis itself answered with (as opposed to a connection failure or a JS-side throw). */
+function isReplyError(err: Error): boolean {
+  return err.name === 'ReplyError';
 }
 
 interface Candidate {
+  /** Position in the batch (the invalid list keeps batch order). */
+  readonly index: number;
+  readonly raw: Buffer;
   readonly jobId: string;
   readonly payload: Record<string, unknown>;
   readonly fromPayload: boolean;
@@ -74,9 +100,12 @@ export class QueueBridge {
   readonly #moves: LosslessListMoves;
   readonly #counterKey: string;
   #lastError = '';
+  #lastStuckLog: number | undefined;
+  readonly #clock: () => number;
 
   constructor(options: QueueBridgeOptions) {
     this.#o = options;
+    this.#clock = options.clock ?? Date.now;
     this.#moves = new LosslessListMoves(options.command);
     this.#counterKey = `${options.prefix}:${options.queue.name}:id`;
   }
@@ -105,8 +134,10 @@ export class QueueBridge {
         if (moved > 0) {
           // Finished even when close() came meanwhile: this is the in-flight batch.
           await abortable(this.#bridgeBatch(false), giveUp);
+          this.#moving();
           continue;
         }
+        this.#moving();
         if (signal.aborted) break;
         await abortable(
           LosslessListMoves.waitForItems(this.#o.blocking, this.#o.queue.sourceList, this.#o.blockSeconds),
@@ -116,6 +147,11 @@ export class QueueBridge {
         inDoubt = true;
         if (signal.aborted) break;
         const err = coerceError(thrown);
+        if (!(await this.#redisDown())) {
+          this.#stuck(err);
+          await sleep(this.#o.retryDelayMs, signal);
+          continue;
+        }
         if (err.message !== this.#lastError) {
           logger.warn(`bridge step failed, retrying in ${this.#o.retryDelayMs} ms: ${err.message}`);
         } else {
@@ -136,6 +172,49 @@ export class QueueBridge {
     }
     if (total > 0) this.#o.logger.info(`finished ${total} item(s) left in ${this.#o.processingList}`);
     this.#lastError = '';
+    this.#moving();
+  }
+
+  /** True when Redis does not answer now (an outage: retried quietly, not "stuck"). */
+  async #redisDown(): Promise<boolean> {
+    const { command } = this.#o;
+    if (command.status !== 'ready') return true;
+    try {
+      return (await withTimeout(command.ping(), 2000, 'Redis PING')) !== 'PONG';
+    } catch {
+      return true;
+    }
+  }
+
+  /** The batch in hand failed while Redis answers: record since when, log at most once a minute. */
+  #stuck(err: Error): void {
+    const { stats, logger, queue, processingList } = this.#o;
+    const now = this.#clock();
+    if (stats.stuckSince === undefined || stats.stuckSince > now) stats.stuckSince = now;
+    stats.stuckReason = err.message;
+    const every = this.#o.stuckLogEveryMs ?? 60_000;
+    const last = this.#lastStuckLog;
+    if (last === undefined || now - last >= every || now < last) {
+      this.#lastStuckLog = now;
+      const seconds = Math.floor((now - stats.stuckSince) / 1000);
+      logger.error(
+        `[PONTE PARADA] ${queue.name}: o lote em ${processingList} não avança há ${seconds}s (Redis responde); ` +
+          `nova tentativa a cada ${this.#o.retryDelayMs} ms: ${err.message}`,
+      );
+    } else {
+      logger.debug(`bridge batch still failing: ${err.message}`);
+    }
+  }
+
+  /** The bridge moves again (or has nothing to move): no longer stuck. */
+  #moving(): void {
+    const { stats, logger, queue } = this.#o;
+    if (stats.stuckSince === undefined) return;
+    const seconds = Math.floor((this.#clock() - stats.stuckSince) / 1000);
+    logger.info(`[PONTE LIBERADA] ${queue.name}: a ponte voltou a andar após ${seconds}s parada`);
+    stats.stuckSince = undefined;
+    stats.stuckReason = '';
+    this.#lastStuckLog = undefined;
   }
 
   /** How many items may be taken now (0: hold them in the list, back-pressure). */
@@ -165,36 +244,33 @@ export class QueueBridge {
     if (entries.length === 0) return 0;
 
     const now = new Date();
-    const invalid: string[] = [];
-    const invalidReasons: InvalidReason[] = [];
+    const invalid: { index: number; raw: Buffer; reason: InvalidReason; detail: string }[] = [];
     const duplicates: (string | number)[] = [];
     const candidates: Candidate[] = [];
     const inBatch = new Set<string>();
-    for (const entry of entries) {
+    entries.forEach((entry, index) => {
       const item =
         entry.seq === undefined
           ? ({ valid: false, reason: 'foreign-entry', detail: 'processing entry without sequence number' } as const)
           : classifyItem(entry.raw, entry.seq, this.#o.maxItemBytes, queue.name);
       if (!item.valid) {
-        invalid.push(invalidEntry(entry.raw, item.reason, item.detail, queue.name, now));
-        invalidReasons.push(item.reason);
-        logger.warn(`invalid item (${item.reason}: ${item.detail}) moved to ${queue.invalidList}`, {
-          bytes: entry.raw.length,
-        });
-        continue;
+        invalid.push({ index, raw: entry.raw, reason: item.reason, detail: item.detail });
+        return;
       }
       if (inBatch.has(item.jobId)) {
         duplicates.push(item.payload.id as string | number);
-        continue;
+        return;
       }
       inBatch.add(item.jobId);
       candidates.push({
+        index,
+        raw: entry.raw,
         jobId: item.jobId,
         payload: item.payload,
         fromPayload: item.fromPayload,
         schedule: item.schedule,
       });
-    }
+    });
 
     // Generated ids are new unless this batch is a replay; payload ids may name a retained job.
     const toCheck = candidates.filter((c) => inDoubt || c.fromPayload);
@@ -208,29 +284,89 @@ export class QueueBridge {
     }
 
     if (toAdd.length > 0) {
-      const addedAtMs = Date.now();
-      await this.#o.bullQueue.addBulk(
-        toAdd.map((c) => ({
-          name: queue.flow,
-          data: c.payload,
-          opts: { ...this.#o.jobOptions, ...scheduleJobOptions(c.schedule, addedAtMs), jobId: c.jobId },
-        })),
-      );
-      stats.moved += toAdd.length;
-      this.#notify(() => events.onMoved?.(queue.name, toAdd.length));
+      const rejected = await this.#addIsolating(toAdd);
+      for (const { candidate, error } of rejected) {
+        invalid.push({ index: candidate.index, raw: candidate.raw, reason: 'rejected', detail: error.message });
+      }
+      const added = toAdd.length - rejected.length;
+      if (added > 0) {
+        stats.moved += added;
+        this.#notify(() => events.onMoved?.(queue.name, added));
+      }
     }
-    await this.#moves.settle(this.#o.processingList, entries, queue.invalidList, invalid);
+    invalid.sort((a, b) => a.index - b.index);
+    for (const item of invalid) {
+      logger.warn(`invalid item (${item.reason}: ${item.detail}) moved to ${queue.invalidList}`, {
+        bytes: item.raw.length,
+      });
+    }
+    await this.#moves.settle(
+      this.#o.processingList,
+      entries,
+      queue.invalidList,
+      invalid.map((item) => invalidEntry(item.raw, item.reason, item.detail, queue.name, now)),
+    );
 
     stats.invalid += invalid.length;
     stats.duplicates += duplicates.length;
     stats.replayed += replayed;
-    for (const reason of invalidReasons) this.#notify(() => events.onInvalid?.(queue.name, reason));
+    for (const item of invalid) this.#notify(() => events.onInvalid?.(queue.name, item.reason));
     for (const id of duplicates) {
       logger.warn(`duplicate id ${JSON.stringify(id)}: a job with this id is still kept; not run again`);
       this.#notify(() => events.onDuplicate?.(queue.name, id));
     }
     if (replayed > 0) logger.info(`${replayed} item(s) of a replayed batch were already jobs`);
     return entries.length;
+  }
+
+  /**
+   * Adds `candidates` as jobs, in order. When BullMQ refuses the batch while Redis answers, the
+   * batch is split in halves until the items it refuses are alone; those are returned (the
+   * caller sends them to the invalid list) and every other one is a job, still in order (a
+   * re-added id is a no-op for BullMQ, so halves already added by a failed attempt stay put).
+   * An outage is thrown as is (the loop retries the batch). When every single add fails with an
+   * error Redis answered (out of memory, read-only replica...), no item is to blame: throws.
+   */
+  async #addIsolating(candidates: readonly Candidate[]): Promise<{ candidate: Candidate; error: Error }[]> {
+    const rejected: { candidate: Candidate; error: Error }[] = [];
+    const suspects: { candidate: Candidate; error: Error }[] = [];
+    let anyAdded = false;
+    // One "now" for the whole batch: a postponed item's delay does not depend on which half it is in.
+    const addedAtMs = Date.now();
+    const add = async (group: readonly Candidate[]): Promise<void> => {
+      try {
+        await this.#o.bullQueue.addBulk(
+          group.map((c) => ({
+            name: this.#o.queue.flow,
+            data: c.payload,
+            opts: { ...this.#o.jobOptions, ...scheduleJobOptions(c.schedule, addedAtMs), jobId: c.jobId },
+          })),
+        );
+        anyAdded = true;
+        return;
+      } catch (thrown) {
+        const error = coerceError(thrown);
+        if (await this.#redisDown()) throw error;
+        const [only] = group;
+        if (group.length === 1 && only) {
+          (isReplyError(error) ? suspects : rejected).push({ candidate: only, error });
+          return;
+        }
+      }
+      const half = Math.ceil(group.length / 2);
+      await add(group.slice(0, half));
+      await add(group.slice(half));
+    };
+    await add(candidates);
+    if (suspects.length > 0 && !anyAdded && rejected.length === 0) {
+      const first = suspects[0] as { error: Error };
+      throw new BatchStuckError(`every job of the batch was refused: ${first.error.message}`, { cause: first.error });
+    }
+    rejected.push(...suspects);
+    if (rejected.length > 0) {
+      this.#o.logger.warn(`BullMQ refused ${rejected.length} of ${candidates.length} job(s); the others were added`);
+    }
+    return rejected;
   }
 
   /** Which of `jobIds` already have a job hash (one pipelined round trip). */

@@ -1,8 +1,17 @@
 /**
  * The kinds of alert rule: workers above N, backlog above N for M minutes, failure ratio above X,
- * more than N items whose deadline (`prazo`) the backlog will not reach in time.
+ * a bridge stuck (its batch failing while Redis answers) for more than N seconds, more than N
+ * items sent to the invalid list within forSeconds, more than N items whose deadline (`prazo`) the
+ * backlog will not reach in time.
  */
-export const ALERT_KINDS = ['workersAbove', 'backlogAbove', 'failureRatioAbove', 'deadlineAtRisk'] as const;
+export const ALERT_KINDS = [
+  'workersAbove',
+  'backlogAbove',
+  'failureRatioAbove',
+  'bridgeStuckAbove',
+  'invalidAbove',
+  'deadlineAtRisk',
+] as const;
 
 const RULE_KEYS = new Set(['name', 'kind', 'queue', 'threshold', 'forSeconds']);
 

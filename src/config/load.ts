@@ -3,6 +3,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import convict from 'convict';
 import { ConfigError } from '../lib/errors.js';
+import { safeUrl } from '../lib/safe-url.js';
 import { schema } from './schema.js';
 import {
   checkQueueValue,
@@ -108,7 +109,21 @@ function sourceOf(key: string, layers: readonly Layer[], env: NodeJS.ProcessEnv)
   return { source: 'default', raw: undefined };
 }
 
-function describe(raw: unknown): string {
+/** Keys whose values never appear in logs or errors. */
+const SENSITIVE_PATHS = [
+  'redis.password',
+  'portal.user',
+  'portal.password',
+  'http.auth.user',
+  'http.auth.password',
+  'alerts.webhookUrl',
+];
+/** Sensitive keys holding a URL: printed as scheme://host/path. */
+const URL_PATHS = new Set(['alerts.webhookUrl']);
+
+/** A value for a config error: the value itself, or `***` for a sensitive key whatever its type. */
+function describe(raw: unknown, key: string): string {
+  if (SENSITIVE_PATHS.includes(key)) return raw === undefined ? 'unset' : '***';
   const text = typeof raw === 'string' ? JSON.stringify(raw) : (JSON.stringify(raw) ?? String(raw));
   return text.length > 80 ? `${text.slice(0, 77)}...` : text;
 }
@@ -134,12 +149,13 @@ function convictError(err: Error, layers: readonly Layer[], env: NodeJS.ProcessE
     const { source, raw } = sourceOf(key, layers, env);
     const expected = (invalid[2] ?? '').replace(/^must be /, '');
     return new ConfigError(
-      `config error: '${key}' from ${source} is ${describe(raw)}; expected ${expected}${more}`,
+      `config error: '${key}' from ${source} is ${describe(raw, key)}; expected ${expected}${more}`,
       key,
       source,
     );
   }
-  return new ConfigError(`config error: ${first}${more}`);
+  // Never echo a value convict quoted: it may be a sensitive one.
+  return new ConfigError(`config error: ${first.replace(/: value was .*$/, '')}${more}`);
 }
 
 function mergeQueues(layers: readonly Layer[]): Map<string, { entry: QueueEntry; sources: Map<string, string> }> {
@@ -166,7 +182,7 @@ function mergeQueues(layers: readonly Layer[]): Map<string, { entry: QueueEntry;
       }
       if (!isPlainObject(entry)) {
         throw new ConfigError(
-          `config error: '${key}' in ${layer.source} is ${describe(entry)}; expected an object`,
+          `config error: '${key}' in ${layer.source} is ${describe(entry, key)}; expected an object`,
           key,
           layer.source,
         );
@@ -183,7 +199,7 @@ function mergeQueues(layers: readonly Layer[]): Map<string, { entry: QueueEntry;
         const expected = checkQueueValue(field as QueueKey, value);
         if (expected) {
           throw new ConfigError(
-            `config error: '${key}.${field}' from ${layer.source} is ${describe(value)}; expected ${expected}`,
+            `config error: '${key}.${field}' from ${layer.source} is ${describe(value, `${key}.${field}`)}; expected ${expected}`,
             `${key}.${field}`,
             layer.source,
           );
@@ -328,8 +344,6 @@ function normaliseRule(raw: unknown): AlertRule {
   };
 }
 
-const SENSITIVE_PATHS = ['redis.password', 'portal.user', 'portal.password', 'http.auth.user', 'http.auth.password'];
-
 /** A copy of the config safe to print: sensitive values masked (`***` when set, empty when not). */
 export function printableConfig(config: AppConfig): Record<string, unknown> {
   const copy = JSON.parse(JSON.stringify(config)) as Record<string, unknown>;
@@ -338,7 +352,9 @@ export function printableConfig(config: AppConfig): Record<string, unknown> {
     const leaf = parts.pop() as string;
     let node: unknown = copy;
     for (const part of parts) node = isPlainObject(node) ? node[part] : undefined;
-    if (isPlainObject(node) && typeof node[leaf] === 'string' && node[leaf] !== '') node[leaf] = '***';
+    if (!isPlainObject(node) || node[leaf] === undefined || node[leaf] === '') continue;
+    // A URL keeps what tells people where it points (scheme://host/path), never its credentials or query.
+    node[leaf] = URL_PATHS.has(dotted) && typeof node[leaf] === 'string' ? safeUrl(node[leaf]) : '***';
   }
   return copy;
 }

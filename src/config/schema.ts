@@ -159,7 +159,12 @@ export const schema = {
     timeoutSeconds: { doc: 'Graceful shutdown budget before forcing', format: 'positive-int', default: 30 },
   },
   alerts: {
-    webhookUrl: { doc: 'POST alerts here as JSON (empty: log only)', format: String, default: '' },
+    webhookUrl: {
+      doc: 'POST alerts here as JSON (empty: log only); user:password in it is sent as basic auth',
+      format: String,
+      default: '',
+      sensitive: true,
+    },
     cooldownSeconds: { doc: 'Minimum time between two firings of a rule', format: 'nat', default: 900 },
     evaluateSeconds: { doc: 'Alert evaluation interval', format: 'positive-int', default: 15 },
     rules: { doc: 'Alert rules', format: 'alert-rules', default: [] as unknown[] },

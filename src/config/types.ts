@@ -86,14 +86,18 @@ export interface CapacityConfig {
 
 export interface AlertRule {
   readonly name: string;
-  readonly kind: 'workersAbove' | 'backlogAbove' | 'failureRatioAbove' | 'deadlineAtRisk';
+  readonly kind:
+    'workersAbove' | 'backlogAbove' | 'failureRatioAbove' | 'bridgeStuckAbove' | 'invalidAbove' | 'deadlineAtRisk';
   /** Queue the rule watches; empty: all queues together. */
   readonly queue: string;
-  /** Workers, jobs, ratio (0..1) or items at risk (deadlineAtRisk: fires above it; 0 = any) depending on kind. */
+  /**
+   * Workers, jobs, ratio (0..1), seconds (bridgeStuckAbove), invalid items (invalidAbove) or items
+   * at risk (deadlineAtRisk: fires above it; 0 = any) depending on kind.
+   */
   readonly threshold: number;
   /**
-   * For backlogAbove and deadlineAtRisk: how long the breach must last; for failureRatioAbove: the
-   * window.
+   * For backlogAbove and deadlineAtRisk: how long the breach must last; for failureRatioAbove and
+   * invalidAbove: the window.
    */
   readonly forSeconds: number;
 }

@@ -1,5 +1,6 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
+import { safeFileName } from '../lib/file-name.js';
 import type { Flow, FlowContext } from './flow.js';
 import { requireDocumentNumber, requireOneOf, requirePortal } from './input.js';
 import { expectOutcome, openLoggedIn } from './portal-pages.js';
@@ -52,7 +53,8 @@ export const emissaoFlow: Flow = {
       page.getByRole('link', { name: 'Baixar comprovante' }).click(),
     ]);
     await fs.mkdir(ctx.artifactsDir, { recursive: true });
-    const comprovante = path.join(ctx.artifactsDir, `${ctx.jobId}-comprovante-${protocolo}.txt`);
+    // The protocol number is page text: a hostile page must not choose where the file goes.
+    const comprovante = path.join(ctx.artifactsDir, safeFileName(`${ctx.jobId}-comprovante-${protocolo}.txt`));
     await download.saveAs(comprovante);
     return { documento, tipo, protocolo, comprovante };
   },

@@ -13,5 +13,8 @@ export function bullBoardRouter(queues: readonly Queue[], basePath: string): Rou
     serverAdapter,
     options: { uiConfig: { boardTitle: 'rpa-pool' } },
   });
-  return serverAdapter.getRouter() as Router;
+  // The adapter's router is an Express app of its own, which would announce itself again.
+  const app = serverAdapter.getRouter() as Router & { disable?: (setting: string) => unknown };
+  app.disable?.('x-powered-by');
+  return app;
 }

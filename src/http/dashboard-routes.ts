@@ -1,5 +1,6 @@
 import path from 'node:path';
 import type { Queue } from 'bullmq';
+import { serveArtifacts } from './artifacts-route.js';
 import express, { type Router } from 'express';
 import type { OutcomeWindow } from '../alerts/outcome-window.js';
 import type { Logger } from '../logging/logger.js';
@@ -85,10 +86,7 @@ export function dashboardRoutes(options: DashboardRoutesOptions): Router {
     res.sendFile(chartJs);
   });
   router.use('/assets', express.static(publicDir, { index: false, dotfiles: 'deny' }));
-  router.use(
-    '/artifacts',
-    express.static(path.resolve(options.artifactsDir), { index: false, dotfiles: 'deny', fallthrough: false }),
-  );
+  router.use('/artifacts', serveArtifacts(options.artifactsDir));
 
   router.get('/api/dashboard', async (req, res) => {
     const now = Date.now();

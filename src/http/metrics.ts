@@ -32,6 +32,11 @@ const QUEUE_GAUGES: readonly { name: string; help: string; field: keyof QueueSta
   { name: 'rpa_workers_busy', help: 'Worker units running a job', field: 'busy' },
   { name: 'rpa_workers_desired', help: "The scaler's last decision (fair share of the rule)", field: 'desired' },
   { name: 'rpa_workers_max', help: 'Worker ceiling of the queue', field: 'maxWorkers' },
+  {
+    name: 'rpa_bridge_stuck_seconds',
+    help: "Seconds the bridge's batch has kept failing while Redis answers (0: it moves)",
+    field: 'bridgeStuckSeconds',
+  },
 ];
 
 const NON_COUNTER_TOTALS = [

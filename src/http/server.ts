@@ -2,6 +2,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Queue } from 'bullmq';
 import express, { type ErrorRequestHandler } from 'express';
+import helmet from 'helmet';
 import { OutcomeWindow } from '../alerts/outcome-window.js';
 import type { AppConfig } from '../config/types.js';
 import { withTimeout } from '../lib/with-timeout.js';
@@ -13,6 +14,7 @@ import { bullBoardRouter } from './bull-board.js';
 import { dashboardRoutes } from './dashboard-routes.js';
 import { JobMinutes } from './job-minutes.js';
 import { authForListen } from './listen-guard.js';
+import { loopbackHostsOnly, refuseCrossSiteWrites } from './request-guards.js';
 import { ServiceMetrics } from './metrics.js';
 
 /** Options for {@link HttpServer}. */
@@ -117,16 +119,46 @@ export class HttpServer {
     const { status, queues, artifactsDir } = this.#options;
     const app = express();
     app.disable('x-powered-by');
+    // Plain HTTP on an operations port: no HSTS, no upgrade of requests. Scripts only from this
+    // origin; Bull Board's page also uses inline styles and Google's fonts.
+    app.use(
+      helmet({
+        contentSecurityPolicy: {
+          useDefaults: false,
+          directives: {
+            defaultSrc: ["'self'"],
+            scriptSrc: ["'self'"],
+            styleSrc: ["'self'", "'unsafe-inline'", 'https://fonts.googleapis.com'],
+            fontSrc: ["'self'", 'data:', 'https://fonts.gstatic.com'],
+            imgSrc: ["'self'", 'data:', 'blob:'],
+            connectSrc: ["'self'"],
+            objectSrc: ["'none'"],
+            baseUri: ["'self'"],
+            formAction: ["'self'"],
+            frameAncestors: ["'none'"],
+          },
+        },
+        frameguard: { action: 'deny' },
+        strictTransportSecurity: false,
+      }),
+    );
+    if (!auth) app.use(loopbackHostsOnly(this.#options.config.http.host));
+    app.use(refuseCrossSiteWrites());
 
     app.get('/healthz', (_req, res) => {
       res.type('text/plain').send('ok\n');
     });
     app.get('/readyz', async (_req, res) => {
       const ready = await status.redisReady().catch(() => false);
+      // A stuck bridge does not make the instance unready (Redis answers, the rest works) but is
+      // named here, one line per queue, so a probe's output shows it.
+      const stuck = (status.stuckBridges?.() ?? []).map(
+        (s) => `ponte parada: fila ${s.queue} há ${s.seconds}s: ${s.reason.slice(0, 200)}\n`,
+      );
       res
         .status(ready ? 200 : 503)
         .type('text/plain')
-        .send(ready ? 'ready\n' : 'redis unavailable\n');
+        .send((ready ? 'ready\n' : 'redis unavailable\n') + stuck.join(''));
     });
     app.get('/metrics', async (_req, res) => {
       const text = await this.#metrics.text();

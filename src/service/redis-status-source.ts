@@ -9,7 +9,14 @@ import type { OutcomeWindow } from '../alerts/outcome-window.js';
 import { BULL_PRIORITY } from '../lib/scheduling.js';
 import { deadlineRisk } from './deadline-risk.js';
 import { readScheduleView, type ScheduleView } from './schedule-view.js';
-import type { CapacityStatus, DeadlineStatus, QueueStatus, ServiceStatus, StatusSource } from './status.js';
+import type {
+  BridgeStuck,
+  CapacityStatus,
+  DeadlineStatus,
+  QueueStatus,
+  ServiceStatus,
+  StatusSource,
+} from './status.js';
 
 /** Jobs read per queue for ages and deadlines. */
 const SCHEDULE_SCAN_LIMIT = 1000;
@@ -39,12 +46,18 @@ export class LiveStatusSource implements StatusSource {
       /** @defaultValue Date.now */
       readonly clock?: () => number;
       readonly capacity?: { status(): CapacityStatus };
+      /** The bridge's stuck queues (none before the bridge starts). */
+      readonly stuckBridges?: () => readonly BridgeStuck[];
     },
   ) {
     this.#startedAtMs = (deps.clock ?? Date.now)();
   }
 
   readonly #startedAtMs: number;
+
+  stuckBridges(): readonly BridgeStuck[] {
+    return this.deps.stuckBridges?.() ?? [];
+  }
 
   async redisReady(): Promise<boolean> {
     if (this.deps.redis.status !== 'ready') return false;
@@ -101,6 +114,7 @@ export class LiveStatusSource implements StatusSource {
           ),
         )
       : [];
+    const stuck = this.stuckBridges();
     const queues: QueueStatus[] = config.queues.map((q, i) => {
       const d = depths.find((x) => x.queue === q.name);
       const c = pool.counts(q.name);
@@ -150,6 +164,7 @@ export class LiveStatusSource implements StatusSource {
               },
             }
           : {}),
+        bridgeStuckSeconds: stuck.find((s) => s.queue === q.name)?.seconds ?? 0,
       };
     });
     return {

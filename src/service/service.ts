@@ -153,6 +153,8 @@ export class Service {
     const outcomes = new OutcomeWindow({ events: this.events, keepMs: DRAIN_RATE_WINDOW_MS });
     outcomes.start();
     this.#started.push({ name: 'outcomes', stop: () => Promise.resolve(outcomes.close()) });
+    // The bridge starts after Redis answers; until then no queue is stuck.
+    const bridgeRef: { current?: Bridge } = {};
     const status = new LiveStatusSource({
       config,
       redis,
@@ -162,6 +164,7 @@ export class Service {
       history,
       outcomes,
       capacity,
+      stuckBridges: () => bridgeRef.current?.stuck() ?? [],
     });
 
     if (config.http.enabled) {
@@ -211,6 +214,7 @@ export class Service {
       onDuplicate: (queue, id) => this.events.emit('duplicate', { queue, id }),
     });
     await bridge.start();
+    bridgeRef.current = bridge;
     this.#started.push({ name: 'bridge', stop: () => bridge.close() });
 
     const alerts = new AlertMonitor({

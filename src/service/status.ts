@@ -26,6 +26,8 @@ export interface QueueStatus {
   readonly jobsPerWorker: number;
   /** Names of the units not closed, e.g. `Worker-conferencia-3`. */
   readonly workerNames: readonly string[];
+  /** How long the bridge's batch has kept failing while Redis answers (0: it moves). */
+  readonly bridgeStuckSeconds: number;
   /** When the next postponed job (`executarApos`) comes due; null when none. */
   readonly nextDelayedAt: string | null;
   /** How long the oldest waiting job has waited (since added, or since it came due); null when none. */
@@ -94,6 +96,14 @@ export interface CapacityStatus {
   readonly source: { readonly cpu: string | null; readonly memory: string | null };
 }
 
+/** A queue whose bridge is stuck: its batch keeps failing while Redis answers. */
+export interface BridgeStuck {
+  readonly queue: string;
+  readonly seconds: number;
+  /** The last error, for people. */
+  readonly reason: string;
+}
+
 /** The whole `/api/status` document. */
 export interface ServiceStatus {
   readonly at: string;
@@ -113,4 +123,6 @@ export interface StatusSource {
   decisionsSince(sinceMs: number): Promise<DecisionRecord[]>;
   /** True when Redis answers a PING. */
   redisReady(): Promise<boolean>;
+  /** Queues whose bridge is stuck now (cheap, no I/O; `/readyz` shows them). */
+  stuckBridges?(): readonly BridgeStuck[];
 }

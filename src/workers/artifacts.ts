@@ -2,6 +2,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { CDPSession, Page } from 'playwright';
 import { coerceError } from '../lib/errors.js';
+import { safeFileName } from '../lib/file-name.js';
 import { withTimeout } from '../lib/with-timeout.js';
 
 /** What a failing attempt left behind: the screenshot's path (if one could be taken) and the page URL. */
@@ -10,9 +11,9 @@ export interface FailureArtifacts {
   readonly url: string | null;
 }
 
-/** A job id made safe for a file name. */
+/** A job id or queue name made safe for a file name (the one helper: {@link safeFileName}). */
 export function fileSafe(value: string): string {
-  return value.replace(/[^A-Za-z0-9._-]/g, '_');
+  return safeFileName(value);
 }
 
 /** `<artifactsDir>/<queue>/<jobId>-attempt<k>` (extension added by the caller). */

@@ -1,5 +1,5 @@
 import type { DecisionRecord } from '../../src/scaler/decision-history.js';
-import type { QueueStatus, ServiceStatus, StatusSource } from '../../src/service/status.js';
+import type { BridgeStuck, QueueStatus, ServiceStatus, StatusSource } from '../../src/service/status.js';
 
 /** A queue status with every count 0 unless given. */
 export function queueStatus(name: string, overrides: Partial<QueueStatus> = {}): QueueStatus {
@@ -25,6 +25,7 @@ export function queueStatus(name: string, overrides: Partial<QueueStatus> = {}):
     nextDelayedAt: null,
     oldestWaitingAgeMs: null,
     deadlines: { withDeadline: 0, atRisk: 0, earliestAtRisk: null, drainPerMinute: 0, truncated: false },
+    bridgeStuckSeconds: 0,
     ...overrides,
   };
 }
@@ -65,5 +66,12 @@ export class FakeStatusSource implements StatusSource {
 
   redisReady(): Promise<boolean> {
     return Promise.resolve(this.ready);
+  }
+
+  /** Bridges reported stuck (tests set it). */
+  stuck: BridgeStuck[] = [];
+
+  stuckBridges(): readonly BridgeStuck[] {
+    return this.stuck;
   }
 }

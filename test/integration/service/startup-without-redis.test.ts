@@ -88,4 +88,16 @@ describe('service start-up with Redis unreachable', () => {
     expect(bad.lines).toHaveLength(1);
     expect(bad.lines[0]).toMatch(/'redis\.port' from env REDIS_PORT is "70000"/);
   });
+
+  it('refusing to listen on a public host without credentials is a configuration problem: exit 78', async () => {
+    const open = new ServiceProcess({
+      HTTP_HOST: '0.0.0.0',
+      HTTP_PORT: String(await freePort()),
+      REDIS_PORT: String(await freePort()),
+      LOG_FILE: path.join(dir, 'open.log'),
+    });
+    const { code } = await open.exited;
+    expect(code).toBe(78);
+    expect(open.output()).toMatch(/refusing to listen on 0\.0\.0\.0 without BOARD_USER\/BOARD_PASSWORD/);
+  });
 });

@@ -2,7 +2,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { AlertMonitor } from '../../../src/alerts/alert-monitor.js';
-import type { AlertPayload } from '../../../src/alerts/webhook.js';
+import { postAlert, type AlertPayload } from '../../../src/alerts/webhook.js';
 import type { AlertRule, AppConfig } from '../../../src/config/types.js';
 import { ServiceEvents } from '../../../src/service/events.js';
 import { captureLogger } from '../../helpers/capture-logger.js';
@@ -243,5 +243,104 @@ describe('AlertMonitor', () => {
     await new Promise((r) => setTimeout(r, 300));
     expect(status.statusCalls).toBe(calls);
     expect(events.listenerCount('job-finished')).toBe(0);
+  });
+
+  it('fires bridgeStuckAbove when a bridge has been stuck longer than the threshold', async () => {
+    const status = new FakeStatusSource([queueStatus('conferencia'), queueStatus('emissao')]);
+    const rule: AlertRule = { name: 'ponte', kind: 'bridgeStuckAbove', queue: '', threshold: 120, forSeconds: 0 };
+    const t = monitorWith(alertsConfig([rule]), status);
+    expect(await t.monitor.evaluate()).toEqual([]);
+    status.queues = [queueStatus('conferencia', { bridgeStuckSeconds: 60 }), queueStatus('emissao')];
+    expect(await t.monitor.evaluate()).toEqual([]);
+    status.queues = [queueStatus('conferencia', { bridgeStuckSeconds: 180 }), queueStatus('emissao')];
+    const fired = await t.monitor.evaluate();
+    expect(fired).toMatchObject([{ rule: 'ponte', kind: 'bridgeStuckAbove', value: 180 }]);
+    expect(t.alertLines()[0]?.message).toContain('ponte da fila conferencia parada há 180s');
+  });
+});
+
+describe('AlertMonitor: a poller that keeps pushing bad items', () => {
+  it('fires invalidAbove when more items than the threshold went to the invalid list in the window', async () => {
+    const status = new FakeStatusSource([queueStatus('conferencia')]);
+    const rule: AlertRule = {
+      name: 'itens-invalidos',
+      kind: 'invalidAbove',
+      queue: 'conferencia',
+      threshold: 2,
+      forSeconds: 300,
+    };
+    const t = monitorWith(alertsConfig([rule]), status);
+    t.events.emit('invalid', { queue: 'conferencia', reason: 'bad-id' });
+    t.events.emit('invalid', { queue: 'emissao', reason: 'not-json' });
+    t.events.emit('invalid', { queue: 'conferencia', reason: 'bad-id' });
+    expect(await t.monitor.evaluate()).toEqual([]);
+    t.events.emit('invalid', { queue: 'conferencia', reason: 'bad-id' });
+    expect(await t.monitor.evaluate()).toMatchObject([{ rule: 'itens-invalidos', kind: 'invalidAbove', value: 3 }]);
+    expect(t.alertLines()[0]?.message).toContain('3 item(ns) enviado(s) à lista de inválidos nos últimos 300s');
+    // Outside the window they no longer count.
+    t.advance(301_000 + 300_000);
+    expect(await t.monitor.evaluate()).toEqual([]);
+  });
+});
+
+describe('postAlert: webhook secrets', () => {
+  /** A receiver that records the request line and headers, answering `status` (and `location`). */
+  async function recorder(status: number, location?: string) {
+    const seen: { url: string; authorization: string | undefined }[] = [];
+    const server = http.createServer((req, res) => {
+      seen.push({ url: req.url ?? '', authorization: req.headers.authorization });
+      req.resume();
+      req.on('end', () => {
+        res.statusCode = status;
+        if (location) res.setHeader('location', location);
+        res.end();
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    cleanups.push(() => new Promise<void>((resolve) => server.close(() => resolve())));
+    return { port: (server.address() as AddressInfo).port, seen };
+  }
+  const payload: AlertPayload = {
+    rule: 'r',
+    kind: 'workersAbove',
+    queue: '',
+    value: 1,
+    threshold: 0,
+    message: 'm',
+    at: new Date(0).toISOString(),
+  };
+
+  it('sends URL credentials as basic auth, keeps the token in the request, and never logs either', async () => {
+    const hook = await recorder(200);
+    const { logger, lines } = captureLogger();
+    const url = `http://alert%40ops:p%C3%A1ss-123@127.0.0.1:${hook.port}/hook?token=tok-secret-456`;
+    expect(await postAlert({ url, payload, logger })).toBe(true);
+    expect(hook.seen).toEqual([
+      {
+        url: '/hook?token=tok-secret-456',
+        authorization: `Basic ${Buffer.from('alert@ops:páss-123').toString('base64')}`,
+      },
+    ]);
+
+    const refused = `http://alert:pass-123@127.0.0.1:1/hook?token=tok-secret-456`;
+    expect(await postAlert({ url: refused, payload, logger, timeoutMs: 2000 })).toBe(false);
+    const failing = await recorder(500);
+    const on500 = `http://alert:pass-123@127.0.0.1:${failing.port}/hook?token=tok-secret-456`;
+    expect(await postAlert({ url: on500, payload, logger })).toBe(false);
+    const text = JSON.stringify(lines);
+    expect(lines.filter((l) => l.level === 'warn')).toHaveLength(2);
+    for (const secret of ['pass-123', 'tok-secret-456', 'alert:']) expect(text).not.toContain(secret);
+    expect(text).toContain(`http://127.0.0.1:${failing.port}/hook`);
+  });
+
+  it('does not follow a redirect (the alert and its credentials stay with the configured host)', async () => {
+    const elsewhere = await recorder(200);
+    const redirecting = await recorder(307, `http://127.0.0.1:${elsewhere.port}/stolen`);
+    const { logger, lines } = captureLogger();
+    const url = `http://u:p-secret@127.0.0.1:${redirecting.port}/hook`;
+    expect(await postAlert({ url, payload, logger })).toBe(false);
+    expect(redirecting.seen).toHaveLength(1);
+    expect(elsewhere.seen).toEqual([]);
+    expect(lines.some((l) => l.message.includes('respondeu 307'))).toBe(true);
   });
 });

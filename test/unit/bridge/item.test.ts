@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { classifyItem, invalidEntry, rawOfInvalidEntry } from '../../../src/bridge/item.js';
+import { CLASSIFY_STEPS, classifyItem, invalidEntry, rawOfInvalidEntry } from '../../../src/bridge/item.js';
 import { parseProcessingEntry } from '../../../src/bridge/lossless-list-moves.js';
 
 const MAX = 1000;
@@ -37,6 +37,32 @@ describe('classifyItem', () => {
     expect(reason(Buffer.from([0x7b, 0x80, 0x7d]))).toBe('invalid-utf8');
     expect(reason(`{"a":"${'x'.repeat(MAX)}"}`)).toBe('too-large');
     expect(reason(`{"a":"${'x'.repeat(MAX - 8)}"}`)).toBe('valid');
+  });
+});
+
+describe('classifyItem: every step up to the job is inside the classification', () => {
+  it('sends an unmappable id, an unserializable payload and a throwing step to the invalid verdict instead of throwing', () => {
+    expect(classifyItem(Buffer.from('{"id":1e999}'), '1', MAX, 'q')).toMatchObject({ valid: false, reason: 'bad-id' });
+    expect(classifyItem(Buffer.from('{"id":"\\udfff"}'), '1', MAX, 'q')).toMatchObject({
+      valid: false,
+      reason: 'bad-id',
+    });
+    const deep = Buffer.from(`{"a":${'['.repeat(200_000)}${']'.repeat(200_000)}}`);
+    expect(classifyItem(deep, '1', 1_048_576, 'q')).toMatchObject({ valid: false, reason: 'not-serializable' });
+    const steps = [
+      ...CLASSIFY_STEPS,
+      {
+        reason: 'rejected' as const,
+        run: (): string => {
+          throw new Error('boom');
+        },
+      },
+    ];
+    expect(classifyItem(Buffer.from('{"a":1}'), '1', MAX, 'q', steps)).toEqual({
+      valid: false,
+      reason: 'rejected',
+      detail: 'boom',
+    });
   });
 });
 

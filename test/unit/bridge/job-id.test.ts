@@ -108,4 +108,20 @@ describe('job ids', () => {
     expect(() => jobIdForPayloadId(Number.NaN)).toThrow(RangeError);
     expect(() => jobIdForSequence('conferencia', '1a')).toThrow(RangeError);
   });
+
+  it("never maps a string id onto one of BullMQ's own queue keys (it would be taken for an existing job)", () => {
+    for (const name of ['meta', 'wait', 'id', 'events', 'stalled-check', 'marker', 'paused', 'repeat']) {
+      const id = jobIdForPayloadId(name);
+      expect(id).toBe(`%s${name}`);
+      expect(identityOfJobId(id)).toEqual({ kind: 'string', value: name });
+    }
+    expect(jobIdForPayloadId('meta-1')).toBe('meta-1');
+  });
+
+  it('refuses ids that cannot be mapped: infinite numbers and unpaired surrogates', () => {
+    expect(() => jobIdForPayloadId(JSON.parse('1e999') as number)).toThrow(RangeError);
+    expect(() => jobIdForPayloadId('\ud800')).toThrow(RangeError);
+    expect(() => jobIdForPayloadId('a\udc00b')).toThrow(RangeError);
+    expect(jobIdForPayloadId('\ud83d\udca5')).toBe('\ud83d\udca5');
+  });
 });

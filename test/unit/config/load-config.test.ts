@@ -194,4 +194,33 @@ describe('loadConfig', () => {
     const err = errorOf(() => load({ RPA_SENHA: 'super-secreta-123', REDIS_PORT: 'x' }));
     expect(err.message).not.toContain('super-secreta-123');
   });
+
+  it('never echoes the value of a sensitive key in a config error, whatever its type', () => {
+    for (const [key, value] of [
+      ['redis', { password: 98765432 }],
+      ['redis', { password: ['lista-98765432'] }],
+      ['portal', { password: { s: 'obj-98765432' } }],
+      ['http', { auth: { user: 98765432, password: 'x' } }],
+      ['alerts', { webhookUrl: 98765432 }],
+    ] as const) {
+      writeJson('test.json', { [key]: value });
+      const err = errorOf(() => load());
+      expect(err.message, JSON.stringify(value)).not.toContain('98765432');
+      // (an object where a string belongs is reported by convict as a missing key, with no value)
+      if (!JSON.stringify(value).includes('obj-')) expect(err.message).toContain('***');
+    }
+  });
+
+  it('prints the alert webhook as scheme://host/path only (no user:password, no token)', () => {
+    writeJson('test.json', {
+      alerts: { webhookUrl: 'https://hookuser:hook-pass-123@hooks.example/alert?token=tok-456#frag' },
+    });
+    const c = load();
+    expect(c.alerts.webhookUrl).toContain('tok-456');
+    const printed = JSON.stringify(printableConfig(c));
+    expect(printed).not.toContain('hook-pass-123');
+    expect(printed).not.toContain('hookuser');
+    expect(printed).not.toContain('tok-456');
+    expect(printed).toContain('"webhookUrl":"https://hooks.example/alert"');
+  });
 });

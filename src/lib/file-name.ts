@@ -1,0 +1,21 @@
+import { createHash } from 'node:crypto';
+
+/** Longest name returned by {@link safeFileName}: well under the usual 255-byte limit. */
+const MAX_LENGTH = 120;
+
+/**
+ * A file name built from text we do not control (page content, payload ids, job ids), safe to
+ * join under a folder: only `A-Z a-z 0-9 . _ -` are kept (anything else, `/`, `\`, NUL and
+ * non-ASCII included, becomes `_`), it never starts with a dot (no `.`, `..` or hidden files),
+ * is never empty, and a long name is cut and ends with a hash of the whole so two long names
+ * stay different. The extension (the part after the last dot, up to 10 characters) is kept.
+ */
+export function safeFileName(value: string): string {
+  let name = value.replace(/[^A-Za-z0-9._-]/g, '_').replace(/^\.+/, (dots) => '_'.repeat(dots.length));
+  if (name === '') name = '_';
+  if (name.length <= MAX_LENGTH) return name;
+  const dot = name.lastIndexOf('.');
+  const ext = dot > 0 && name.length - dot <= 10 ? name.slice(dot) : '';
+  const hash = createHash('sha256').update(value, 'utf8').digest('hex').slice(0, 12);
+  return `${name.slice(0, MAX_LENGTH - ext.length - hash.length - 1)}-${hash}${ext}`;
+}
