@@ -118,7 +118,12 @@ export class CapacityMonitor extends EventEmitter<CapacityEvents> {
     this.#lastCpu = cpu;
     this.#lastOwn = { seconds: ownSeconds, at: wall };
     const loopDelay = sources.eventLoopDelayMs();
-    if (!cpu || !previous || !previousOwn || wall <= previousOwn.at) return this.#capacity;
+    if (!cpu || !previous || !previousOwn || wall <= previousOwn.at) {
+      // Before two readings exist: the cores alone, no gate (the scaler must not see "no bound").
+      if (!this.#capacity && cpu)
+        this.#apply({ short: undefined, long: undefined, units: sources.units(), cores: cpu.cores });
+      return this.#capacity;
+    }
     const mem = sources.memory.read();
     const browsers = sources.browsers();
     this.#window.add({
@@ -133,17 +138,17 @@ export class CapacityMonitor extends EventEmitter<CapacityEvents> {
       eventLoopDelayMs: loopDelay,
     });
     const view = this.view();
-    const next = computeCapacity(
-      { short: view.short, long: view.long, units: sources.units() },
-      this.#o.options,
-      this.#memory,
-    );
+    this.#apply({ short: view.short, long: view.long, units: sources.units() });
+    return this.#capacity;
+  }
+
+  #apply(input: Parameters<typeof computeCapacity>[0]): void {
+    const next = computeCapacity(input, this.#o.options, this.#memory);
     this.#memory = next.memory;
     const before = this.#capacity;
     this.#capacity = next.capacity;
     if (!before || before.units !== next.capacity.units || before.overloaded !== next.capacity.overloaded)
       this.emit('changed', next.capacity);
-    return next.capacity;
   }
 
   close(): void {

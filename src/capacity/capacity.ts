@@ -85,6 +85,8 @@ export interface CapacityInput {
   readonly long: WindowSummary | undefined;
   /** Units of this instance not closed (starting, ready, busy, draining). */
   readonly units: number;
+  /** Cores, for the bound before any window has samples. @defaultValue 1 */
+  readonly cores?: number;
 }
 
 const pct = (ratio: number): string => `${Math.round(ratio * 100)}%`;
@@ -97,7 +99,7 @@ export function computeCapacity(
   memory: CapacityMemory,
 ): { capacity: Capacity; memory: CapacityMemory } {
   const { short, long } = input;
-  const cores = short?.cores ?? long?.cores ?? 1;
+  const cores = short?.cores ?? long?.cores ?? input.cores ?? 1;
   const byOthers = (w: WindowSummary | undefined): number =>
     Math.round(Math.max(0, cores - (w?.otherCores ?? 0)) * options.unitsPerCore);
   // Down at once on the short window; up only when the long one agrees.

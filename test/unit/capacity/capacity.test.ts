@@ -200,7 +200,8 @@ describe('CapacityMonitor (injected clock, fake signals)', () => {
     const changes: number[] = [];
     monitor.on('changed', (c) => changes.push(c.units));
     monitor.sample();
-    expect(monitor.capacity).toBeUndefined(); // the first reading is only a baseline
+    // The first reading is only a CPU baseline: the cores alone bound, no gate yet.
+    expect(monitor.capacity).toMatchObject({ units: 2, overloaded: false });
     state.busy = 1.9;
     state.ours = 1.8; // our two browsers fill the machine
     state.units = 2;
