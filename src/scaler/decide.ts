@@ -148,7 +148,11 @@ export function decideScale(
   }
   const desired = shareFairly(wanted, limits.maxTotalWorkers);
   // Capacity is shared like the total cap; what it takes away goes at once, without the window.
-  const room = capacity ? Math.min(limits.maxTotalWorkers, Math.max(0, capacity.units)) : limits.maxTotalWorkers;
+  // It never starves a queue: each queue with work keeps one unit even above capacity.
+  const queuesWithWork = Object.values(desired).filter((n) => n > 0).length;
+  const room = capacity
+    ? Math.min(limits.maxTotalWorkers, Math.max(queuesWithWork, capacity.units))
+    : limits.maxTotalWorkers;
   const capped = capacity ? shareFairly(desired, room) : desired;
   const excessSince: Record<string, number> = {};
   const drafts = observed.map((o) => {

@@ -34,6 +34,23 @@ describe('decideScale with capacity', () => {
     expect(plans.find((p) => p.queue === 'emissao')).toMatchObject({ wanted: 1, target: 1, bound: 'rule' });
   });
 
+  it('capacity below the number of queues with work still gives each queue one unit (no starvation)', () => {
+    const { plans } = decideScale(
+      [
+        { queue: 'conferencia', pending: 322, current: 1 },
+        { queue: 'emissao', pending: 3, current: 0 },
+      ],
+      limits,
+      EMPTY_MEMORY,
+      0,
+      { units: 1, reason: 'CPU 100% (2 núcleos, 1,9 usados por outros processos)', overloaded: false },
+    );
+    expect(plans.map((p) => [p.queue, p.target])).toEqual([
+      ['conferencia', 1],
+      ['emissao', 1],
+    ]);
+  });
+
   it('capacity.enabled false (no bound passed) is the plain rule', () => {
     const { plans } = decideScale([{ queue: 'conferencia', pending: 322, current: 0 }], limits, EMPTY_MEMORY, 0);
     expect(plans[0]).toMatchObject({ target: 7, bound: 'rule', divisor: 50 });
