@@ -100,8 +100,9 @@ export function computeCapacity(
 ): { capacity: Capacity; memory: CapacityMemory } {
   const { short, long } = input;
   const cores = short?.cores ?? long?.cores ?? input.cores ?? 1;
+  // A partly free core still carries a unit when at least 0.3 of it is free.
   const byOthers = (w: WindowSummary | undefined): number =>
-    Math.round(Math.max(0, cores - (w?.otherCores ?? 0)) * options.unitsPerCore);
+    Math.ceil(Math.max(0, cores - (w?.otherCores ?? 0)) * options.unitsPerCore - 0.3);
   // Down at once on the short window; up only when the long one agrees.
   const fast = byOthers(short);
   const slow = Math.min(fast, byOthers(long ?? short));

@@ -117,6 +117,21 @@ describe('computeCapacity', () => {
     expect(up.capacity.units).toBe(2);
   });
 
+  it('a partly free core carries a unit when at least 0.3 of it is free', () => {
+    const cap = (others: number): number =>
+      computeCapacity(
+        {
+          short: win({ cpuRatio: (1 + others) / 2, ourCores: 1 }),
+          long: win({ cpuRatio: (1 + others) / 2, ourCores: 1 }),
+          units: 2,
+        },
+        opts(),
+        {},
+      ).capacity.units;
+    expect(cap(0.6)).toBe(2); // 1.4 cores free
+    expect(cap(0.75)).toBe(1); // 1.25 cores free
+  });
+
   it('never below minUnits, even when others use every core', () => {
     const full = { cpuRatio: 1, ourCores: 0 };
     expect(computeCapacity({ short: win(full), long: win(full), units: 1 }, opts(), {}).capacity.units).toBe(1);
