@@ -112,6 +112,7 @@ export const schema = {
       doc: 'Bound the pool by what this machine can run (false: the plain rule)',
       format: Boolean,
       default: true,
+      env: 'CAPACITY_ENABLED',
     },
     unitsPerCore: { doc: 'Worker units per core not used by other processes', format: positiveNumber, default: 1 },
     minUnits: { doc: 'Never fewer units than this, whatever the load', format: 'nat', default: 1 },
