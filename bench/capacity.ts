@@ -12,6 +12,7 @@
  * warm browser: launches count in the makespan for all.
  */
 import fs from 'node:fs';
+import os from 'node:os';
 import { OwnCpu } from '../src/capacity/own-cpu.js';
 import { parseProcStat } from '../src/capacity/cpu-signal.js';
 import { startPortal, DEMO_PASSWORD, DEMO_USER } from '../src/demo/portal/server.js';
@@ -59,6 +60,8 @@ interface RunResult {
   readonly peakPssMb: number;
   readonly cpuSeconds: number;
   readonly machineCpuPct: number;
+  /** Mean cores used by processes outside this process tree (other engineers' load). */
+  readonly otherCores: number;
   readonly failed: number;
   readonly peakWorkers: number;
 }
@@ -118,6 +121,11 @@ async function oneRun(ctx: BenchContext, portalUrl: string, variant: Variant): P
       peakPssMb: peakPss,
       cpuSeconds: cpu1 - cpu0,
       machineCpuPct: m1.total > m0.total ? ((m1.busy - m0.busy) / (m1.total - m0.total)) * 100 : Number.NaN,
+      otherCores: Math.max(
+        0,
+        ((m1.busy - m0.busy) / Math.max(1e-9, m1.total - m0.total)) * os.availableParallelism() -
+          (cpu1 - cpu0) / ((doneAt - pushedAt) / 1000),
+      ),
       failed: entries.filter((e) => e.status !== 'ok').length,
       peakWorkers,
     };
@@ -142,7 +150,7 @@ export async function capacityBench(ctx: BenchContext): Promise<Figure[]> {
         const r = await oneRun(ctx, portal.url, variant);
         progress(
           `  makespan ${r.makespanS.toFixed(1)} s, p50 ${r.p50Ms} ms, p95 ${r.p95Ms} ms, peak PSS ${r.peakPssMb} MB, ` +
-            `CPU ${r.cpuSeconds.toFixed(1)} s (machine ${r.machineCpuPct.toFixed(0)}%), peak workers ${r.peakWorkers}, failed ${r.failed}`,
+            `CPU ${r.cpuSeconds.toFixed(1)} s (machine ${r.machineCpuPct.toFixed(0)}%, others ${r.otherCores.toFixed(1)} cores), peak workers ${r.peakWorkers}, failed ${r.failed}`,
         );
         results.get(variant.name)?.push(r);
       }
@@ -166,6 +174,7 @@ export async function capacityBench(ctx: BenchContext): Promise<Figure[]> {
     metric('peak browsers PSS', 'MB', (r) => r.peakPssMb);
     metric('CPU (Node+portal+Chromium)', 's', (r) => r.cpuSeconds);
     metric('machine CPU', '%', (r) => r.machineCpuPct);
+    metric("others' cores (machine busy − ours)", 'cores', (r) => r.otherCores);
     metric('peak workers', 'n', (r) => r.peakWorkers);
     metric('failed jobs', 'n', (r) => r.failed);
   }
