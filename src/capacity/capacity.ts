@@ -146,7 +146,7 @@ export function computeCapacity(
       overloadReason = `memória ${pct(short.memoryUsedMb / short.memoryLimitMb)} do limite`;
     } else if (o.cpu >= options.overloadedRatio) {
       overloadedBy = 'cpu';
-      overloadReason = `CPU ${pct(short.cpuRatio)} (${num(cores)} núcleos)`;
+      overloadReason = `CPU ≥ ${pct(options.maxCpuRatio)} em ${pct(o.cpu)} das amostras de ${options.shortWindowSeconds}s (${num(cores)} núcleos)`;
     } else if (o.eventLoop >= options.overloadedRatio) {
       overloadedBy = 'eventLoop';
       overloadReason = `atraso do event loop ${Math.round(short.eventLoopDelayMs)} ms`;

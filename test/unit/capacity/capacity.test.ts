@@ -85,6 +85,7 @@ describe('computeCapacity', () => {
     // ...but the gate is closed: a third unit would not start on a full CPU.
     expect(capacity.overloaded).toBe(true);
     expect(capacity.overloadedBy).toBe('cpu');
+    expect(capacity.overloadReason).toBe('CPU ≥ 95% em 100% das amostras de 5s (2 núcleos)');
   });
 
   it('16 idle cores give 16 units; unitsPerCore scales it', () => {
