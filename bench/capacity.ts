@@ -19,6 +19,7 @@ import { startPortal, DEMO_PASSWORD, DEMO_USER } from '../src/demo/portal/server
 import type { Service } from '../src/service/service.js';
 import { pushItems, startService, whenFinished, type BenchContext } from './lib/context.js';
 import { figuresOf, type Figure, type FigureInput } from './lib/figures.js';
+import { CpuSplit } from './lib/cpu-split.js';
 import { browserMemoryMb } from './lib/memory.js';
 import { progress } from './lib/progress.js';
 import { quantile } from './lib/stats.js';
@@ -64,6 +65,8 @@ interface RunResult {
   readonly otherCores: number;
   readonly failed: number;
   readonly peakWorkers: number;
+  /** CPU ms per job: this Node process (service + in-process portal), Chromium, Redis. */
+  readonly msPerJob: Record<string, number>;
 }
 
 function machineCpu(): { busy: number; total: number } {
@@ -86,12 +89,15 @@ async function oneRun(ctx: BenchContext, portalUrl: string, variant: Variant): P
   pool?.on('unit-state', () => {
     peakWorkers = Math.max(peakWorkers, pool.totalCounted());
   });
+  let split: CpuSplit | undefined;
   const sample = async (): Promise<void> => {
+    split?.sample();
     peakPss = Math.max(peakPss, (await browserMemoryMb()).pssMb);
   };
   const sampler = setInterval(() => void sample(), 1000);
   try {
     const finished = whenFinished(service, CONFERENCIA + EMISSAO);
+    split = new CpuSplit();
     const cpu0 = own.read();
     const m0 = machineCpu();
     const pushedAt = performance.now();
@@ -110,6 +116,7 @@ async function oneRun(ctx: BenchContext, portalUrl: string, variant: Variant): P
     const cpu1 = own.read();
     const m1 = machineCpu();
     await sample();
+    const bySplit = split.seconds();
     const entries = (await ctx.redis.lrange('fila:resultado', 0, -1)).map(
       (e) => JSON.parse(e) as { status: string; durationMs: number },
     );
@@ -128,6 +135,9 @@ async function oneRun(ctx: BenchContext, portalUrl: string, variant: Variant): P
       ),
       failed: entries.filter((e) => e.status !== 'ok').length,
       peakWorkers,
+      msPerJob: Object.fromEntries(
+        Object.entries(bySplit).map(([k, v]) => [k, Math.round((v * 1000) / (CONFERENCIA + EMISSAO))]),
+      ),
     };
   } finally {
     clearInterval(sampler);
@@ -150,7 +160,7 @@ export async function capacityBench(ctx: BenchContext): Promise<Figure[]> {
         const r = await oneRun(ctx, portal.url, variant);
         progress(
           `  makespan ${r.makespanS.toFixed(1)} s, p50 ${r.p50Ms} ms, p95 ${r.p95Ms} ms, peak PSS ${r.peakPssMb} MB, ` +
-            `CPU ${r.cpuSeconds.toFixed(1)} s (machine ${r.machineCpuPct.toFixed(0)}%, others ${r.otherCores.toFixed(1)} cores), peak workers ${r.peakWorkers}, failed ${r.failed}`,
+            `CPU ${r.cpuSeconds.toFixed(1)} s (machine ${r.machineCpuPct.toFixed(0)}%, others ${r.otherCores.toFixed(1)} cores), peak workers ${r.peakWorkers}, failed ${r.failed}, CPU ms/job ${JSON.stringify(r.msPerJob)}`,
         );
         results.get(variant.name)?.push(r);
       }
@@ -176,6 +186,8 @@ export async function capacityBench(ctx: BenchContext): Promise<Figure[]> {
     metric('machine CPU', '%', (r) => r.machineCpuPct);
     metric("others' cores (machine busy − ours)", 'cores', (r) => r.otherCores);
     metric('peak workers', 'n', (r) => r.peakWorkers);
+    for (const kind of ['node', 'chromium', 'redis'])
+      metric(`CPU per job: ${kind}`, 'ms', (r) => r.msPerJob[kind] ?? 0);
     metric('failed jobs', 'n', (r) => r.failed);
   }
   return figuresOf('capacity', inputs);
