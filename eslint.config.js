@@ -1,6 +1,49 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
+/**
+ * Which src/ folder may import which (docs/architecture.md). Imports run one way: a folder may
+ * import only the folders listed for it; anything else under src/ (main.ts included) is an error.
+ */
+const MAY_IMPORT = {
+  lib: [],
+  shared: ['lib'],
+  config: ['lib', 'shared'],
+  logging: ['lib', 'shared', 'config'],
+  redis: ['lib', 'shared', 'config', 'logging'],
+  flows: ['lib', 'shared', 'config', 'logging'],
+  workers: ['lib', 'shared', 'config', 'logging', 'redis', 'flows'],
+  scaler: ['lib', 'shared', 'config', 'logging', 'redis', 'flows', 'workers'],
+  bridge: ['lib', 'shared', 'config', 'logging', 'redis', 'flows', 'workers'],
+  dev: ['lib', 'shared', 'config', 'logging', 'redis', 'workers'],
+  http: ['lib', 'shared', 'config', 'logging', 'redis', 'flows', 'workers', 'scaler', 'bridge'],
+  alerts: ['lib', 'shared', 'config', 'logging', 'redis', 'flows', 'workers', 'scaler', 'bridge'],
+  items: ['lib', 'shared', 'config', 'logging', 'redis', 'flows', 'workers', 'scaler', 'bridge'],
+  service: ['lib', 'shared', 'config', 'logging', 'redis', 'flows', 'workers', 'scaler', 'bridge', 'http', 'alerts'],
+  demo: ['lib', 'shared', 'config', 'logging', 'redis', 'flows', 'workers', 'dev'],
+};
+
+/** One `no-restricted-imports` block per folder, naming the folders it must not reach. */
+const importDirection = Object.entries(MAY_IMPORT).map(([folder, allowed]) => {
+  const forbidden = [...Object.keys(MAY_IMPORT), 'main'].filter((f) => f !== folder && !allowed.includes(f));
+  return {
+    files: [`src/${folder}/**/*.ts`],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              regex: `^(\\.\\./)+(${forbidden.join('|')})(/|\\.js$|$)`,
+              message: `src/${folder} may import only ${allowed.join(', ') || 'no other src folder'} (docs/architecture.md).`,
+            },
+          ],
+        },
+      ],
+    },
+  };
+});
+
 export default tseslint.config(
   { ignores: ['dist/**', 'node_modules/**', 'artifacts/**', 'logs/**', 'src/http/public/**', 'bench/results/**'] },
   js.configs.recommended,
@@ -18,6 +61,7 @@ export default tseslint.config(
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
     },
   },
+  ...importDirection,
   {
     files: ['eslint.config.js'],
     ...tseslint.configs.disableTypeChecked,

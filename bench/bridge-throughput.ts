@@ -17,36 +17,36 @@ import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import winston from 'winston';
 import { Bridge } from '../src/bridge/bridge.js';
-import type { QueueConfig, RedisConfig } from '../src/config/types.js';
+import { loadConfig } from '../src/config/load.js';
+import type { AppConfig } from '../src/config/types.js';
 import { deleteKeys } from '../test/helpers/redis.js';
 
 const items = Number(process.env.BENCH_ITEMS ?? 50_000);
 const runs = Number(process.env.BENCH_RUNS ?? 3);
 const batchSize = Number(process.env.BENCH_BATCH_SIZE ?? 500);
-const redisConfig: RedisConfig = {
-  host: process.env.REDIS_HOST ?? '127.0.0.1',
-  port: Number(process.env.REDIS_PORT ?? 6379),
-  db: 0,
-  password: '',
-  prefix: 'bull',
-};
+/** The service's configuration with one bench queue (`fila:<name>`), no back-pressure, this batch size. */
+function benchConfig(name: string): AppConfig {
+  return loadConfig({
+    env: {
+      NODE_ENV: 'development',
+      REDIS_HOST: process.env.REDIS_HOST ?? '127.0.0.1',
+      REDIS_PORT: process.env.REDIS_PORT ?? '6379',
+      REDIS_DB: '0',
+      BRIDGE_BATCH_SIZE: String(batchSize),
+      BRIDGE_MAX_WAITING: '0',
+      BRIDGE_ID: `bench-${name}`,
+    },
+    onlyQueues: [name],
+  });
+}
+const redisConfig = benchConfig('bench').redis;
 const logger = winston.createLogger({ level: 'error', transports: [new winston.transports.Console()] });
 
 async function oneRun(redis: Redis): Promise<number> {
   const name = `bench-${randomUUID().slice(0, 8)}`;
-  const queue: QueueConfig = {
-    name,
-    flow: 'echo',
-    sourceList: `fila:${name}`,
-    resultList: 'fila:resultado',
-    invalidList: `fila:${name}:invalid`,
-    jobsPerWorker: 50,
-    minWorkers: 0,
-    maxWorkers: 10,
-    attempts: 3,
-    backoffMs: 5000,
-    timeoutSeconds: 300,
-  };
+  const config = benchConfig(name);
+  const queue = config.queues[0];
+  if (!queue) throw new Error('no bench queue');
   for (let i = 0; i < items; i += 5000) {
     const chunk = Array.from({ length: Math.min(5000, items - i) }, (_, j) => {
       const n = i + j;
@@ -64,18 +64,11 @@ async function oneRun(redis: Redis): Promise<number> {
   const finished = new Promise<void>((resolve) => (done = resolve));
   const bridge = new Bridge({
     queues: [queue],
-    redis: redisConfig,
-    bridge: { batchSize, maxItemBytes: 1_048_576, maxWaiting: 0, blockSeconds: 5, id: 'bench' },
-    jobs: {
-      attempts: 3,
-      backoffMs: 5000,
-      timeoutSeconds: 300,
-      keepCompletedSeconds: 86_400,
-      keepFailedSeconds: 604_800,
-      lockSeconds: 30,
-    },
+    redis: config.redis,
+    bridge: config.bridge,
+    jobs: config.jobs,
     logger,
-    bridgeId: `bench-${name}`,
+    bridgeId: config.bridge.id,
     onMoved: (_queue, count) => {
       moved += count;
       if (moved >= items) done();
@@ -88,7 +81,8 @@ async function oneRun(redis: Redis): Promise<number> {
   await bridge.close();
 
   const check = new Queue(name, { connection: redis });
-  const waiting = await check.getWaitingCount();
+  // Bridged jobs always carry a priority: they wait in the prioritized set.
+  const waiting = await check.getJobCountByTypes('waiting', 'prioritized');
   await check.close();
   if (waiting !== items) throw new Error(`expected ${items} waiting jobs, found ${waiting}`);
   await deleteKeys(redis, `fila:${name}*`);

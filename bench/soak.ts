@@ -7,7 +7,7 @@
  * defaults. SOAK_BEFORE_JOBS shortens the baseline.
  */
 import { startPortal, DEMO_PASSWORD, DEMO_USER } from '../src/demo/portal/server.js';
-import type { ServiceEventMap } from '../src/service/events.js';
+import type { ServiceEventMap } from '../src/shared/events.js';
 import { pushItems, startService, whenFinished, type BenchContext } from './lib/context.js';
 import { figuresOf, type Figure, type FigureInput } from './lib/figures.js';
 import { browserTreesPssMb } from './lib/memory.js';

@@ -2,7 +2,8 @@
  * Entry point: `npm start` and the Docker image both run `node dist/main.js`.
  * The only module that touches `process.on(...)`.
  */
-import { loadConfig, printableConfig } from './config/load.js';
+import { loadConfig } from './config/load.js';
+import { printableConfig } from './config/printable.js';
 import type { AppConfig } from './config/types.js';
 import { unknownEnvWarnings } from './config/unknown-env.js';
 import { ConfigError, coerceError } from './lib/errors.js';

@@ -1,8 +1,7 @@
 import type { AlertRule, AppConfig } from '../config/types.js';
 import type { Logger } from '../logging/logger.js';
-import type { ServiceEvents } from '../service/events.js';
-import type { ServiceStatus, StatusSource } from '../service/status.js';
-import { OutcomeWindow } from './outcome-window.js';
+import type { ServiceStatus, StatusSource } from '../shared/status.js';
+import type { OutcomeWindow } from '../shared/outcome-window.js';
 import {
   measureBacklog,
   measureBridgeStuck,
@@ -19,7 +18,8 @@ import { postAlert, type AlertPayload } from './webhook.js';
 export interface AlertMonitorOptions {
   readonly config: AppConfig['alerts'];
   readonly status: StatusSource;
-  readonly events: ServiceEvents;
+  /** Recent job outcomes (the failure ratio); must keep at least {@link alertWindowMs}. Its owner starts and closes it. */
+  readonly outcomes: OutcomeWindow;
   readonly logger: Logger;
   /** ms since epoch. @defaultValue Date.now */
   readonly clock?: () => number;
@@ -60,13 +60,7 @@ export class AlertMonitor {
     this.#logger = options.logger;
     this.#clock = options.clock ?? Date.now;
     this.#webhookTimeoutMs = options.webhookTimeoutMs ?? 5000;
-    const longestWindowMs = Math.max(
-      this.#config.evaluateSeconds * 1000,
-      ...this.#config.rules.map((r) => this.#windowSeconds(r) * 1000),
-    );
-    this.#outcomes = new OutcomeWindow({ events: options.events, keepMs: longestWindowMs, clock: this.#clock });
-    // Listen from construction on, so outcomes are counted even when evaluate() is driven by hand.
-    this.#outcomes.start();
+    this.#outcomes = options.outcomes;
   }
 
   /** Starts the periodic evaluation (no-op without rules, or when already started). */
@@ -82,7 +76,7 @@ export class AlertMonitor {
     this.#timer.unref();
   }
 
-  /** Stops the timer, waits for a running evaluation, detaches from the events. Idempotent. */
+  /** Stops the timer, waits for a running evaluation. Idempotent. */
   close(): Promise<void> {
     this.#closing ??= this.#doClose();
     return this.#closing;
@@ -96,7 +90,6 @@ export class AlertMonitor {
     } catch {
       // already logged by the caller of evaluate()
     }
-    this.#outcomes.close();
   }
 
   /** Evaluates every rule once, now; resolves with the alerts that fired (after their webhooks). */
@@ -155,7 +148,7 @@ export class AlertMonitor {
   /** The measure when the rule is breached now, else undefined; keeps the backlog timers. */
   #check(rule: AlertRule, status: ServiceStatus | undefined, now: number): RuleMeasure | undefined {
     if (rule.kind === 'failureRatioAbove' || rule.kind === 'invalidAbove') {
-      const windowSeconds = this.#windowSeconds(rule);
+      const windowSeconds = failureWindowSeconds(rule, this.#config);
       const counts = this.#outcomes.counts(rule.queue, windowSeconds * 1000);
       const m =
         rule.kind === 'invalidAbove'
@@ -195,9 +188,14 @@ export class AlertMonitor {
     if (rule.forSeconds === 0 && rule.kind === 'deadlineAtRisk') return m;
     return { ...m, detail: `${m.detail} há ${lastedSeconds}s` };
   }
+}
 
-  /** The failure-ratio window: forSeconds, or one evaluation interval when it is 0. */
-  #windowSeconds(rule: AlertRule): number {
-    return rule.forSeconds > 0 ? rule.forSeconds : this.#config.evaluateSeconds;
-  }
+/** The failure-ratio window: forSeconds, or one evaluation interval when it is 0. */
+function failureWindowSeconds(rule: AlertRule, config: AppConfig['alerts']): number {
+  return rule.forSeconds > 0 ? rule.forSeconds : config.evaluateSeconds;
+}
+
+/** How far back the monitor reads job outcomes: the outcome window must keep at least this. */
+export function alertWindowMs(config: AppConfig['alerts']): number {
+  return Math.max(config.evaluateSeconds * 1000, ...config.rules.map((r) => failureWindowSeconds(r, config) * 1000));
 }

@@ -3,8 +3,8 @@
  * snapshot or the outcome counts. No clock, no I/O; the monitor keeps the time-based state.
  */
 import type { AlertRule } from '../config/types.js';
-import type { ServiceStatus } from '../service/status.js';
-import type { OutcomeCounts } from './outcome-window.js';
+import type { ServiceStatus } from '../shared/status.js';
+import type { OutcomeCounts } from '../shared/outcome-window.js';
 
 /** One measurement of one rule. */
 export interface RuleMeasure {

@@ -8,10 +8,11 @@ import { coerceError } from '../lib/errors.js';
 import { sleep } from '../lib/sleep.js';
 import { withTimeout } from '../lib/with-timeout.js';
 import type { Logger } from '../logging/logger.js';
-import { scheduleJobOptions, type Schedule } from '../lib/scheduling.js';
 import { classifyItem, invalidEntry, type InvalidReason } from './item.js';
 import { abortable } from './abortable.js';
+import { addIsolating, existingJobIds, type Candidate, type JobTarget } from './job-adds.js';
 import { LosslessListMoves } from './lossless-list-moves.js';
+import { StuckWatch } from './stuck-watch.js';
 
 /** Counters of one queue's bridge, read by the metrics module through `Bridge#stats()`. */
 export interface QueueBridgeStats {
@@ -75,32 +76,13 @@ export interface QueueBridgeOptions {
   readonly stuckLogEveryMs?: number;
 }
 
-/** A batch failed while Redis answers and no single item could be blamed: retry, and say so. */
-class BatchStuckError extends Error {
-  override readonly name = 'BatchStuckError';
-}
-
-/** An error Redis itself answered with (as opposed to a connection failure or a JS-side throw). */
-function isReplyError(err: Error): boolean {
-  return err.name === 'ReplyError';
-}
-
-interface Candidate {
-  /** Position in the batch (the invalid list keeps batch order). */
-  readonly index: number;
-  readonly raw: Buffer;
-  readonly jobId: string;
-  readonly payload: Record<string, unknown>;
-  readonly fromPayload: boolean;
-  readonly schedule: Schedule;
-}
-
 export class QueueBridge {
   readonly #o: QueueBridgeOptions;
   readonly #moves: LosslessListMoves;
+  readonly #target: JobTarget;
+  readonly #stuckWatch: StuckWatch;
   readonly #counterKey: string;
   #lastError = '';
-  #lastStuckLog: number | undefined;
   readonly #clock: () => number;
 
   constructor(options: QueueBridgeOptions) {
@@ -108,6 +90,17 @@ export class QueueBridge {
     this.#clock = options.clock ?? Date.now;
     this.#moves = new LosslessListMoves(options.command);
     this.#counterKey = `${options.prefix}:${options.queue.name}:id`;
+    this.#stuckWatch = new StuckWatch({ ...options, clock: this.#clock });
+    this.#target = {
+      bullQueue: options.bullQueue,
+      queue: options.queue.name,
+      flow: options.queue.flow,
+      jobOptions: options.jobOptions,
+      prefix: options.prefix,
+      command: options.command,
+      logger: options.logger,
+      redisDown: () => this.#redisDown(),
+    };
   }
 
   /** Runs until the signal aborts; never rejects. */
@@ -134,10 +127,10 @@ export class QueueBridge {
         if (moved > 0) {
           // Finished even when close() came meanwhile: this is the in-flight batch.
           await abortable(this.#bridgeBatch(false), giveUp);
-          this.#moving();
+          this.#stuckWatch.moving();
           continue;
         }
-        this.#moving();
+        this.#stuckWatch.moving();
         if (signal.aborted) break;
         await abortable(
           LosslessListMoves.waitForItems(this.#o.blocking, this.#o.queue.sourceList, this.#o.blockSeconds),
@@ -148,7 +141,7 @@ export class QueueBridge {
         if (signal.aborted) break;
         const err = coerceError(thrown);
         if (!(await this.#redisDown())) {
-          this.#stuck(err);
+          this.#stuckWatch.stuck(err);
           await sleep(this.#o.retryDelayMs, signal);
           continue;
         }
@@ -172,7 +165,7 @@ export class QueueBridge {
     }
     if (total > 0) this.#o.logger.info(`finished ${total} item(s) left in ${this.#o.processingList}`);
     this.#lastError = '';
-    this.#moving();
+    this.#stuckWatch.moving();
   }
 
   /** True when Redis does not answer now (an outage: retried quietly, not "stuck"). */
@@ -184,37 +177,6 @@ export class QueueBridge {
     } catch {
       return true;
     }
-  }
-
-  /** The batch in hand failed while Redis answers: record since when, log at most once a minute. */
-  #stuck(err: Error): void {
-    const { stats, logger, queue, processingList } = this.#o;
-    const now = this.#clock();
-    if (stats.stuckSince === undefined || stats.stuckSince > now) stats.stuckSince = now;
-    stats.stuckReason = err.message;
-    const every = this.#o.stuckLogEveryMs ?? 60_000;
-    const last = this.#lastStuckLog;
-    if (last === undefined || now - last >= every || now < last) {
-      this.#lastStuckLog = now;
-      const seconds = Math.floor((now - stats.stuckSince) / 1000);
-      logger.error(
-        `[PONTE PARADA] ${queue.name}: o lote em ${processingList} não avança há ${seconds}s (Redis responde); ` +
-          `nova tentativa a cada ${this.#o.retryDelayMs} ms: ${err.message}`,
-      );
-    } else {
-      logger.debug(`bridge batch still failing: ${err.message}`);
-    }
-  }
-
-  /** The bridge moves again (or has nothing to move): no longer stuck. */
-  #moving(): void {
-    const { stats, logger, queue } = this.#o;
-    if (stats.stuckSince === undefined) return;
-    const seconds = Math.floor((this.#clock() - stats.stuckSince) / 1000);
-    logger.info(`[PONTE LIBERADA] ${queue.name}: a ponte voltou a andar após ${seconds}s parada`);
-    stats.stuckSince = undefined;
-    stats.stuckReason = '';
-    this.#lastStuckLog = undefined;
   }
 
   /** How many items may be taken now (0: hold them in the list, back-pressure). */
@@ -274,7 +236,10 @@ export class QueueBridge {
 
     // Generated ids are new unless this batch is a replay; payload ids may name a retained job.
     const toCheck = candidates.filter((c) => inDoubt || c.fromPayload);
-    const existing = await this.#existing(toCheck.map((c) => c.jobId));
+    const existing = await existingJobIds(
+      this.#target,
+      toCheck.map((c) => c.jobId),
+    );
     const toAdd: Candidate[] = [];
     let replayed = 0;
     for (const candidate of candidates) {
@@ -284,7 +249,7 @@ export class QueueBridge {
     }
 
     if (toAdd.length > 0) {
-      const rejected = await this.#addIsolating(toAdd);
+      const rejected = await addIsolating(this.#target, toAdd);
       for (const { candidate, error } of rejected) {
         invalid.push({ index: candidate.index, raw: candidate.raw, reason: 'rejected', detail: error.message });
       }
@@ -317,70 +282,6 @@ export class QueueBridge {
     }
     if (replayed > 0) logger.info(`${replayed} item(s) of a replayed batch were already jobs`);
     return entries.length;
-  }
-
-  /**
-   * Adds `candidates` as jobs, in order. When BullMQ refuses the batch while Redis answers, the
-   * batch is split in halves until the items it refuses are alone; those are returned (the
-   * caller sends them to the invalid list) and every other one is a job, still in order (a
-   * re-added id is a no-op for BullMQ, so halves already added by a failed attempt stay put).
-   * An outage is thrown as is (the loop retries the batch). When every single add fails with an
-   * error Redis answered (out of memory, read-only replica...), no item is to blame: throws.
-   */
-  async #addIsolating(candidates: readonly Candidate[]): Promise<{ candidate: Candidate; error: Error }[]> {
-    const rejected: { candidate: Candidate; error: Error }[] = [];
-    const suspects: { candidate: Candidate; error: Error }[] = [];
-    let anyAdded = false;
-    // One "now" for the whole batch: a postponed item's delay does not depend on which half it is in.
-    const addedAtMs = Date.now();
-    const add = async (group: readonly Candidate[]): Promise<void> => {
-      try {
-        await this.#o.bullQueue.addBulk(
-          group.map((c) => ({
-            name: this.#o.queue.flow,
-            data: c.payload,
-            opts: { ...this.#o.jobOptions, ...scheduleJobOptions(c.schedule, addedAtMs), jobId: c.jobId },
-          })),
-        );
-        anyAdded = true;
-        return;
-      } catch (thrown) {
-        const error = coerceError(thrown);
-        if (await this.#redisDown()) throw error;
-        const [only] = group;
-        if (group.length === 1 && only) {
-          (isReplyError(error) ? suspects : rejected).push({ candidate: only, error });
-          return;
-        }
-      }
-      const half = Math.ceil(group.length / 2);
-      await add(group.slice(0, half));
-      await add(group.slice(half));
-    };
-    await add(candidates);
-    if (suspects.length > 0 && !anyAdded && rejected.length === 0) {
-      const first = suspects[0] as { error: Error };
-      throw new BatchStuckError(`every job of the batch was refused: ${first.error.message}`, { cause: first.error });
-    }
-    rejected.push(...suspects);
-    if (rejected.length > 0) {
-      this.#o.logger.warn(`BullMQ refused ${rejected.length} of ${candidates.length} job(s); the others were added`);
-    }
-    return rejected;
-  }
-
-  /** Which of `jobIds` already have a job hash (one pipelined round trip). */
-  async #existing(jobIds: readonly string[]): Promise<Set<string>> {
-    if (jobIds.length === 0) return new Set();
-    const pipeline = this.#o.command.pipeline();
-    for (const id of jobIds) pipeline.exists(`${this.#o.prefix}:${this.#o.queue.name}:${id}`);
-    const results = (await pipeline.exec()) ?? [];
-    const found = new Set<string>();
-    results.forEach(([err, value], index) => {
-      if (err) throw err;
-      if (value === 1) found.add(jobIds[index] as string);
-    });
-    return found;
   }
 
   #notify(callback: () => void): void {

@@ -3,8 +3,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import convict from 'convict';
 import { ConfigError } from '../lib/errors.js';
-import { safeUrl } from '../lib/safe-url.js';
 import { schema } from './schema.js';
+import { convictError, describe, isPlainObject, readLayer, type Layer } from './layers.js';
 import {
   checkQueueValue,
   DEFAULT_QUEUES,
@@ -24,11 +24,11 @@ export interface LoadConfigOptions {
   env?: NodeJS.ProcessEnv;
   /** Folder holding `<NODE_ENV>.json`. @defaultValue the repository's config/ */
   configDir?: string;
-}
-
-interface Layer {
-  readonly source: string;
-  readonly data: Record<string, unknown>;
+  /**
+   * Keep only these queues, in this order; a name not configured gets a queue with the defaults
+   * (`fila:<name>`, the scaler's and jobs' values). @defaultValue every configured queue
+   */
+  onlyQueues?: readonly string[];
 }
 
 let formatsAdded = false;
@@ -49,113 +49,6 @@ function addFormats(): void {
       if (problem) throw new Error(problem);
     },
   });
-}
-
-function isPlainObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-function readLayer(file: string): Layer {
-  const source = `file ${file}`;
-  let text: string;
-  try {
-    text = fs.readFileSync(file, 'utf8');
-  } catch (err) {
-    throw new ConfigError(`config error: cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
-  }
-  let data: unknown;
-  try {
-    data = JSON.parse(text);
-  } catch (err) {
-    throw new ConfigError(`config error: ${file} is not valid JSON: ${(err as Error).message}`, undefined, source);
-  }
-  if (!isPlainObject(data)) throw new ConfigError(`config error: ${file} must hold a JSON object`, undefined, source);
-  return { source, data };
-}
-
-/** Env var bound to each schema key, e.g. `redis.port` → `REDIS_PORT`. */
-function envBindings(node: Record<string, unknown>, prefix = '', out = new Map<string, string>()): Map<string, string> {
-  for (const [key, value] of Object.entries(node)) {
-    if (!isPlainObject(value)) continue;
-    const full = prefix ? `${prefix}.${key}` : key;
-    if ('doc' in value && 'default' in value) {
-      if (typeof value.env === 'string') out.set(full, value.env);
-    } else {
-      envBindings(value, full, out);
-    }
-  }
-  return out;
-}
-
-function getPath(data: Record<string, unknown>, dotted: string): { found: boolean; value: unknown } {
-  let node: unknown = data;
-  for (const part of dotted.split('.')) {
-    if (!isPlainObject(node) || !(part in node)) return { found: false, value: undefined };
-    node = node[part];
-  }
-  return { found: true, value: node };
-}
-
-/** Which layer set `key` last, and the raw value it gave. */
-function sourceOf(key: string, layers: readonly Layer[], env: NodeJS.ProcessEnv): { source: string; raw: unknown } {
-  const variable = envBindings(schema).get(key);
-  if (variable && env[variable] !== undefined) return { source: `env ${variable}`, raw: env[variable] };
-  for (let i = layers.length - 1; i >= 0; i--) {
-    const layer = layers[i];
-    if (!layer) continue;
-    const hit = getPath(layer.data, key);
-    if (hit.found) return { source: layer.source, raw: hit.value };
-  }
-  return { source: 'default', raw: undefined };
-}
-
-/** Keys whose values never appear in logs or errors. */
-const SENSITIVE_PATHS = [
-  'redis.password',
-  'portal.user',
-  'portal.password',
-  'http.auth.user',
-  'http.auth.password',
-  'alerts.webhookUrl',
-];
-/** Sensitive keys holding a URL: printed as scheme://host/path. */
-const URL_PATHS = new Set(['alerts.webhookUrl']);
-
-/** A value for a config error: the value itself, or `***` for a sensitive key whatever its type. */
-function describe(raw: unknown, key: string): string {
-  if (SENSITIVE_PATHS.includes(key)) return raw === undefined ? 'unset' : '***';
-  const text = typeof raw === 'string' ? JSON.stringify(raw) : (JSON.stringify(raw) ?? String(raw));
-  return text.length > 80 ? `${text.slice(0, 77)}...` : text;
-}
-
-/** Turns convict's multi-line validation message into one line naming key, source and expectation. */
-function convictError(err: Error, layers: readonly Layer[], env: NodeJS.ProcessEnv): ConfigError {
-  const lines = err.message.split('\n').filter((l) => l.trim() !== '');
-  const first = lines[0] ?? err.message;
-  const more = lines.length > 1 ? ` (and ${lines.length - 1} more problem(s))` : '';
-  const unknown = /configuration param '([^']+)' not declared in the schema/.exec(first);
-  if (unknown?.[1]) {
-    const key = unknown[1];
-    const { source } = sourceOf(key, layers, env);
-    return new ConfigError(
-      `config error: unknown key '${key}' in ${source}: not a setting of this service${more}`,
-      key,
-      source,
-    );
-  }
-  const invalid = /^([\w.]+): (.*?)(?:: value was .*)?$/.exec(first);
-  if (invalid?.[1]) {
-    const key = invalid[1];
-    const { source, raw } = sourceOf(key, layers, env);
-    const expected = (invalid[2] ?? '').replace(/^must be /, '');
-    return new ConfigError(
-      `config error: '${key}' from ${source} is ${describe(raw, key)}; expected ${expected}${more}`,
-      key,
-      source,
-    );
-  }
-  // Never echo a value convict quoted: it may be a sensitive one.
-  return new ConfigError(`config error: ${first.replace(/: value was .*$/, '')}${more}`);
 }
 
 function mergeQueues(layers: readonly Layer[]): Map<string, { entry: QueueEntry; sources: Map<string, string> }> {
@@ -211,6 +104,22 @@ function mergeQueues(layers: readonly Layer[]): Map<string, { entry: QueueEntry;
     }
   }
   return queues;
+}
+
+/** The named queues only (added with defaults when not configured), or all when `names` is undefined. */
+function selectQueues(
+  merged: ReturnType<typeof mergeQueues>,
+  names?: readonly string[],
+): ReturnType<typeof mergeQueues> {
+  if (!names) return merged;
+  const selected: ReturnType<typeof mergeQueues> = new Map();
+  for (const name of names) {
+    if (!QUEUE_NAME.test(name)) {
+      throw new ConfigError(`config error: queue name '${name}' must match ${QUEUE_NAME.source}`, `queues.${name}`);
+    }
+    selected.set(name, merged.get(name) ?? { entry: {}, sources: new Map() });
+  }
+  return selected;
 }
 
 type Validated = ReturnType<typeof buildConvict>['getProperties'] extends () => infer P ? P : never;
@@ -299,7 +208,7 @@ export function loadConfig(options: LoadConfigOptions = {}): AppConfig {
     throw convictError(err as Error, layers, env);
   }
   const p = cv.getProperties();
-  const queues = toQueueConfigs(mergeQueues(layers), p);
+  const queues = toQueueConfigs(selectQueues(mergeQueues(layers), options.onlyQueues), p);
   if (queues.length === 0) throw new ConfigError('config error: no queue configured', 'queues');
 
   const config: AppConfig = {
@@ -342,19 +251,4 @@ function normaliseRule(raw: unknown): AlertRule {
     threshold: Number(r.threshold),
     forSeconds: typeof r.forSeconds === 'number' ? r.forSeconds : 0,
   };
-}
-
-/** A copy of the config safe to print: sensitive values masked (`***` when set, empty when not). */
-export function printableConfig(config: AppConfig): Record<string, unknown> {
-  const copy = JSON.parse(JSON.stringify(config)) as Record<string, unknown>;
-  for (const dotted of SENSITIVE_PATHS) {
-    const parts = dotted.split('.');
-    const leaf = parts.pop() as string;
-    let node: unknown = copy;
-    for (const part of parts) node = isPlainObject(node) ? node[part] : undefined;
-    if (!isPlainObject(node) || node[leaf] === undefined || node[leaf] === '') continue;
-    // A URL keeps what tells people where it points (scheme://host/path), never its credentials or query.
-    node[leaf] = URL_PATHS.has(dotted) && typeof node[leaf] === 'string' ? safeUrl(node[leaf]) : '***';
-  }
-  return copy;
 }

@@ -8,7 +8,6 @@ import { schema } from './schema.js';
 const KNOWN_ELSEWHERE = [
   'PORTAL_PORT', // npm run portal, npm run demo
   'PORTAL_HOST', // npm run portal
-  'REDIS_PREFIX', // the bridge CLI
   'HTTP_PROXY', // proxies, for any HTTP client
 ];
 

@@ -35,7 +35,7 @@ export interface DemoRunnerOptions {
   /** Repository root: where `dist/main.js` and `logs/` are. */
   readonly rootDir: string;
   readonly output: StatusLine;
-  /** How long the service may take to log "service ready". @defaultValue 180_000 */
+  /** How long the service may take to answer `/readyz` with 200. @defaultValue 180_000 */
   readonly readyTimeoutMs?: number;
 }
 
@@ -63,7 +63,6 @@ export class DemoRunner {
   #redis: Redis | undefined;
   #blocking: Redis | undefined;
   #stoppingService = false;
-  #ready = false;
   #closing: Promise<ChildExit | undefined> | undefined;
 
   constructor(options: DemoRunnerOptions) {
@@ -233,22 +232,35 @@ export class DemoRunner {
   #onServiceLine(raw: string): void {
     const line = parseServiceLine(raw);
     this.#peaks.see(line.message);
-    if (/\bservice ready\b/.test(line.message)) this.#ready = true;
     if (isShownLine(line)) this.#o.output.line(`  service | ${line.message}`);
   }
 
-  /** True once the service logged "service ready"; false when aborted or the service died first. */
+  /** True once the service's `/readyz` answers 200; false when aborted or the service died first. */
   async #waitForReady(signal: AbortSignal): Promise<boolean> {
-    const deadline = Date.now() + (this.#o.readyTimeoutMs ?? 180_000);
+    const timeoutMs = this.#o.readyTimeoutMs ?? 180_000;
+    const deadline = Date.now() + timeoutMs;
     const stop = AbortSignal.any([signal, this.#serviceGone.signal]);
-    while (!this.#ready && !stop.aborted) {
+    const url = `http://${HTTP_HOST}:${this.#o.httpPort}/readyz`;
+    while (!stop.aborted) {
+      if (await answersReady(url, stop)) return true;
       if (Date.now() > deadline) {
         throw new DemoSetupError(
-          `The service did not log "service ready" within ${Math.round((this.#o.readyTimeoutMs ?? 180_000) / 1000)} s; see ${this.#o.logFile}`,
+          `The service's ${url} did not answer 200 within ${Math.round(timeoutMs / 1000)} s; see ${this.#o.logFile}`,
         );
       }
       await sleep(100, stop);
     }
-    return this.#ready;
+    return false;
+  }
+}
+
+/** One GET of `/readyz`: true on 200; false while the service does not listen yet or Redis is down. */
+async function answersReady(url: string, signal: AbortSignal): Promise<boolean> {
+  try {
+    const res = await fetch(url, { signal: AbortSignal.any([signal, AbortSignal.timeout(2000)]) });
+    await res.body?.cancel();
+    return res.status === 200;
+  } catch {
+    return false;
   }
 }

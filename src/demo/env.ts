@@ -1,5 +1,9 @@
 /** Reading the demo's environment variables: one place for defaults and the one-line errors. */
+import path from 'node:path';
 import type { RedisOptions } from 'ioredis';
+import { DEFAULT_CONFIG_DIR, loadConfig } from '../config/load.js';
+import type { AppConfig } from '../config/types.js';
+import { ConfigError } from '../lib/errors.js';
 
 /** Thrown for a malformed variable; entry points print the message and exit 78 (EX_CONFIG). */
 export class DemoEnvError extends Error {
@@ -30,14 +34,25 @@ export interface RedisTarget {
   readonly password: string;
 }
 
-/** REDIS_HOST / REDIS_PORT / REDIS_DB / REDIS_PASSWORD, as the service reads them. */
+/**
+ * The configuration the demo's service runs with (`NODE_ENV=development` plus `config/demo.json`),
+ * read by the service's own loader; a bad value is a {@link DemoEnvError}.
+ */
+export function demoConfig(env = process.env): AppConfig {
+  try {
+    return loadConfig({
+      env: { ...env, NODE_ENV: 'development', CONFIG_FILE: path.join(DEFAULT_CONFIG_DIR, 'demo.json') },
+    });
+  } catch (err) {
+    if (err instanceof ConfigError) throw new DemoEnvError(err.message);
+    throw err;
+  }
+}
+
+/** REDIS_HOST / REDIS_PORT / REDIS_DB / REDIS_PASSWORD, read as the service reads them. */
 export function redisTargetFromEnv(env = process.env): RedisTarget {
-  return {
-    host: env.REDIS_HOST?.trim() || '127.0.0.1',
-    port: intFromEnv('REDIS_PORT', 6379, 1, env),
-    db: intFromEnv('REDIS_DB', 0, 0, env),
-    password: env.REDIS_PASSWORD ?? '',
-  };
+  const { host, port, db, password } = demoConfig(env).redis;
+  return { host, port, db, password };
 }
 
 /** ioredis options for the demo's own connections; `blocking` for BLPOP. */

@@ -14,7 +14,7 @@
 import path from 'node:path';
 import { runInDevEnvironment } from '../dev/dev-environment.js';
 import { DemoRunner } from './demo-runner.js';
-import { DemoEnvError, flagFromEnv, intFromEnv, redisTargetFromEnv } from './env.js';
+import { demoConfig, DemoEnvError, flagFromEnv, intFromEnv } from './env.js';
 import { DEFAULT_CONFERENCIA_COUNT, DEFAULT_EMISSAO_COUNT, newRunId } from './poller.js';
 import { DemoSetupError } from './preflight.js';
 import { StatusLine } from './status-line.js';
@@ -41,13 +41,15 @@ async function main(): Promise<number> {
   const rootDir = path.resolve(import.meta.dirname, '../..');
   let options;
   try {
-    const redis = { ...redisTargetFromEnv(), db: intFromEnv('DEMO_REDIS_DB', intFromEnv('REDIS_DB', 0)) };
+    const config = demoConfig();
+    const { host, port, db, password } = config.redis;
+    const redis = { host, port, password, db: intFromEnv('DEMO_REDIS_DB', db) };
     options = {
       runId: newRunId(),
       conferenciaCount: intFromEnv('DEMO_CONFERENCIA', DEFAULT_CONFERENCIA_COUNT),
       emissaoCount: intFromEnv('DEMO_EMISSAO', DEFAULT_EMISSAO_COUNT),
       redis,
-      httpPort: intFromEnv('DEMO_HTTP_PORT', intFromEnv('HTTP_PORT', 3000, 1), 1),
+      httpPort: intFromEnv('DEMO_HTTP_PORT', config.http.port, 1),
       portalPort: intFromEnv('DEMO_PORTAL_PORT', intFromEnv('PORTAL_PORT', 0)),
       keepRunning: flagFromEnv('DEMO_KEEP_RUNNING'),
       allowOtherData: flagFromEnv('DEMO_ALLOW_OTHER_DATA') || process.argv.includes('--allow-other-data'),

@@ -1,5 +1,5 @@
 import { Gauge, type Registry } from 'prom-client';
-import type { CapacityStatus, ServiceStatus } from '../service/status.js';
+import type { CapacityStatus, ServiceStatus } from '../shared/status.js';
 
 type Snapshot = () => Promise<ServiceStatus | undefined>;
 

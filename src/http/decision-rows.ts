@@ -1,4 +1,4 @@
-import type { DecisionRecord } from '../scaler/decision-history.js';
+import type { DecisionRecord } from '../shared/decision-record.js';
 
 /** A row of the dashboard's decisions table: one change, or a run of identical holds folded. */
 export interface DecisionRow {

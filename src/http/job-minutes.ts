@@ -1,4 +1,4 @@
-import type { ServiceEvents, ServiceEventMap } from '../service/events.js';
+import type { ServiceEvents, ServiceEventMap } from '../shared/events.js';
 
 type JobFinished = ServiceEventMap['job-finished'][0];
 

@@ -2,8 +2,8 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 import { registerCapacityGauges } from './capacity-metrics.js';
 import { withTimeout } from '../lib/with-timeout.js';
 import type { Logger } from '../logging/logger.js';
-import type { ServiceEventMap, ServiceEvents } from '../service/events.js';
-import type { QueueStatus, ServiceStatus, StatusSource } from '../service/status.js';
+import type { ServiceEventMap, ServiceEvents } from '../shared/events.js';
+import type { QueueStatus, ServiceStatus, StatusSource } from '../shared/status.js';
 
 /** Options for {@link ServiceMetrics}. */
 export interface ServiceMetricsOptions {

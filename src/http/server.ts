@@ -3,12 +3,12 @@ import type { AddressInfo } from 'node:net';
 import type { Queue } from 'bullmq';
 import express, { type ErrorRequestHandler } from 'express';
 import helmet from 'helmet';
-import { OutcomeWindow } from '../alerts/outcome-window.js';
+import type { OutcomeWindow } from '../shared/outcome-window.js';
 import type { AppConfig } from '../config/types.js';
 import { withTimeout } from '../lib/with-timeout.js';
 import type { Logger } from '../logging/logger.js';
-import type { ServiceEvents } from '../service/events.js';
-import type { StatusSource } from '../service/status.js';
+import type { ServiceEvents } from '../shared/events.js';
+import type { StatusSource } from '../shared/status.js';
 import { basicAuth } from './basic-auth.js';
 import { bullBoardRouter } from './bull-board.js';
 import { dashboardRoutes } from './dashboard-routes.js';
@@ -24,6 +24,8 @@ export interface HttpServerOptions {
   readonly logger: Logger;
   readonly status: StatusSource;
   readonly events: ServiceEvents;
+  /** Recent job outcomes (the dashboard's completion rate), at least the last minute; its owner starts and closes it. */
+  readonly outcomes: OutcomeWindow;
   /** BullMQ Queue objects, one per configured queue, for Bull Board and the failures list. */
   readonly queues: readonly Queue[];
   /** Where failure screenshots live (`<artifactsDir>/<queue>/<jobId>-attempt<k>.png`). */
@@ -55,7 +57,7 @@ export class HttpServer {
     this.#options = options;
     this.#logger = options.logger.child({ component: 'http' });
     this.#metrics = new ServiceMetrics({ status: options.status, events: options.events, logger: this.#logger });
-    this.#outcomes = new OutcomeWindow({ events: options.events, keepMs: 60_000 });
+    this.#outcomes = options.outcomes;
     this.#minutes = new JobMinutes({ events: options.events });
   }
 
@@ -77,7 +79,6 @@ export class HttpServer {
     const auth = authForListen(config.http);
     const app = this.#app(auth);
     this.#metrics.start();
-    this.#outcomes.start();
     this.#minutes.start();
     const server = http.createServer(app);
     this.#server = server;
@@ -111,7 +112,6 @@ export class HttpServer {
       await closed;
     }
     this.#minutes.close();
-    this.#outcomes.close();
     this.#metrics.close();
   }
 

@@ -18,7 +18,10 @@ import {
   type InvalidListEntry,
   type ItemEdit,
 } from './invalid-list.js';
-import { findJob, jobHistoryLines } from './job-history.js';
+import { confirmed, OPTIONS, UsageError, type Ctx, type ItemsIo, type Values } from './command-context.js';
+
+export type { ItemsIo } from './command-context.js';
+import { history, retry } from './job-commands.js';
 
 export const USAGE = `uso: npm run items -- <comando> [opções]
 
@@ -35,28 +38,6 @@ export const USAGE = `uso: npm run items -- <comando> [opções]
   history <fila> <id>                       tentativas, erros, logs e capturas de tela de um job
 
 Sem --yes, todo comando que altera algo mostra o que fará e pede confirmação.`;
-
-/** How the commands talk to the operator. */
-export interface ItemsIo {
-  out(line: string): void;
-  err(line: string): void;
-  /** Asks a yes/no question; false when no one can answer. */
-  confirm(question: string): Promise<boolean>;
-}
-
-class UsageError extends Error {}
-
-const OPTIONS = {
-  all: { type: 'boolean' },
-  yes: { type: 'boolean', short: 'y' },
-  reason: { type: 'string' },
-  limit: { type: 'string' },
-  filter: { type: 'string' },
-  patch: { type: 'string' },
-  help: { type: 'boolean', short: 'h' },
-} as const;
-
-type Values = ReturnType<typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true }>>['values'];
 
 /** Runs one command; resolves with the exit code. */
 export async function runItems(argv: readonly string[], ctx: { config: AppConfig; io: ItemsIo }): Promise<number> {
@@ -85,12 +66,6 @@ export async function runItems(argv: readonly string[], ctx: { config: AppConfig
     await redis.quit().catch(() => redis.disconnect());
     logger.close();
   }
-}
-
-interface Ctx {
-  readonly config: AppConfig;
-  readonly io: ItemsIo;
-  readonly redis: ReturnType<typeof createRedis>;
 }
 
 function queueOf(config: AppConfig, name: string | undefined): QueueConfig {
@@ -262,52 +237,6 @@ async function drop(ctx: Ctx, queue: QueueConfig, picks: string[], values: Value
   return 0;
 }
 
-async function retry(ctx: Ctx, queue: Queue, ids: string[], values: Values): Promise<number> {
-  if (values.all && ids.length > 0) throw new UsageError('use ids ou --all, não os dois');
-  if (!values.all && ids.length === 0) throw new UsageError('diga quais jobs (ids) ou --all');
-  const jobs = values.all ? await queue.getFailed(0, -1) : [];
-  let missing = 0;
-  for (const id of ids) {
-    const job = await findJob(queue, id);
-    if (!job) {
-      ctx.io.err(`job ${id}: não encontrado na fila ${queue.name}`);
-      missing++;
-    } else if (!(await job.isFailed())) {
-      ctx.io.err(`job ${id}: não está falho (estado ${await job.getState()}); ignorado`);
-      missing++;
-    } else jobs.push(job);
-  }
-  if (jobs.length === 0) {
-    ctx.io.out('nenhum job falho a tentar de novo');
-    return missing > 0 ? 1 : 0;
-  }
-  ctx.io.out(`Vou tentar de novo ${jobs.length} job(s) falho(s) da fila ${queue.name} (mesma prioridade e id):`);
-  for (const job of jobs) ctx.io.out(`  ${job.id ?? '?'}: ${job.failedReason}`);
-  if (!(await confirmed(ctx, values))) return 1;
-  let retried = 0;
-  for (const job of jobs) {
-    try {
-      await job.retry('failed');
-      retried++;
-    } catch (err) {
-      ctx.io.err(`job ${job.id ?? '?'}: ${coerceError(err).message}`);
-    }
-  }
-  ctx.io.out(`${retried} job(s) de volta à fila ${queue.name}`);
-  return retried === jobs.length && missing === 0 ? 0 : 1;
-}
-
-async function history(ctx: Ctx, queue: Queue, id: string | undefined): Promise<number> {
-  if (id === undefined) throw new UsageError('falta o id do job');
-  const job = await findJob(queue, id);
-  if (!job) {
-    ctx.io.err(`job ${id}: não encontrado na fila ${queue.name} (terminados são guardados por jobs.keep*Seconds)`);
-    return 1;
-  }
-  for (const line of await jobHistoryLines(queue, job, ctx.config.artifactsDir)) ctx.io.out(line);
-  return 0;
-}
-
 async function withQueue<T>(ctx: Ctx, config: QueueConfig, use: (queue: Queue) => Promise<T>): Promise<T> {
   const queue = new Queue(config.name, {
     connection: ctx.redis,
@@ -319,11 +248,4 @@ async function withQueue<T>(ctx: Ctx, config: QueueConfig, use: (queue: Queue) =
   } finally {
     await queue.close();
   }
-}
-
-async function confirmed(ctx: Ctx, values: Values): Promise<boolean> {
-  if (values.yes) return true;
-  if (await ctx.io.confirm('Continuar? [s/N] ')) return true;
-  ctx.io.out('nada alterado');
-  return false;
 }

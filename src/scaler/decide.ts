@@ -1,3 +1,4 @@
+import type { ScaleAction } from '../shared/decision-record.js';
 /**
  * The scaling decision, pure: what the seed's monitor computed every 60 s, plus a fair split of the
  * total cap and a stabilization window for scale-down. No I/O, no clock of its own.
@@ -53,7 +54,7 @@ export interface ScaleMemory {
 
 export const EMPTY_MEMORY: ScaleMemory = { excessSince: {} };
 
-export type ScaleAction = 'up' | 'down' | 'hold';
+export type { ScaleAction };
 
 export interface QueuePlan {
   readonly queue: string;

@@ -1,18 +1,5 @@
 import type { Redis } from 'ioredis';
-import type { ScaleAction } from './decide.js';
-
-/** One scaling decision as kept in Redis (the history the dashboard draws). */
-export interface DecisionRecord {
-  /** ms since epoch. */
-  readonly at: number;
-  readonly queue: string;
-  readonly pending: number;
-  readonly current: number;
-  readonly desired: number;
-  readonly target: number;
-  readonly action: ScaleAction;
-  readonly reason: string;
-}
+import type { DecisionRecord, ScaleAction } from '../shared/decision-record.js';
 
 /** Default stream key; the seed's roadmap asked for scaling metrics kept in Redis. */
 export const DECISIONS_STREAM = 'rpa:scaler:decisions';

@@ -12,13 +12,19 @@ import {
   type ScaleLimits,
   type ScaleMemory,
 } from './decide.js';
-import type { DecisionHistory, DecisionRecord } from './decision-history.js';
+import type { DecisionRecord } from '../shared/decision-record.js';
+import type { DecisionHistory } from './decision-history.js';
 import type { QueueDepth, QueueDepthSource } from './queue-depth.js';
-import type { WorkerPool } from './worker-pool.js';
+
+/** What the scaler needs of the worker pool. */
+export interface ScaledPool {
+  counts(queue: string): { readonly live: number };
+  setTarget(queue: string, target: number): void;
+}
 
 export interface ScalerOptions {
   readonly source: QueueDepthSource;
-  readonly pool: WorkerPool;
+  readonly pool: ScaledPool;
   readonly limits: ScaleLimits;
   readonly history?: DecisionHistory;
   readonly logger: Logger;
@@ -28,6 +34,7 @@ export interface ScalerOptions {
   readonly debounceMs: number;
   /** winston level of `[EQUILIBRIO]` lines. @defaultValue 'debug' */
   readonly equilibriumLogLevel: string;
+  /** Every time the scaler reads (loop, debounce, stabilization). @defaultValue Date.now */
   readonly clock?: Clock;
   /** This instance's capacity now (absent: the plain rule). */
   readonly capacity?: () => CapacityBound | undefined;
@@ -95,7 +102,7 @@ export class Scaler extends EventEmitter<ScalerEvents> {
     const { intervalMs, debounceMs } = this.#options;
     let nextTickAt = 0;
     while (!this.#stop.signal.aborted) {
-      const now = Date.now();
+      const now = this.#clock();
       const tickDue = now >= nextTickAt;
       const windowDue =
         (this.#windowEndsAt !== undefined && now >= this.#windowEndsAt) ||
@@ -126,7 +133,7 @@ export class Scaler extends EventEmitter<ScalerEvents> {
    * one (new items, finished jobs, an ending stabilization window) only logs and records changes.
    */
   async evaluate({ tick = true }: { tick?: boolean } = {}): Promise<readonly QueuePlan[]> {
-    this.#lastEvaluationAt = Date.now();
+    this.#lastEvaluationAt = this.#clock();
     const { source, pool, limits, logger } = this.#options;
     let depths: QueueDepth[];
     try {
@@ -180,7 +187,7 @@ export class Scaler extends EventEmitter<ScalerEvents> {
     const starts = Object.values(this.#memory.excessSince);
     if (starts.length === 0) return undefined;
     const endsAt = Math.min(...starts) + this.#options.limits.stabilizationMs;
-    return Date.now() + Math.max(0, endsAt - now) + 5;
+    return this.#clock() + Math.max(0, endsAt - now) + 5;
   }
 
   /** Wall-clock time just after the earliest delayed job comes due. */

@@ -11,8 +11,8 @@ import type { CapacityBound, QueueLimits } from '../scaler/decide.js';
 import type { Capacity } from '../capacity/capacity.js';
 import { CapacityMonitor, systemLoadSources } from '../capacity/capacity-monitor.js';
 import { JobTimes } from '../capacity/job-times.js';
-import type { ServiceEvents } from './events.js';
-import type { CapacityStatus } from './status.js';
+import type { ServiceEvents } from '../shared/events.js';
+import type { CapacityStatus } from '../shared/status.js';
 
 export interface ServiceCapacity {
   readonly monitor: CapacityMonitor;

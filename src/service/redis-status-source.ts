@@ -1,11 +1,12 @@
 import type { Redis } from 'ioredis';
 import { withTimeout } from '../lib/with-timeout.js';
 import type { AppConfig } from '../config/types.js';
-import type { DecisionHistory, DecisionRecord } from '../scaler/decision-history.js';
+import type { DecisionHistory } from '../scaler/decision-history.js';
+import type { DecisionRecord } from '../shared/decision-record.js';
 import type { QueueDepthSource } from '../scaler/queue-depth.js';
 import type { Scaler } from '../scaler/scaler.js';
 import type { WorkerPool } from '../scaler/worker-pool.js';
-import type { OutcomeWindow } from '../alerts/outcome-window.js';
+import type { OutcomeWindow } from '../shared/outcome-window.js';
 import { BULL_PRIORITY } from '../lib/scheduling.js';
 import { deadlineRisk } from './deadline-risk.js';
 import { readScheduleView, type ScheduleView } from './schedule-view.js';
@@ -16,7 +17,7 @@ import type {
   QueueStatus,
   ServiceStatus,
   StatusSource,
-} from './status.js';
+} from '../shared/status.js';
 
 /** Jobs read per queue for ages and deadlines. */
 const SCHEDULE_SCAN_LIMIT = 1000;

@@ -1,13 +1,13 @@
 import { Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
 import type { AppConfig } from '../config/types.js';
 import { flowForQueue } from '../flows/registry.js';
 import type { Flow } from '../flows/flow.js';
 import { coerceError } from '../lib/errors.js';
-import { sleep } from '../lib/sleep.js';
-import { untilAborted, withTimeout } from '../lib/with-timeout.js';
+import { systemClock } from '../lib/sleep.js';
+import { withTimeout } from '../lib/with-timeout.js';
 import type { Logger } from '../logging/logger.js';
 import { createRedis } from '../redis/connection.js';
+import { waitForRedis } from '../redis/wait-for-redis.js';
 import { Bridge } from '../bridge/bridge.js';
 import { DecisionHistory } from '../scaler/decision-history.js';
 import { StalledJanitor } from '../scaler/janitor.js';
@@ -16,10 +16,10 @@ import { Scaler } from '../scaler/scaler.js';
 import { WorkerPool } from '../scaler/worker-pool.js';
 import { WorkerUnit } from '../workers/worker-unit.js';
 import { HttpServer } from '../http/server.js';
-import { AlertMonitor } from '../alerts/alert-monitor.js';
+import { AlertMonitor, alertWindowMs } from '../alerts/alert-monitor.js';
+import { OutcomeWindow } from '../shared/outcome-window.js';
+import { ServiceEvents } from '../shared/events.js';
 import { startCapacity } from './capacity-wiring.js';
-import { OutcomeWindow } from '../alerts/outcome-window.js';
-import { ServiceEvents } from './events.js';
 import { DRAIN_RATE_WINDOW_MS, LiveStatusSource } from './redis-status-source.js';
 
 /** Longest wait for one component (but the workers) to stop. */
@@ -106,7 +106,8 @@ export class Service {
       maxWorkersByQueue: Object.fromEntries(config.queues.map((q) => [q.name, q.maxWorkers])),
       maxTotalWorkers: config.scaler.maxTotalWorkers,
       logger: log.child({ component: 'pool' }),
-      createUnit: (queueName, index, onStateChange) => this.#createUnit(queueName, index, onStateChange),
+      createUnit: (queueName, index) => this.#createUnit(queueName, index),
+      clock: systemClock,
     });
     this.#pool = pool;
     const capacity = startCapacity({
@@ -133,6 +134,7 @@ export class Service {
       intervalMs: config.scaler.intervalSeconds * 1000,
       debounceMs: config.scaler.debounceMs,
       equilibriumLogLevel: config.scaler.equilibriumLogLevel,
+      clock: systemClock,
     });
     scaler.on('evaluated', (plans) => {
       for (const p of plans) {
@@ -150,7 +152,12 @@ export class Service {
     // Finished jobs change the backlog: evaluate soon so scale-down need not wait for the tick.
     this.events.on('job-finished', () => scaler.nudge());
     capacity.monitor.on('changed', () => scaler.nudge());
-    const outcomes = new OutcomeWindow({ events: this.events, keepMs: DRAIN_RATE_WINDOW_MS });
+    // One window for the dashboard's last minute, the deadline estimate's drain rate and the
+    // alerts' longest failure-ratio window.
+    const outcomes = new OutcomeWindow({
+      events: this.events,
+      keepMs: Math.max(60_000, DRAIN_RATE_WINDOW_MS, alertWindowMs(config.alerts)),
+    });
     outcomes.start();
     this.#started.push({ name: 'outcomes', stop: () => Promise.resolve(outcomes.close()) });
     // The bridge starts after Redis answers; until then no queue is stuck.
@@ -173,6 +180,7 @@ export class Service {
         logger: log.child({ component: 'http' }),
         status,
         events: this.events,
+        outcomes,
         queues,
         artifactsDir: config.artifactsDir,
       });
@@ -181,7 +189,11 @@ export class Service {
       this.#started.push({ name: 'http', stop: () => http.close() });
     }
 
-    await this.#waitForRedis(redis);
+    await waitForRedis(redis, {
+      where: `${config.redis.host}:${config.redis.port}`,
+      logger: log,
+      signal: this.#stopping.signal,
+    });
     if (this.#stopping.signal.aborted) return;
 
     const janitor = new StalledJanitor({
@@ -195,7 +207,11 @@ export class Service {
     await janitor.start();
     this.#started.push({ name: 'janitor', stop: () => janitor.close() });
 
-    this.#started.push({ name: 'workers', stop: () => this.#stopWorkers() });
+    this.#started.push({
+      name: 'workers',
+      // Graceful phase bounded by shutdown.timeoutSeconds, then forced (the pool owns both).
+      stop: () => pool.close({ graceMs: config.shutdown.timeoutSeconds * 1000, forceMs: STEP_TIMEOUT_MS }),
+    });
     scaler.start();
     this.#started.push({ name: 'scaler', stop: () => scaler.close() });
 
@@ -220,7 +236,7 @@ export class Service {
     const alerts = new AlertMonitor({
       config: config.alerts,
       status,
-      events: this.events,
+      outcomes,
       logger: log.child({ component: 'alerts' }),
     });
     alerts.start();
@@ -233,7 +249,7 @@ export class Service {
     );
   }
 
-  #createUnit(queueName: string, index: number, onStateChange: () => void): WorkerUnit {
+  #createUnit(queueName: string, index: number): WorkerUnit {
     const config = this.#config;
     const queue = config.queues.find((q) => q.name === queueName);
     const flow = this.#flows.get(queueName);
@@ -246,13 +262,12 @@ export class Service {
       portal: config.portal,
       redis: config.redis,
       artifactsDir: config.artifactsDir,
-      logger: this.#logger.child({ component: 'worker', queue: queueName, worker: `Worker-${queueName}-${index}` }),
+      logger: this.#logger.child({ component: 'worker', queue: queueName }),
       keepCompletedSeconds: config.jobs.keepCompletedSeconds,
       keepFailedSeconds: config.jobs.keepFailedSeconds,
       lockDurationMs: config.jobs.lockSeconds * 1000,
       stalledIntervalMs: config.scaler.stalledIntervalMs,
       maxStalledCount: 2,
-      onStateChange: () => onStateChange(),
       onJobFinished: (info) => this.events.emit('job-finished', info),
       onBrowserRestart: (info) => this.events.emit('browser-restart', info),
       onBrowserMemory: ({ queue: q, worker, memory }) =>
@@ -262,56 +277,6 @@ export class Service {
           pssBytes: memory ? memory.pssMb * 1024 * 1024 : null,
         }),
     });
-  }
-
-  async #waitForRedis(redis: Redis): Promise<void> {
-    const { host, port } = this.#config.redis;
-    const since = Date.now();
-    let lastNotice = 0;
-    while (!this.#stopping.signal.aborted) {
-      try {
-        await untilAborted(redis.ping(), this.#stopping.signal);
-        if (lastNotice > 0)
-          this.#logger.info(`Redis at ${host}:${port} answers after ${Math.round((Date.now() - since) / 1000)}s`);
-        return;
-      } catch {
-        if (this.#stopping.signal.aborted) return;
-        if (Date.now() - lastNotice >= 15_000) {
-          this.#logger.warn(
-            `waiting for Redis at ${host}:${port} before starting workers and bridge (start it, or set REDIS_HOST/REDIS_PORT)`,
-          );
-          lastNotice = Date.now();
-        }
-        await sleep(1000, this.#stopping.signal);
-      }
-    }
-  }
-
-  /** Graceful phase: let active jobs finish, bounded by shutdown.timeoutSeconds; then force. */
-  async #stopWorkers(): Promise<void> {
-    const pool = this.#pool;
-    if (!pool) return;
-    const timeoutMs = this.#config.shutdown.timeoutSeconds * 1000;
-    let timer: NodeJS.Timeout | undefined;
-    const graceful = pool.close().then(() => 'done' as const);
-    const expired = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), timeoutMs)));
-    const outcome = await Promise.race([graceful, expired]);
-    clearTimeout(timer);
-    if (outcome === 'timeout') {
-      this.#logger.warn(
-        `active jobs did not finish within ${timeoutMs / 1000}s; forcing workers to stop (their jobs return to waiting)`,
-      );
-      const forced = await Promise.race([
-        pool.close({ force: true }).then(() => 'done' as const),
-        new Promise<'stuck'>((resolve) => (timer = setTimeout(() => resolve('stuck'), STEP_TIMEOUT_MS))),
-      ]);
-      clearTimeout(timer);
-      if (forced === 'stuck') {
-        this.#logger.warn(
-          'workers still waiting on Redis after being forced; leaving their jobs active (the stalled check returns them to waiting once Redis is back)',
-        );
-      }
-    }
   }
 
   /** Stops everything in reverse start order; each step in its own try/catch. Idempotent. */

@@ -4,6 +4,7 @@ import { coerceError } from '../lib/errors.js';
 import { withTimeout } from '../lib/with-timeout.js';
 import type { Logger } from '../logging/logger.js';
 import { launchOptionsFor } from './browser-launch.js';
+import { browserPidOf, collectPageGarbage } from './chromium-cdp.js';
 import { killTree, processStartTime, treeMemory, type TreeMemory } from './process-tree.js';
 
 /**
@@ -196,18 +197,7 @@ export class BrowserSession {
     const context = this.#context;
     if (!page || !context || page.isClosed() || this.#pageCrashed) return;
     try {
-      await withTimeout(
-        (async () => {
-          const cdp = await context.newCDPSession(page);
-          try {
-            await cdp.send('HeapProfiler.collectGarbage');
-          } finally {
-            await cdp.detach().catch(() => undefined);
-          }
-        })(),
-        this.#operationTimeoutMs,
-        'collecting garbage in the page',
-      );
+      await withTimeout(collectPageGarbage(context, page), this.#operationTimeoutMs, 'collecting garbage in the page');
     } catch (err) {
       this.#options.logger.debug(`Garbage collection in the page failed: ${coerceError(err).message}`);
     }
@@ -304,18 +294,5 @@ export class BrowserSession {
   /** SIGKILLs what is left of the current browser's process tree (a browser that would not close). */
   #killLeftovers(): void {
     if (this.#browserPid !== undefined) killTree(this.#browserPid, this.#browserStartTime);
-  }
-}
-
-/** The pid of the browser's main process, from Chromium itself (`SystemInfo.getProcessInfo`). */
-async function browserPidOf(browser: Browser): Promise<number> {
-  const cdp = await browser.newBrowserCDPSession();
-  try {
-    const info = (await cdp.send('SystemInfo.getProcessInfo')) as { processInfo: { type: string; id: number }[] };
-    const main = info.processInfo.find((p) => p.type === 'browser');
-    if (!main) throw new Error('Chromium reported no browser process');
-    return main.id;
-  } finally {
-    await cdp.detach().catch(() => undefined);
   }
 }

@@ -1,6 +1,5 @@
 /** The worker unit's life cycle: `starting → ready ⇄ busy → draining → closed`. */
-export const UNIT_STATES = ['starting', 'ready', 'busy', 'draining', 'closed'] as const;
-export type UnitState = (typeof UNIT_STATES)[number];
+export type UnitState = 'starting' | 'ready' | 'busy' | 'draining' | 'closed';
 
 /** Allowed moves. `draining` is entered from any live state (retire or close during start or a job). */
 export const UNIT_TRANSITIONS: Readonly<Record<UnitState, readonly UnitState[]>> = {
@@ -18,4 +17,9 @@ export function canTransition(from: UnitState, to: UnitState): boolean {
 /** Throws on a move the life cycle does not allow: a bug, never a runtime condition. */
 export function assertTransition(unit: string, from: UnitState, to: UnitState): void {
   if (!canTransition(from, to)) throw new Error(`worker unit ${unit}: illegal state change ${from} → ${to}`);
+}
+
+/** The one place a unit's name is made: `Worker-<queue>-<index>` (CONTRACT.md log lines). */
+export function unitName(queue: string, index: number): string {
+  return `Worker-${queue}-${index}`;
 }

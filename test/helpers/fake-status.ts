@@ -1,5 +1,5 @@
-import type { DecisionRecord } from '../../src/scaler/decision-history.js';
-import type { BridgeStuck, QueueStatus, ServiceStatus, StatusSource } from '../../src/service/status.js';
+import type { DecisionRecord } from '../../src/shared/decision-record.js';
+import type { BridgeStuck, QueueStatus, ServiceStatus, StatusSource } from '../../src/shared/status.js';
 
 /** A queue status with every count 0 unless given. */
 export function queueStatus(name: string, overrides: Partial<QueueStatus> = {}): QueueStatus {

@@ -1,8 +1,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import net from 'node:net';
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import type { RedisConfig } from '../../src/config/types.js';
+import { spareLoopbackPort } from '../../src/dev/private-redis.js';
 
 /** The shared test Redis (REDIS_HOST / REDIS_PORT, default 127.0.0.1:6379). */
 export function sharedRedisConfig(overrides: Partial<RedisConfig> = {}): RedisConfig {
@@ -32,16 +32,7 @@ export async function deleteKeys(redis: Redis, pattern: string): Promise<void> {
 }
 
 /** A free TCP port on loopback. */
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
-    });
-  });
-}
+export const freePort = spareLoopbackPort;
 
 /** A private redis-server on a spare port, for tests that stop or break Redis. */
 export class PrivateRedis {

@@ -43,9 +43,10 @@ function renderWindow() {
     : '';
 }
 
-// KPI classification (seed's table; N = the queue's jobsPerWorker, 50 by default).
+// KPI classification (seed's table; N = the divisor in effect: the queue's jobsPerWorker from
+// /api/status, or the learned T/S).
 function divisorOf(q) {
-  return q.scaling?.divisor || q.jobsPerWorker || 50;
+  return q.scaling?.divisor || q.jobsPerWorker;
 }
 
 function kpiJobsPerWorker(q) {

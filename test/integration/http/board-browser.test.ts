@@ -2,8 +2,9 @@ import { Queue, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import { chromium, type Browser } from 'playwright';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { outcomeWindowFor } from '../../helpers/outcomes.js';
 import { HttpServer } from '../../../src/http/server.js';
-import { ServiceEvents } from '../../../src/service/events.js';
+import { ServiceEvents } from '../../../src/shared/events.js';
 import { requiredChromiumArgs, resolveExecutablePath } from '../../../src/workers/browser-launch.js';
 import { captureLogger } from '../../helpers/capture-logger.js';
 import { FakeStatusSource, queueStatus } from '../../helpers/fake-status.js';
@@ -43,7 +44,10 @@ describe('Bull Board in a real browser, behind the security headers and the cros
       config: httpTestConfig({ host: '127.0.0.1', auth: AUTH }),
       logger: captureLogger().logger,
       status: new FakeStatusSource([queueStatus('conferencia')]),
-      events: new ServiceEvents(),
+      ...(() => {
+        const events = new ServiceEvents();
+        return { events, outcomes: outcomeWindowFor(events) };
+      })(),
       queues: [queue],
       artifactsDir: 'artifacts',
     });

@@ -6,11 +6,12 @@ import { Queue, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import { chromium, type Browser, type Locator, type Page } from 'playwright';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { outcomeWindowFor } from '../../helpers/outcomes.js';
 import type { DashboardData } from '../../../src/http/dashboard-routes.js';
 import { HttpServer } from '../../../src/http/server.js';
-import type { DecisionRecord } from '../../../src/scaler/decision-history.js';
-import { ServiceEvents } from '../../../src/service/events.js';
-import type { QueueStatus, ServiceStatus, StatusSource } from '../../../src/service/status.js';
+import type { DecisionRecord } from '../../../src/shared/decision-record.js';
+import { ServiceEvents } from '../../../src/shared/events.js';
+import type { QueueStatus, ServiceStatus, StatusSource } from '../../../src/shared/status.js';
 import { requiredChromiumArgs, resolveExecutablePath } from '../../../src/workers/browser-launch.js';
 import { processesWithEnv } from '../../helpers/processes.js';
 import { captureLogger } from '../../helpers/capture-logger.js';
@@ -206,6 +207,7 @@ describe('dashboard and Bull Board in Chromium', () => {
       logger,
       status,
       events,
+      outcomes: outcomeWindowFor(events),
       queues: [conferencia, emissao],
       artifactsDir,
     });

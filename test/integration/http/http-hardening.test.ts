@@ -5,8 +5,9 @@ import path from 'node:path';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { outcomeWindowFor } from '../../helpers/outcomes.js';
 import { HttpServer } from '../../../src/http/server.js';
-import { ServiceEvents } from '../../../src/service/events.js';
+import { ServiceEvents } from '../../../src/shared/events.js';
 import { captureLogger } from '../../helpers/capture-logger.js';
 import { FakeStatusSource, queueStatus } from '../../helpers/fake-status.js';
 import { deleteKeys, sharedRedisConfig, uniqueName } from '../../helpers/redis.js';
@@ -48,7 +49,10 @@ async function startServer(opts: { auth?: { user: string; password: string }; st
     config: httpTestConfig({ host: '127.0.0.1', auth: opts.auth ?? { user: '', password: '' } }),
     logger: captureLogger().logger,
     status,
-    events: new ServiceEvents(),
+    ...(() => {
+      const events = new ServiceEvents();
+      return { events, outcomes: outcomeWindowFor(events) };
+    })(),
     queues: [queue],
     artifactsDir,
   });

@@ -5,9 +5,10 @@ import path from 'node:path';
 import { Queue, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { outcomeWindowFor } from '../../helpers/outcomes.js';
 import { HttpServer } from '../../../src/http/server.js';
-import { ServiceEvents } from '../../../src/service/events.js';
-import type { StatusSource } from '../../../src/service/status.js';
+import { ServiceEvents } from '../../../src/shared/events.js';
+import type { StatusSource } from '../../../src/shared/status.js';
 import { captureLogger } from '../../helpers/capture-logger.js';
 import { FakeStatusSource, queueStatus } from '../../helpers/fake-status.js';
 import { PrivateRedis, deleteKeys, sharedRedisConfig, uniqueName } from '../../helpers/redis.js';
@@ -55,6 +56,7 @@ async function startServer(opts: {
     logger,
     status,
     events,
+    outcomes: outcomeWindowFor(events),
     queues,
     artifactsDir,
   });
@@ -134,7 +136,10 @@ describe('HttpServer auth', () => {
         config: httpTestConfig({ host, auth }),
         logger,
         status: new FakeStatusSource(),
-        events: new ServiceEvents(),
+        ...(() => {
+          const events = new ServiceEvents();
+          return { events, outcomes: outcomeWindowFor(events) };
+        })(),
         queues: [],
         artifactsDir,
       });

@@ -12,7 +12,11 @@ import { createLogger } from '../../../src/logging/logger.js';
 import type { RestartReason } from '../../../src/workers/browser-session.js';
 import { listProcesses, processTree, type TreeMemory } from '../../../src/workers/process-tree.js';
 import type { ResultEntry } from '../../../src/workers/result-entry.js';
-import { WorkerUnit, type UnitState, type WorkerUnitOptions } from '../../../src/workers/worker-unit.js';
+import type { Page } from 'playwright';
+import type { Flow } from '../../../src/flows/flow.js';
+import type { UnitState } from '../../../src/workers/unit-state.js';
+import { WorkerUnit, type WorkerUnitOptions } from '../../../src/workers/worker-unit.js';
+import { findBrowserPid } from '../../helpers/browser-process.js';
 import { deleteKeys, sharedRedisConfig, uniqueName } from '../../helpers/redis.js';
 import { hasEnv, isChromium } from '../../helpers/processes.js';
 import { waitFor } from '../../helpers/wait.js';
@@ -25,6 +29,8 @@ import { waitFor } from '../../helpers/wait.js';
 export const SUITE_MARKER_ENV = 'RPA_TEST_SUITE';
 /** Also on the browser's command line, for `pgrep -f`. */
 export const SUITE_MARKER_ARG_PREFIX = '--rpa-test-suite=';
+/** On the command line of one unit's browsers: the test finds that unit's browser from the outside. */
+const UNIT_MARKER_ARG_PREFIX = '--rpa-test-unit=';
 
 export interface UnitEvents {
   states: { to: UnitState; at: number }[];
@@ -32,6 +38,10 @@ export interface UnitEvents {
   restarts: { reason: RestartReason; detail: string }[];
   /** Each measure of the browser's process tree, between jobs. */
   memory: TreeMemory[];
+  /** The page each job of the unit ran on, in order (`null` for flows without a browser). */
+  pages: (Page | null)[];
+  /** The browser pid the unit had when each restart was announced (the browser being replaced). */
+  replacedPids: (number | undefined)[];
 }
 
 export class WorkerFixture {
@@ -48,6 +58,7 @@ export class WorkerFixture {
   readonly units: WorkerUnit[] = [];
   readonly queues: Queue[] = [];
   readonly queueNames: string[] = [];
+  readonly #unitMarkers = new Map<WorkerUnit, string>();
   artifactsDir = '';
   portal!: PortalHandle;
 
@@ -95,26 +106,35 @@ export class WorkerFixture {
     queue: QueueConfig,
     overrides: Partial<WorkerUnitOptions> = {},
   ): Promise<{ unit: WorkerUnit; events: UnitEvents; jobs: Queue }> {
-    const events: UnitEvents = { states: [], finished: [], restarts: [], memory: [] };
+    const events: UnitEvents = { states: [], finished: [], restarts: [], memory: [], pages: [], replacedPids: [] };
+    const flow = overrides.flow ?? flowForQueue(queue);
+    // The flow as given, noting the page it runs on (the unit's page is not public).
+    const recording: Flow = { ...flow, run: (ctx) => (events.pages.push(ctx.page), flow.run(ctx)) };
+    const browser = overrides.browser ?? this.browserConfig();
+    const unitMarker = `${UNIT_MARKER_ARG_PREFIX}${randomUUID()}`;
     const unit = new WorkerUnit({
       queue,
       index: 1,
-      flow: flowForQueue(queue),
-      browser: this.browserConfig(),
       portal: { url: this.portal.url, user: 'demo', password: 'demo123' },
       redis: this.redisConfig,
       artifactsDir: this.artifactsDir,
       logger: this.logger.child({ queue: queue.name }),
       keepCompletedSeconds: 3600,
       keepFailedSeconds: 3600,
-      onStateChange: (_u, _from, to) => events.states.push({ to, at: Date.now() }),
       onJobFinished: (info) => events.finished.push({ outcome: info.outcome, durationMs: info.durationMs }),
-      onBrowserRestart: ({ reason, detail }) => events.restarts.push({ reason, detail }),
+      onBrowserRestart: ({ reason, detail }) => {
+        events.restarts.push({ reason, detail });
+        events.replacedPids.push(this.findBrowserPidOf(unit));
+      },
       onBrowserMemory: ({ memory }) => {
         if (memory) events.memory.push(memory);
       },
       ...overrides,
+      flow: recording,
+      browser: { ...browser, args: [...browser.args, unitMarker] },
     });
+    this.#unitMarkers.set(unit, unitMarker);
+    unit.on('state', (to) => events.states.push({ to, at: Date.now() }));
     this.units.push(unit);
     await unit.start();
     const jobs = new Queue(queue.name, { connection: this.redis, prefix: this.redisConfig.prefix });
@@ -165,8 +185,21 @@ export class WorkerFixture {
       .map((p) => p.pid);
   }
 
+  /** The pid of `unit`'s live Chromium browser process (not the /bin/sh wrapper, not a helper), if any. */
+  findBrowserPidOf(unit: WorkerUnit): number | undefined {
+    const marker = this.#unitMarkers.get(unit);
+    return marker ? findBrowserPid(marker) : undefined;
+  }
+
+  /** Like {@link findBrowserPidOf}, but throws when there is none. */
+  browserPidOf(unit: WorkerUnit): number {
+    const pid = this.findBrowserPidOf(unit);
+    if (!pid) throw new Error(`browser process of ${unit.name} not found`);
+    return pid;
+  }
+
   async tearDown(): Promise<void> {
-    await Promise.allSettled(this.units.map((u) => u.close({ force: true })));
+    await Promise.allSettled(this.units.map((u) => u.forceClose()));
     await Promise.allSettled(this.queues.map((q) => q.close()));
     await this.portal?.close();
     for (const name of this.queueNames) await deleteKeys(this.redis, `${this.redisConfig.prefix}:${name}:*`);

@@ -1,19 +1,10 @@
 import fs from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { listProcesses } from '../../../src/workers/process-tree.js';
-import type { WorkerUnit } from '../../../src/workers/worker-unit.js';
 import { waitFor } from '../../helpers/wait.js';
 import { WorkerFixture } from './fixture.js';
 
 const fx = new WorkerFixture();
-
-/** The real Chromium browser process of `unit` (not the /bin/sh wrapper, not a helper). */
-function browserPidOf(unit: WorkerUnit): number {
-  const pid = unit.browserSession?.browserPid;
-  if (!pid) throw new Error('unit has no browser');
-  expect(listProcesses().find((p) => p.pid === pid)?.cmdline).toMatch(/chrom/i);
-  return pid;
-}
 
 function alive(pid: number): boolean {
   return listProcesses().some((p) => p.pid === pid);
@@ -32,7 +23,7 @@ describe('WorkerUnit failure handling with real Chromium', () => {
   it('retries a job whose browser was SIGKILLed mid-job on a relaunched browser, and keeps serving', async () => {
     const queue = fx.queueConfig('conferencia', { attempts: 3, backoffMs: 100 });
     const { unit, events, jobs } = await fx.startUnit(queue);
-    const pid = browserPidOf(unit);
+    const pid = fx.browserPidOf(unit);
 
     // Hold the job inside a portal request so the kill lands mid-job.
     fx.portal.setLatencyMs(60_000);
@@ -44,11 +35,12 @@ describe('WorkerUnit failure handling with real Chromium', () => {
 
     const entry = await fx.resultFor('killed');
     expect(entry).toMatchObject({ status: 'ok', attempts: 2, worker: unit.name, result: { documento: '13579' } });
+    // The entry is written just before the unit reports the outcome: wait for the report too.
+    await waitFor(() => events.finished.length === 2, { what: 'the second outcome' });
     expect(events.finished.map((f) => f.outcome)).toEqual(['retry', 'ok']);
     expect(events.restarts.map((r) => r.reason)).toEqual(['crash']);
-    expect(unit.browserSession?.launches).toBe(2);
     await waitFor(() => !alive(pid), { what: 'the killed browser to be gone' });
-    expect(browserPidOf(unit)).not.toBe(pid);
+    expect(fx.browserPidOf(unit)).not.toBe(pid);
 
     await fx.addJob(jobs, queue, { id: 'after-kill', documento: '24680' });
     expect((await fx.resultFor('after-kill')).status).toBe('ok');
@@ -61,7 +53,8 @@ describe('WorkerUnit failure handling with real Chromium', () => {
     await fx.addJob(jobs, queue, { id: 'warm-up', documento: '11111' });
     expect((await fx.resultFor('warm-up')).status).toBe('ok');
     await waitFor(() => unit.state === 'ready', { what: 'unit ready' });
-    const pageBefore = await unit.browserSession!.page();
+    const pageBefore = events.pages.at(-1);
+    if (!pageBefore) throw new Error('the warm-up job ran without a page');
 
     fx.portal.setLatencyMs(30_000);
     const jobId = await fx.addJob(jobs, queue, { id: 'slow', documento: '22222' });
@@ -86,7 +79,8 @@ describe('WorkerUnit failure handling with real Chromium', () => {
     await fx.addJob(jobs, queue, { id: 'after-timeout', documento: '33333' });
     expect(await fx.resultFor('after-timeout')).toMatchObject({ status: 'ok', attempts: 1 });
     expect(events.finished.map((f) => f.outcome)).toEqual(['ok', 'error', 'ok']);
-    expect(unit.browserSession?.launches).toBe(1);
+    expect(events.pages.at(-1)).not.toBe(pageBefore);
+    expect(events.restarts).toEqual([]); // one browser throughout
   });
 
   it('recycles the browser after the configured number of jobs', async () => {
@@ -97,7 +91,6 @@ describe('WorkerUnit failure handling with real Chromium', () => {
       expect((await fx.resultFor(id)).status).toBe('ok');
     }
     expect(counted.events.restarts).toEqual([{ reason: 'jobs', detail: 'reciclado após 2 jobs' }]);
-    expect(counted.unit.browserSession?.launches).toBe(2);
   });
 
   it('a small maxMemoryMb recycles the browser between jobs, on its whole process tree, with no failed job', async () => {
@@ -118,16 +111,22 @@ describe('WorkerUnit failure handling with real Chromium', () => {
     }
     // The measure saw the renderer and the helpers, not just the browser process.
     expect(Math.min(...events.memory.map((m) => m.processes))).toBeGreaterThanOrEqual(4);
-    await waitFor(() => unit.browserSession?.launches === ids.length + 1 && unit.browserSession.healthy, {
-      what: 'the last relaunch',
-    });
+    await waitFor(
+      () => {
+        const pid = fx.findBrowserPidOf(unit);
+        return events.restarts.length === ids.length && pid !== undefined && pid !== events.replacedPids.at(-1);
+      },
+      {
+        what: 'the last relaunch',
+      },
+    );
     expect(unit.state).toBe('ready');
   });
 
   it('retire() lets the running job finish, then closes the worker and the browser', async () => {
     const queue = fx.queueConfig('conferencia', { attempts: 1 });
     const { unit, events, jobs } = await fx.startUnit(queue);
-    const pid = browserPidOf(unit);
+    const pid = fx.browserPidOf(unit);
     fx.portal.setLatencyMs(1500);
     const requestsBefore = fx.portal.stats.requests;
     await fx.addJob(jobs, queue, { id: 'during-retire', documento: '45454' });
@@ -144,7 +143,7 @@ describe('WorkerUnit failure handling with real Chromium', () => {
     expect(alive(pid)).toBe(false);
   });
 
-  it('close({ force: true }) aborts the running flow at once', async () => {
+  it('forceClose() aborts the running flow at once', async () => {
     const queue = fx.queueConfig('conferencia', { attempts: 2, timeoutSeconds: 120 });
     const { unit, jobs } = await fx.startUnit(queue);
     fx.portal.setLatencyMs(60_000);
@@ -153,7 +152,7 @@ describe('WorkerUnit failure handling with real Chromium', () => {
     await waitFor(() => unit.state === 'busy' && fx.portal.stats.requests > requestsBefore, { what: 'job in flight' });
     fx.portal.setLatencyMs(0);
     const started = Date.now();
-    await unit.close({ force: true });
+    await unit.forceClose();
     expect(unit.state).toBe('closed');
     expect(Date.now() - started).toBeLessThan(20_000);
     // Not the last attempt, so no result entry: the job runs again elsewhere.
@@ -161,7 +160,7 @@ describe('WorkerUnit failure handling with real Chromium', () => {
   });
 
   it('leaves no Chromium process behind', async () => {
-    await Promise.all(fx.units.map((u) => u.close()));
+    await Promise.all(fx.units.map((u) => u.retire()));
     await waitFor(() => fx.chromiumPids().length === 0, { timeoutMs: 15_000, what: 'no Chromium left' });
     const pgrep = listProcesses().filter((p) => p.cmdline.includes(`--rpa-test-suite=${fx.marker}`));
     expect(pgrep).toEqual([]);

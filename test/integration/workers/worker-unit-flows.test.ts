@@ -50,7 +50,7 @@ describe('WorkerUnit with real Chromium against the demo portal', () => {
     expect(Date.parse(first.finishedAt) - Date.parse(first.startedAt)).toBe(first.durationMs);
     // One login for both jobs: the context and page survive between jobs.
     expect(fx.portal.stats.logins - loginsBefore).toBe(1);
-    expect(unit.browserSession?.launches).toBe(1);
+    expect(events.restarts).toEqual([]); // one browser for both jobs
     await waitFor(() => unit.state === 'ready', { what: 'unit ready after its jobs' });
     expect(events.states.map((s) => s.to)).toEqual(['ready', 'busy', 'ready', 'busy', 'ready']);
     // The worker's BullMQ name is the unit's name (what Bull Board shows).
@@ -93,10 +93,10 @@ describe('WorkerUnit with real Chromium against the demo portal', () => {
     expect(screenshot).toBe(`${fx.artifactsDir}/${queue.name}/${jobId}-attempt1.png`);
     expect((await fs.stat(screenshot ?? '')).size).toBeGreaterThan(0);
 
-    const job = await waitFor(async () => {
-      const j = await jobs.getJob(jobId);
-      return j && (await j.isFailed()) ? j : undefined;
-    });
+    // Read the job after it is failed: a hash read before the failing script ran would show attemptsMade 0.
+    await waitFor(async () => (await jobs.getJob(jobId))?.isFailed());
+    const job = await jobs.getJob(jobId);
+    if (!job) throw new Error(`job ${jobId} is gone`);
     expect(job.attemptsMade).toBe(1);
     expect(job.failedReason).toContain('portal login refused');
     expect(job.failedReason).toContain(screenshot);
@@ -150,13 +150,13 @@ describe('WorkerUnit with real Chromium against the demo portal', () => {
   it('runs the echo flow without a browser', async () => {
     const queue = fx.queueConfig('echo');
     const before = fx.chromiumPids().length;
-    const { unit, jobs } = await fx.startUnit(queue);
-    expect(unit.browserSession).toBeUndefined();
+    const { events, jobs } = await fx.startUnit(queue);
     expect(fx.chromiumPids().length).toBe(before);
     await fx.addJob(jobs, queue, { id: 'echo-1', sleepMs: 50, hello: 'world' });
     const entry = await fx.resultFor('echo-1');
     expect(entry).toMatchObject({ status: 'ok', result: { id: 'echo-1', sleepMs: 50, hello: 'world' } });
     expect(entry.durationMs).toBeGreaterThanOrEqual(50);
+    expect(events.pages).toEqual([null]);
   });
 
   it('a missing payload field fails permanently with a clear message', async () => {

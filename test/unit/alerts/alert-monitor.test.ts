@@ -1,10 +1,11 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
+import { outcomeWindowFor } from '../../helpers/outcomes.js';
 import { AlertMonitor } from '../../../src/alerts/alert-monitor.js';
 import { postAlert, type AlertPayload } from '../../../src/alerts/webhook.js';
 import type { AlertRule, AppConfig } from '../../../src/config/types.js';
-import { ServiceEvents } from '../../../src/service/events.js';
+import { ServiceEvents } from '../../../src/shared/events.js';
 import { captureLogger } from '../../helpers/capture-logger.js';
 import { FakeStatusSource, queueStatus } from '../../helpers/fake-status.js';
 import { waitFor } from '../../helpers/wait.js';
@@ -43,7 +44,8 @@ function monitorWith(config: AppConfig['alerts'], status: FakeStatusSource, star
   let now = start;
   const events = new ServiceEvents();
   const { logger, lines } = captureLogger();
-  const monitor = new AlertMonitor({ config, status, events, logger, clock: () => now });
+  const clock = (): number => now;
+  const monitor = new AlertMonitor({ config, status, outcomes: outcomeWindowFor(events, clock), logger, clock });
   cleanups.push(() => monitor.close());
   return {
     monitor,
@@ -201,7 +203,7 @@ describe('AlertMonitor', () => {
     const monitor = new AlertMonitor({
       config: alertsConfig([rule], { webhookUrl: `http://127.0.0.1:${(silent.address() as AddressInfo).port}/` }),
       status,
-      events,
+      outcomes: outcomeWindowFor(events),
       logger,
       webhookTimeoutMs: 200,
     });
@@ -231,7 +233,7 @@ describe('AlertMonitor', () => {
     const monitor = new AlertMonitor({
       config: { ...alertsConfig([rule]), evaluateSeconds: 0.05 },
       status,
-      events,
+      outcomes: outcomeWindowFor(events),
       logger,
     });
     monitor.start();
@@ -242,7 +244,6 @@ describe('AlertMonitor', () => {
     // Absence cannot be waited on: give the 50 ms timer several periods to misbehave.
     await new Promise((r) => setTimeout(r, 300));
     expect(status.statusCalls).toBe(calls);
-    expect(events.listenerCount('job-finished')).toBe(0);
   });
 
   it('fires bridgeStuckAbove when a bridge has been stuck longer than the threshold', async () => {

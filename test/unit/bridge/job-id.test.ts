@@ -1,11 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import {
-  identityOfJobId,
-  jobIdFor,
-  jobIdForPayloadId,
-  jobIdForSequence,
-  type ItemIdentity,
-} from '../../../src/bridge/job-id.js';
+import { jobIdFor, jobIdForPayloadId, jobIdForSequence, type ItemIdentity } from '../../../src/bridge/job-id.js';
+import { identityOfJobId } from '../../helpers/job-id-inverse.js';
 
 /** What BullMQ 6 checks in Job#validateOptions (custom ids). */
 function bullmqAccepts(id: string): boolean {

@@ -2,7 +2,9 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { loadConfig, printableConfig } from '../../../src/config/load.js';
+import { loadConfig } from '../../../src/config/load.js';
+import { sensitivePaths } from '../../../src/config/layers.js';
+import { printableConfig } from '../../../src/config/printable.js';
 import { ConfigError } from '../../../src/lib/errors.js';
 
 let dir: string;
@@ -193,6 +195,41 @@ describe('loadConfig', () => {
     // An invalid value next to a secret does not leak the secret in the error either.
     const err = errorOf(() => load({ RPA_SENHA: 'super-secreta-123', REDIS_PORT: 'x' }));
     expect(err.message).not.toContain('super-secreta-123');
+  });
+
+  it('masks exactly the keys the schema marks sensitive', () => {
+    expect(sensitivePaths().sort()).toEqual([
+      'alerts.webhookUrl',
+      'http.auth.password',
+      'http.auth.user',
+      'portal.password',
+      'portal.user',
+      'redis.password',
+    ]);
+    const printed = printableConfig(load({ BOARD_USER: 'quem', BOARD_PASSWORD: 'pw', REDIS_PREFIX: 'px' }));
+    expect(printed.http).toMatchObject({ auth: { user: '***', password: '***' } });
+    expect(printed.redis).toMatchObject({ prefix: 'px', password: '' });
+  });
+
+  it('keeps only the queues asked for, adding unconfigured ones with the defaults (the bridge CLI)', () => {
+    const c = loadConfig({
+      env: { NODE_ENV: 'test', JOB_ATTEMPTS: '5', BRIDGE_BATCH_SIZE: '25' },
+      configDir: dir,
+      onlyQueues: ['emissao', 'extra-1'],
+    });
+    expect(c.queues.map((q) => q.name)).toEqual(['emissao', 'extra-1']);
+    expect(c.queues[1]).toMatchObject({
+      flow: 'extra-1',
+      sourceList: 'fila:extra-1',
+      invalidList: 'fila:extra-1:invalid',
+      resultList: 'fila:resultado',
+      jobsPerWorker: 50,
+      attempts: 5,
+    });
+    expect(c.bridge.batchSize).toBe(25);
+    expect(errorOf(() => loadConfig({ env: { NODE_ENV: 'test' }, configDir: dir, onlyQueues: ['a:b'] })).key).toBe(
+      'queues.a:b',
+    );
   });
 
   it('never echoes the value of a sensitive key in a config error, whatever its type', () => {

@@ -2,8 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { decisionRows, thinDecisions } from '../../../src/http/decision-rows.js';
 import { JobMinutes, quantile } from '../../../src/http/job-minutes.js';
 import { burstWindow, parseRange, rangeWindow } from '../../../src/http/time-range.js';
-import type { DecisionRecord } from '../../../src/scaler/decision-history.js';
-import { ServiceEvents } from '../../../src/service/events.js';
+import type { DecisionRecord } from '../../../src/shared/decision-record.js';
+import { ServiceEvents } from '../../../src/shared/events.js';
 
 function d(at: number, current: number, target: number, pending = 0): DecisionRecord {
   const action = target > current ? 'up' : target < current ? 'down' : 'hold';

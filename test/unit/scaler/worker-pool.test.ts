@@ -1,20 +1,21 @@
+import { EventEmitter } from 'node:events';
 import { describe, expect, it } from 'vitest';
 import winston from 'winston';
-import { WorkerPool, type PoolUnit, type PoolUnitState } from '../../../src/scaler/worker-pool.js';
+import { WorkerPool, type PoolUnit } from '../../../src/scaler/worker-pool.js';
+import type { UnitState } from '../../../src/workers/unit-state.js';
 
 const logger = winston.createLogger({ silent: true });
 
 /** A unit whose start and job are finished by the test, to see the pool mid-transition. */
-class FakeUnit implements PoolUnit {
-  state: PoolUnitState = 'starting';
-  busy = false;
+class FakeUnit extends EventEmitter<{ state: [to: UnitState, from: UnitState] }> implements PoolUnit {
+  state: UnitState = 'starting';
+  forced = false;
   #started!: () => void;
   #jobDone: (() => void) | undefined;
   #closed: Promise<void> | undefined;
-  constructor(
-    readonly name: string,
-    private readonly notify: () => void,
-  ) {}
+  constructor(readonly name: string) {
+    super();
+  }
   start(): Promise<void> {
     return new Promise((resolve) => {
       this.#started = () => {
@@ -42,12 +43,16 @@ class FakeUnit implements PoolUnit {
     })();
     return this.#closed;
   }
-  close(): Promise<void> {
-    return this.retire();
+  forceClose(): Promise<void> {
+    this.forced = true;
+    const closing = this.retire();
+    this.#jobDone?.(); // the aborted job ends at once
+    return closing;
   }
-  private set(state: PoolUnitState): void {
+  private set(state: UnitState): void {
+    const from = this.state;
     this.state = state;
-    this.notify();
+    this.emit('state', state, from);
   }
 }
 
@@ -57,8 +62,8 @@ function makePool(maxByQueue: Record<string, number>, maxTotal: number) {
     maxWorkersByQueue: maxByQueue,
     maxTotalWorkers: maxTotal,
     logger,
-    createUnit: (queue, index, notify) => {
-      const unit = new FakeUnit(`Worker-${queue}-${index}`, notify);
+    createUnit: (queue, index) => {
+      const unit = new FakeUnit(`Worker-${queue}-${index}`);
       units.push(unit);
       return unit;
     },
@@ -133,23 +138,10 @@ describe('WorkerPool', () => {
       maxTotalWorkers: 2,
       logger,
       startRetryMs: 50,
-      createUnit: (queue, index, notify) => {
+      createUnit: (queue, index) => {
         attempts++;
-        const unit: PoolUnit & { state: PoolUnitState } = {
-          name: `Worker-${queue}-${index}`,
-          state: 'starting',
-          start: () => Promise.reject(new Error('no browser')),
-          retire: () => {
-            unit.state = 'closed';
-            notify();
-            return Promise.resolve();
-          },
-          close: () => {
-            unit.state = 'closed';
-            notify();
-            return Promise.resolve();
-          },
-        };
+        const unit = new FakeUnit(`Worker-${queue}-${index}`);
+        unit.start = () => Promise.reject(new Error('no browser'));
         return unit;
       },
     });
@@ -161,6 +153,65 @@ describe('WorkerPool', () => {
     const deadline = Date.now() + 5000;
     while (attempts <= early && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
     expect(attempts).toBeGreaterThan(early);
-    await pool.close({ force: true });
+    await pool.close({ graceMs: 0 });
+  });
+
+  it('reads the start back-off from its clock: a clock moved back keeps starts blocked', async () => {
+    let now = 1_000_000;
+    let attempts = 0;
+    const pool = new WorkerPool({
+      maxWorkersByQueue: { q: 1 },
+      maxTotalWorkers: 1,
+      logger,
+      startRetryMs: 60_000,
+      clock: () => now,
+      createUnit: (queue, index) => {
+        attempts++;
+        const unit = new FakeUnit(`Worker-${queue}-${index}`);
+        unit.start = () => Promise.reject(new Error('no browser'));
+        return unit;
+      },
+    });
+    pool.setTarget('q', 1);
+    await flush();
+    await flush();
+    expect(attempts).toBe(1);
+    now -= 30_000; // the wall clock jumps back
+    pool.setTarget('q', 1);
+    await flush();
+    expect(attempts).toBe(1);
+    now += 30_000 + 60_000; // past the back-off
+    pool.setTarget('q', 1);
+    await flush();
+    expect(attempts).toBe(2);
+    await pool.close({ graceMs: 0 });
+  });
+
+  it('closes gracefully, then forces the units still busy after graceMs', async () => {
+    const { pool, units } = makePool({ q: 3 }, 3);
+    pool.setTarget('q', 2);
+    units.forEach((u) => u.finishStart());
+    await flush();
+    units[0]?.takeJob(); // never finishes on its own
+    const started = Date.now();
+    await pool.close({ graceMs: 100 });
+    expect(Date.now() - started).toBeGreaterThanOrEqual(90);
+    expect(units.map((u) => u.state)).toEqual(['closed', 'closed']);
+    expect(units.map((u) => u.forced)).toEqual([true, false]);
+    expect(pool.totalCounted()).toBe(0);
+  });
+
+  it('does not force units whose jobs end within graceMs', async () => {
+    const { pool, units } = makePool({ q: 1 }, 1);
+    pool.setTarget('q', 1);
+    units.forEach((u) => u.finishStart());
+    await flush();
+    units[0]?.takeJob();
+    const closing = pool.close({ graceMs: 60_000 });
+    await flush();
+    units[0]?.finishJob();
+    await closing;
+    expect(units[0]?.forced).toBe(false);
+    expect(units[0]?.state).toBe('closed');
   });
 });

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { launchOptionsFor, requiredChromiumArgs, resolveExecutablePath } from '../../../src/workers/browser-launch.js';
 import { jobOptionsFor } from '../../../src/workers/job-options.js';
-import { canTransition, UNIT_STATES } from '../../../src/workers/unit-state.js';
+import { canTransition, UNIT_TRANSITIONS } from '../../../src/workers/unit-state.js';
 import { processTree } from '../../../src/workers/process-tree.js';
 
 describe('resolveExecutablePath', () => {
@@ -48,7 +48,7 @@ describe('jobOptionsFor', () => {
 
 describe('unit states', () => {
   it('only moves forward to draining and closed', () => {
-    expect(UNIT_STATES).toEqual(['starting', 'ready', 'busy', 'draining', 'closed']);
+    expect(Object.keys(UNIT_TRANSITIONS)).toEqual(['starting', 'ready', 'busy', 'draining', 'closed']);
     expect(canTransition('ready', 'busy')).toBe(true);
     expect(canTransition('busy', 'ready')).toBe(true);
     expect(canTransition('draining', 'ready')).toBe(false);

@@ -1,4 +1,4 @@
-import type { DecisionRecord } from '../scaler/decision-history.js';
+import type { DecisionRecord } from './decision-record.js';
 
 /** One queue as `/api/status` shows it (CONTRACT.md "HTTP"). */
 export interface QueueStatus {
