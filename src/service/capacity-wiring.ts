@@ -52,7 +52,13 @@ export function startCapacity(deps: {
   });
   const monitor = new CapacityMonitor({ options: config.capacity, sources });
   const enabled = config.capacity.enabled;
-  monitor.on('changed', (c) => logger.info(capacityLine(c, enabled), { capacity: c.units, reason: c.reason }));
+  // A change of units is news for operators; the gate alone flips often on a busy machine (debug).
+  let loggedUnits: number | undefined;
+  monitor.on('changed', (c) => {
+    const level = c.units !== loggedUnits ? 'info' : 'debug';
+    loggedUnits = c.units;
+    logger.log(level, capacityLine(c, enabled), { capacity: c.units, reason: c.reason });
+  });
   monitor.start();
   return {
     monitor,
