@@ -121,6 +121,7 @@ describe('HttpServer auth', () => {
       '/healthz',
       '/metrics',
       '/assets/dashboard.js',
+      '/assets/dashboard-charts.js',
       '/assets/chart.umd.min.js',
     ]) {
       expect((await fetch(url + p)).status, p).toBe(200);
