@@ -10,6 +10,7 @@ import { formatTable, type Figure } from './lib/figures.js';
 import { formatMachine, machineInfo } from './lib/machine.js';
 import { progress } from './lib/progress.js';
 import { browserThroughputBench } from './browser-throughput.js';
+import { capacityBench } from './capacity.js';
 import { pipelineBench } from './pipeline.js';
 import { priorityBench } from './priority.js';
 import { scaleUpBench } from './scale-up.js';
@@ -24,6 +25,7 @@ const BENCHES: Readonly<Record<string, Bench>> = {
   priority: priorityBench,
   'scale-up': scaleUpBench,
   browser: browserThroughputBench,
+  capacity: capacityBench,
   soak: soakBench,
 };
 

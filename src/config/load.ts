@@ -141,6 +141,8 @@ function toQueueConfigs(merged: ReturnType<typeof mergeQueues>, p: Validated): Q
       resultList: typeof entry.resultList === 'string' ? entry.resultList : 'fila:resultado',
       invalidList: `${sourceList}:invalid`,
       jobsPerWorker: num('jobsPerWorker', p.scaler.jobsPerWorker),
+      autoDivisor: entry.jobsPerWorker === 'auto',
+      targetDrainSeconds: num('targetDrainSeconds', 600),
       minWorkers: num('minWorkers', p.scaler.minWorkers),
       maxWorkers: num('maxWorkers', p.scaler.maxWorkersPerQueue),
       attempts: num('attempts', p.jobs.attempts),
@@ -221,6 +223,7 @@ export function loadConfig(options: LoadConfigOptions = {}): AppConfig {
       stabilizationSeconds:
         p.scaler.stabilizationSeconds < 0 ? p.scaler.intervalSeconds : p.scaler.stabilizationSeconds,
     },
+    capacity: p.capacity,
     bridge: p.bridge,
     jobs: p.jobs,
     instance: {

@@ -3,12 +3,13 @@ export const QUEUE_KEYS = {
   flow: 'string',
   sourceList: 'string',
   resultList: 'string',
-  jobsPerWorker: 'positive-int',
+  jobsPerWorker: 'positive-int-or-auto',
   minWorkers: 'nat',
   maxWorkers: 'nat',
   attempts: 'positive-int',
   backoffMs: 'nat',
   timeoutSeconds: 'positive-int',
+  targetDrainSeconds: 'positive-int',
 } as const;
 
 export type QueueKey = keyof typeof QUEUE_KEYS;
@@ -24,12 +25,14 @@ const EXPECT: Record<string, string> = {
   string: 'a non-empty string',
   'positive-int': 'an integer >= 1',
   nat: 'an integer >= 0',
+  'positive-int-or-auto': 'an integer >= 1 or "auto"',
 };
 
 /** Returns what was expected when `value` does not fit `key`, else undefined. */
 export function checkQueueValue(key: QueueKey, value: unknown): string | undefined {
   const kind = QUEUE_KEYS[key];
   if (kind === 'string') return typeof value === 'string' && value.length > 0 ? undefined : EXPECT[kind];
-  const min = kind === 'positive-int' ? 1 : 0;
+  if (kind === 'positive-int-or-auto' && value === 'auto') return undefined;
+  const min = kind === 'nat' ? 0 : 1;
   return typeof value === 'number' && Number.isInteger(value) && value >= min ? undefined : EXPECT[kind];
 }

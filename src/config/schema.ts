@@ -1,5 +1,13 @@
 import os from 'node:os';
 
+function ratio(value: unknown): void {
+  if (typeof value !== 'number' || !(value > 0 && value <= 1)) throw new Error('must be a number in (0, 1]');
+}
+
+function positiveNumber(value: unknown): void {
+  if (typeof value !== 'number' || !(value > 0)) throw new Error('must be a number > 0');
+}
+
 /**
  * The convict schema: every key of CONTRACT.md "Configuration" with its env var, plus the service's
  * own tunables. `queues` is not here: it is a map of queue entries validated by `queue-schema.ts`.
@@ -98,6 +106,35 @@ export const schema = {
     },
     historyMaxLen: { doc: 'Decisions kept in the Redis stream', format: 'positive-int', default: 10_000 },
     stalledIntervalMs: { doc: 'Stalled-job check interval', format: 'positive-int', default: 30_000 },
+  },
+  capacity: {
+    enabled: {
+      doc: 'Bound the pool by what this machine can run (false: the plain rule)',
+      format: Boolean,
+      default: true,
+      env: 'CAPACITY_ENABLED',
+    },
+    unitsPerCore: { doc: 'Worker units per core not used by other processes', format: positiveNumber, default: 1 },
+    minUnits: { doc: 'Never fewer units than this, whatever the load', format: 'nat', default: 1 },
+    maxUnits: { doc: "This instance's own ceiling of units (0 = none)", format: 'nat', default: 0 },
+    maxCpuRatio: { doc: 'A sample at or above this CPU share is overloaded', format: ratio, default: 0.95 },
+    maxMemoryRatio: { doc: 'A sample at or above this memory share is overloaded', format: ratio, default: 0.9 },
+    maxEventLoopDelayMs: {
+      doc: 'A sample with this event-loop delay (p99) is overloaded',
+      format: 'nat',
+      default: 250,
+    },
+    overloadedRatio: { doc: 'Overloaded share of the short window that stops new units', format: ratio, default: 0.4 },
+    shortWindowSeconds: { doc: 'Short load window', format: 'positive-int', default: 5 },
+    longWindowSeconds: { doc: 'Long load window', format: 'positive-int', default: 30 },
+    maxMemoryMb: {
+      doc: 'Memory budget of all browsers of this instance in MB (0 = headroom only)',
+      format: 'nat',
+      default: 0,
+    },
+    unitMemoryMb: { doc: 'Assumed PSS of one browser until one is measured', format: 'positive-int', default: 150 },
+    reserveMemoryMb: { doc: 'Memory left for everything but new browsers', format: 'nat', default: 512 },
+    minJobSamples: { doc: 'Job times needed before a learned divisor applies', format: 'positive-int', default: 20 },
   },
   bridge: {
     batchSize: {

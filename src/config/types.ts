@@ -15,8 +15,12 @@ export interface QueueConfig {
   readonly resultList: string;
   /** List invalid items go to. Always `<sourceList>:invalid`. */
   readonly invalidList: string;
-  /** Divisor of the scaling rule. @defaultValue scaler.jobsPerWorker */
+  /** Divisor of the scaling rule (with `autoDivisor`, until enough job times exist). @defaultValue scaler.jobsPerWorker */
   readonly jobsPerWorker: number;
+  /** `jobsPerWorker: "auto"`: the divisor is T/S, S the queue's observed median job time. @defaultValue false */
+  readonly autoDivisor?: boolean;
+  /** T of the learned divisor: the backlog should drain in this many seconds. @defaultValue 600 */
+  readonly targetDrainSeconds?: number;
   /** Floor of workers kept even when idle. @defaultValue scaler.minWorkers (0) */
   readonly minWorkers: number;
   /** Ceiling of workers for this queue. @defaultValue scaler.maxWorkersPerQueue */
@@ -54,6 +58,30 @@ export interface BrowserConfig {
   readonly collectGarbageEveryJobs: number;
   /** Measure the process tree (for `maxMemoryMb` and /metrics) every this many jobs (0 = never). */
   readonly memoryCheckEveryJobs: number;
+}
+
+/** How many units the machine can run (src/capacity); `enabled: false` gives the plain rule. */
+export interface CapacityConfig {
+  readonly enabled: boolean;
+  /** Units per core not used by other processes. */
+  readonly unitsPerCore: number;
+  readonly minUnits: number;
+  /** This instance's own ceiling (0 = none). */
+  readonly maxUnits: number;
+  readonly maxCpuRatio: number;
+  readonly maxMemoryRatio: number;
+  readonly maxEventLoopDelayMs: number;
+  /** Share of overloaded samples in the short window that closes the start gate. */
+  readonly overloadedRatio: number;
+  readonly shortWindowSeconds: number;
+  readonly longWindowSeconds: number;
+  /** Budget for all browsers of this instance (0 = the machine's headroom only). */
+  readonly maxMemoryMb: number;
+  /** Assumed PSS of one browser until measured. */
+  readonly unitMemoryMb: number;
+  readonly reserveMemoryMb: number;
+  /** Learned divisor: samples needed before it applies. */
+  readonly minJobSamples: number;
 }
 
 export interface AlertRule {
@@ -103,6 +131,7 @@ export interface AppConfig {
     /** Stalled-job check interval of the per-queue janitor. */
     readonly stalledIntervalMs: number;
   };
+  readonly capacity: CapacityConfig;
   readonly bridge: {
     /** Max items moved per batch. */
     readonly batchSize: number;

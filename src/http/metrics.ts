@@ -1,4 +1,5 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { registerCapacityGauges } from './capacity-metrics.js';
 import { withTimeout } from '../lib/with-timeout.js';
 import type { Logger } from '../logging/logger.js';
 import type { ServiceEventMap, ServiceEvents } from '../shared/events.js';
@@ -176,6 +177,8 @@ export class ServiceMetrics {
         if (status) totalWorkers.set(status.maxTotalWorkers);
       },
     });
+
+    registerCapacityGauges(registers, () => this.#snapshotStatus());
 
     this.#duration = new Histogram({
       name: 'rpa_job_duration_seconds',

@@ -11,6 +11,8 @@ export interface QueueObservation {
   readonly pending: number;
   /** Live worker units (starting, ready or busy; not draining). */
   readonly current: number;
+  /** Observed job time of the queue (rolling median of successful attempts) and how many samples it has. */
+  readonly jobTime?: { readonly seconds: number; readonly samples: number };
 }
 
 /** Per-queue limits (config `queues.<name>`). */
@@ -18,6 +20,8 @@ export interface QueueLimits {
   readonly jobsPerWorker: number;
   readonly minWorkers: number;
   readonly maxWorkers: number;
+  /** Set when the divisor is learned (`jobsPerWorker: "auto"`): the time the backlog should drain in. */
+  readonly targetDrainSeconds?: number;
 }
 
 export interface ScaleLimits {
@@ -25,7 +29,23 @@ export interface ScaleLimits {
   readonly maxTotalWorkers: number;
   /** Scale-down waits until the excess has lasted this long. */
   readonly stabilizationMs: number;
+  /** The learned divisor applies once a queue has this many job-time samples. @defaultValue 20 */
+  readonly minJobSamples?: number;
 }
+
+/** This instance's capacity as the decision sees it (src/capacity computes it). */
+export interface CapacityBound {
+  /** Units this instance can run now. */
+  readonly units: number;
+  /** Why that many, e.g. `CPU 97% (2 núcleos)`. */
+  readonly reason: string;
+  /** The start gate is closed: no unit starts (but one per queue while the instance runs none). */
+  readonly overloaded: boolean;
+  readonly overloadReason?: string;
+}
+
+/** What held a queue's target where it is. */
+export type PlanBound = 'rule' | 'total' | 'capacity' | 'overload' | 'stabilizing';
 
 /** What the decision remembers between calls: since when each queue has had too many workers. */
 export interface ScaleMemory {
@@ -48,6 +68,10 @@ export interface QueuePlan {
   readonly target: number;
   readonly action: ScaleAction;
   readonly reason: string;
+  /** The divisor in effect: `jobsPerWorker`, or T/S once the learned one applies. */
+  readonly divisor: number;
+  /** What held the target: the rule, the total cap, capacity, the overload gate, the stabilization window. */
+  readonly bound: PlanBound;
 }
 
 export interface ScaleDecision {
@@ -55,9 +79,26 @@ export interface ScaleDecision {
   readonly memory: ScaleMemory;
 }
 
-/** ceil(pending / jobsPerWorker), clamped to [minWorkers, maxWorkers]. */
-export function workersForPending(pending: number, limits: QueueLimits): number {
-  const byRule = pending <= 0 ? 0 : Math.ceil(pending / limits.jobsPerWorker);
+/** Job seconds S when the learned divisor applies to this queue, else undefined (the fixed one). */
+export function learnedJobSeconds(
+  limits: QueueLimits,
+  jobTime: QueueObservation['jobTime'],
+  minSamples = 20,
+): number | undefined {
+  if (!limits.targetDrainSeconds || !jobTime || jobTime.samples < minSamples || !(jobTime.seconds > 0))
+    return undefined;
+  return jobTime.seconds;
+}
+
+/**
+ * ceil(pending / jobsPerWorker), clamped to [minWorkers, maxWorkers]; with a learned job time S
+ * and a drain target T, ceil(pending × S / T) (the divisor is T/S).
+ */
+export function workersForPending(pending: number, limits: QueueLimits, jobSeconds?: number): number {
+  let byRule = 0;
+  if (pending > 0 && jobSeconds !== undefined && limits.targetDrainSeconds)
+    byRule = Math.ceil((pending * jobSeconds) / limits.targetDrainSeconds - 1e-9);
+  else if (pending > 0) byRule = Math.ceil(pending / limits.jobsPerWorker);
   return Math.max(limits.minWorkers, Math.min(limits.maxWorkers, byRule));
 }
 
@@ -96,44 +137,80 @@ export function decideScale(
   limits: ScaleLimits,
   memory: ScaleMemory,
   now: number,
+  capacity?: CapacityBound,
 ): ScaleDecision {
   const wanted: Record<string, number> = {};
+  const learned: Record<string, number | undefined> = {};
   for (const o of observed) {
     const ql = limits.queues[o.queue];
     if (!ql) throw new Error(`no limits for queue '${o.queue}'`);
-    wanted[o.queue] = workersForPending(o.pending, ql);
+    learned[o.queue] = learnedJobSeconds(ql, o.jobTime, limits.minJobSamples);
+    wanted[o.queue] = workersForPending(o.pending, ql, learned[o.queue]);
   }
   const desired = shareFairly(wanted, limits.maxTotalWorkers);
+  // Capacity is shared like the total cap; what it takes away goes at once, without the window.
+  // It never starves a queue: each queue with work keeps one unit even above capacity.
+  const queuesWithWork = Object.values(desired).filter((n) => n > 0).length;
+  const room = capacity
+    ? Math.min(limits.maxTotalWorkers, Math.max(queuesWithWork, capacity.units))
+    : limits.maxTotalWorkers;
+  const capped = capacity ? shareFairly(desired, room) : desired;
   const excessSince: Record<string, number> = {};
   const drafts = observed.map((o) => {
     const want = wanted[o.queue] ?? 0;
-    const fair = desired[o.queue] ?? 0;
-    if (fair >= o.current) return { o, want, fair, target: fair, stabilizing: false };
+    const fair = capped[o.queue] ?? 0;
+    const byCapacity = fair < (desired[o.queue] ?? 0);
+    if (fair >= o.current || byCapacity) return { o, want, fair, byCapacity, target: fair, stabilizing: false };
     const since = memory.excessSince[o.queue];
     const start = since === undefined || since > now ? now : since;
-    if (now - start >= limits.stabilizationMs) return { o, want, fair, target: fair, stabilizing: false };
+    if (now - start >= limits.stabilizationMs) return { o, want, fair, byCapacity, target: fair, stabilizing: false };
     excessSince[o.queue] = start;
-    return { o, want, fair, target: o.current, stabilizing: true };
+    return { o, want, fair, byCapacity, target: o.current, stabilizing: true };
   });
 
   // A queue holding excess workers must not keep another queue below its fair share.
   const total = drafts.reduce((sum, d) => sum + d.target, 0);
-  const starved = total > limits.maxTotalWorkers;
+  const starved = total > room;
+  const runningNone = observed.every((o) => o.current === 0);
 
-  const plans = drafts.map(({ o, want, fair, target: draftTarget, stabilizing }): QueuePlan => {
+  const plans = drafts.map(({ o, want, fair, byCapacity, target: draftTarget, stabilizing }): QueuePlan => {
+    const ql = limits.queues[o.queue];
+    const jobSeconds = learned[o.queue];
+    const divisor =
+      jobSeconds !== undefined && ql?.targetDrainSeconds
+        ? ql.targetDrainSeconds / jobSeconds
+        : (ql?.jobsPerWorker ?? 0);
     let target = draftTarget;
     let reason: string;
+    let bound: PlanBound = 'rule';
     if (stabilizing && starved) {
       target = fair;
       delete excessSince[o.queue];
+      bound = 'total';
       reason = 'excesso liberado antes da janela: outra fila precisa da capacidade';
     } else if (stabilizing) {
       const since = excessSince[o.queue] ?? now;
+      bound = 'stabilizing';
       reason = `excesso de ${o.current - fair} aguardando a janela de estabilização (${Math.round((now - since) / 1000)}s de ${Math.round(limits.stabilizationMs / 1000)}s)`;
+    } else if (byCapacity && capacity) {
+      bound = 'capacity';
+      reason = `a regra pede ${want}; limitado pela capacidade: ${capacity.reason} → ${fair}`;
     } else if (fair < want) {
+      bound = 'total';
       reason = `a regra pede ${want}; o teto total ${limits.maxTotalWorkers}, repartido entre as filas, dá ${fair}`;
+    } else if (jobSeconds !== undefined && ql?.targetDrainSeconds) {
+      reason = `ceil(${o.pending}×${formatSeconds(jobSeconds)}s/${ql.targetDrainSeconds}s), divisor aprendido ${Math.round(divisor)}, limitado a [mín, máx] = ${want}`;
     } else {
-      reason = `ceil(${o.pending}/${limits.queues[o.queue]?.jobsPerWorker ?? '?'}) limitado a [mín, máx] = ${want}`;
+      reason = `ceil(${o.pending}/${ql?.jobsPerWorker ?? '?'}) limitado a [mín, máx] = ${want}`;
+    }
+    // The start gate: an overloaded machine starts nothing (one unit per queue while none runs at all).
+    if (capacity?.overloaded && target > o.current) {
+      const gated = runningNone ? Math.min(target, 1) : o.current;
+      if (gated < target) {
+        target = gated;
+        bound = 'overload';
+        reason = `a regra pede ${want}; máquina sobrecarregada (${capacity.overloadReason ?? capacity.reason}): nenhum worker novo${gated > o.current ? ' além do primeiro' : ''}`;
+      }
     }
     const action: ScaleAction = target > o.current ? 'up' : target < o.current ? 'down' : 'hold';
     return {
@@ -145,7 +222,13 @@ export function decideScale(
       target,
       action,
       reason,
+      divisor,
+      bound,
     };
   });
   return { plans, memory: { excessSince } };
+}
+
+function formatSeconds(seconds: number): string {
+  return (Math.round(seconds * 100) / 100).toLocaleString('pt-BR');
 }

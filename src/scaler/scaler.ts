@@ -3,7 +3,15 @@ import type { Logger } from '../logging/logger.js';
 import { equilibriumLine, scaleDownLine, scaleUpLine } from '../logging/scaling-lines.js';
 import { coerceError } from '../lib/errors.js';
 import { sleep, systemClock, type Clock } from '../lib/sleep.js';
-import { decideScale, EMPTY_MEMORY, type QueuePlan, type ScaleLimits, type ScaleMemory } from './decide.js';
+import {
+  decideScale,
+  EMPTY_MEMORY,
+  type CapacityBound,
+  type QueueObservation,
+  type QueuePlan,
+  type ScaleLimits,
+  type ScaleMemory,
+} from './decide.js';
 import type { DecisionRecord } from '../shared/decision-record.js';
 import type { DecisionHistory } from './decision-history.js';
 import type { QueueDepth, QueueDepthSource } from './queue-depth.js';
@@ -44,6 +52,12 @@ export interface ScalerOptions {
   readonly equilibriumLogLevel: string;
   /** Every time the scaler reads (loop, debounce, stabilization). @defaultValue Date.now */
   readonly clock?: Clock;
+  /** This instance's capacity now (absent: the plain rule). */
+  readonly capacity?: () => CapacityBound | undefined;
+  /** Observed job times per queue (the learned divisor's S). */
+  readonly jobTimes?: {
+    sample(queues: readonly string[]): Promise<Record<string, NonNullable<QueueObservation['jobTime']>>>;
+  };
 }
 
 export interface ScalerEvents {
@@ -70,6 +84,7 @@ export class Scaler extends EventEmitter<ScalerEvents> {
   #last: readonly QueuePlan[] = [];
   #lastAssignment: Readonly<Assignment> = {};
   #lastDepths: readonly QueueDepth[] = [];
+  #lastJobTimes: Readonly<Record<string, NonNullable<QueueObservation['jobTime']>>> = {};
 
   constructor(options: ScalerOptions) {
     super();
@@ -87,6 +102,10 @@ export class Scaler extends EventEmitter<ScalerEvents> {
   /** The latest split of the global targets among instances (empty for a single instance). */
   get lastAssignment(): Readonly<Assignment> {
     return this.#lastAssignment;
+  }
+  /** The job times the last evaluation saw, per queue. */
+  get lastJobTimes(): Readonly<Record<string, NonNullable<QueueObservation['jobTime']>>> {
+    return this.#lastJobTimes;
   }
 
   start(): void {
@@ -153,17 +172,21 @@ export class Scaler extends EventEmitter<ScalerEvents> {
       );
       return this.#last;
     }
+    const jobTimes = await this.#sampleJobTimes(depths.map((d) => d.queue));
     const now = this.#clock();
-    const observed = depths.map((d) => ({
+    const observed: QueueObservation[] = depths.map((d) => ({
       queue: d.queue,
       pending: d.pending,
       current: members ? sum(members, d.queue) : pool.counts(d.queue).live,
+      ...(jobTimes[d.queue] ? { jobTime: jobTimes[d.queue] } : {}),
     }));
-    const decision = decideScale(observed, limits, this.#memory, now);
+    const decision = decideScale(observed, limits, this.#memory, now, this.#capacity(members));
     this.#memory = decision.memory;
-    const assignment = members
-      ? assignUnits(Object.fromEntries(decision.plans.map((p) => [p.queue, p.target])), members)
-      : undefined;
+    // One instance alone keeps the decision as it is (its own capacity bound already applied).
+    const assignment =
+      members && members.length > 1
+        ? assignUnits(Object.fromEntries(decision.plans.map((p) => [p.queue, p.target])), members)
+        : undefined;
     // One instance writes the decision lines and history (the first by id); the rest log at debug.
     const reporter = !members || members[0]?.id === this.#options.cluster?.selfId;
     // Apply scale-downs first so the room they free is there for scale-ups under the total cap.
@@ -190,6 +213,18 @@ export class Scaler extends EventEmitter<ScalerEvents> {
     return decision.plans;
   }
 
+  /** Job times, or the last ones seen when Redis does not answer (the fixed divisor until there are any). */
+  async #sampleJobTimes(queues: readonly string[]): Promise<Record<string, NonNullable<QueueObservation['jobTime']>>> {
+    const source = this.#options.jobTimes;
+    if (!source) return {};
+    try {
+      this.#lastJobTimes = await source.sample(queues);
+    } catch (err) {
+      this.#options.logger.warn(`scaler could not read job times: ${coerceError(err).message}`);
+    }
+    return { ...this.#lastJobTimes };
+  }
+
   /** Wall-clock time when the earliest stabilizing excess may be released (re-evaluate then). */
   #nextWindowEnd(now: number): number | undefined {
     const starts = Object.values(this.#memory.excessSince);
@@ -203,6 +238,17 @@ export class Scaler extends EventEmitter<ScalerEvents> {
     const due = depths.map((d) => d.nextDueAt).filter((t): t is number => t !== null && t !== undefined);
     // +5 ms: the delayed set's score resolution is 1 ms; evaluate once the job counts as due.
     return due.length === 0 ? undefined : Math.min(...due) + 5;
+  }
+
+  /**
+   * The capacity the decision sees. One instance: its own bound (src/capacity), as before. Several:
+   * the pool's, the sum of the instances' published capacities (each already lowered by its own
+   * bound, and to its current units while overloaded); the split keeps each within its own.
+   */
+  #capacity(members: readonly AssignableInstance[] | undefined): CapacityBound | undefined {
+    if (!members || members.length < 2) return this.#options.capacity?.();
+    const units = members.reduce((total, m) => total + m.capacity, 0);
+    return { units, reason: `soma das capacidades de ${members.length} instâncias`, overloaded: false };
   }
 
   /** The live instances, this one's units from its own pool (fresher than its last heartbeat). */

@@ -14,6 +14,7 @@ import { deadlineRisk } from './deadline-risk.js';
 import { readScheduleView, type ScheduleView } from './schedule-view.js';
 import type {
   BridgeStuck,
+  CapacityStatus,
   DeadlineStatus,
   InstanceStatus,
   QueueStatus,
@@ -49,10 +50,11 @@ export class LiveStatusSource implements StatusSource {
       readonly outcomes: OutcomeWindow;
       /** @defaultValue Date.now */
       readonly clock?: () => number;
-      /** This instance's id and the pool's live instances (read at every status). */
+      /** This instance's id, its capacity (units) and the pool's live instances (read at every status). */
       readonly instanceId: string;
-      readonly capacity: () => number;
+      readonly instanceCapacity: () => number;
       readonly poolSnapshot?: () => Promise<PoolSnapshot>;
+      readonly capacity?: { status(): CapacityStatus };
       /** The bridge's stuck queues (none before the bridge starts). */
       readonly stuckBridges?: () => readonly BridgeStuck[];
     },
@@ -113,7 +115,7 @@ export class LiveStatusSource implements StatusSource {
       id: instanceId,
       host: os.hostname(),
       version: SERVICE_VERSION,
-      capacity: this.deps.capacity(),
+      capacity: this.deps.instanceCapacity(),
       units,
       workers: Object.values(units).reduce((a, b) => a + b, 0),
       lastHeartbeatAt: new Date(now).toISOString(),
@@ -163,6 +165,7 @@ export class LiveStatusSource implements StatusSource {
       const c = { ...local, live: instances.reduce((sum, m) => sum + (m.units[q.name] ?? 0), 0) };
       const plan = scaler.lastPlans.find((p) => p.queue === q.name);
       const view = views[i];
+      const jobTime = scaler.lastJobTimes[q.name];
       return {
         name: q.name,
         flow: q.flow,
@@ -194,6 +197,18 @@ export class LiveStatusSource implements StatusSource {
               now,
             )
           : NO_DEADLINES,
+        ...(plan
+          ? {
+              scaling: {
+                divisor: Math.round(plan.divisor * 10) / 10,
+                divisorSource: plan.divisor !== q.jobsPerWorker ? ('learned' as const) : ('fixed' as const),
+                jobSeconds: jobTime ? Math.round(jobTime.seconds * 1000) / 1000 : null,
+                jobSamples: jobTime?.samples ?? 0,
+                bound: plan.bound,
+                reason: plan.reason,
+              },
+            }
+          : {}),
         bridgeStuckSeconds: stuck.find((s) => s.queue === q.name)?.seconds ?? 0,
       };
     });
@@ -207,6 +222,7 @@ export class LiveStatusSource implements StatusSource {
       totalDesired: queues.reduce((sum, q) => sum + q.desired, 0),
       maxTotalWorkers: config.scaler.maxTotalWorkers,
       recentDecisions: decisions,
+      ...(this.deps.capacity ? { capacity: this.deps.capacity.status() } : {}),
     };
   }
 }

@@ -19,6 +19,7 @@ import { HttpServer } from '../http/server.js';
 import { AlertMonitor, alertWindowMs } from '../alerts/alert-monitor.js';
 import { OutcomeWindow } from '../shared/outcome-window.js';
 import { ServiceEvents } from '../shared/events.js';
+import { startCapacity } from './capacity-wiring.js';
 import { DRAIN_RATE_WINDOW_MS, LiveStatusSource } from './redis-status-source.js';
 import { PoolMembership } from '../cluster/pool-membership.js';
 import { InstanceHeartbeat } from '../cluster/instance-heartbeat.js';
@@ -109,7 +110,6 @@ export class Service {
       queues: config.queues.map((q) => q.name),
       ttlMs: self.heartbeatMs * 3,
     });
-    const capacity = (): number => self.maxWorkers;
     const depth = new RedisQueueDepthSource(
       redis,
       config.queues.map((c, i) => ({ config: c, queue: queues[i] as Queue })),
@@ -132,22 +132,41 @@ export class Service {
       clock: systemClock,
     });
     this.#pool = pool;
+    const capacity = startCapacity({
+      config,
+      redis,
+      pool,
+      events: this.events,
+      logger: log.child({ component: 'capacity' }),
+    });
+    this.#started.push({ name: 'capacity', stop: () => Promise.resolve(capacity.close()) });
+    // This instance's capacity in the pool: instance.maxWorkers, lowered by the capacity-aware
+    // bound when it is on, and to the units it runs while the machine is overloaded.
+    const instanceCapacity = (): number => {
+      const bound = capacity.bound();
+      if (!bound) return self.maxWorkers;
+      const units = bound.overloaded ? Math.min(bound.units, pool.totalCounted()) : bound.units;
+      return Math.max(0, Math.min(self.maxWorkers, units));
+    };
     const scaler = new Scaler({
       source: depth,
       pool,
       history,
       cluster: {
         selfId: self.id,
-        capacity,
+        capacity: instanceCapacity,
         // Others by the slots they hold (granted at once, unlike their last heartbeat's counts).
         instances: async () =>
           (await membership.snapshot()).instances.map((i) => ({ id: i.id, capacity: i.capacity, units: i.slots })),
       },
       limits: {
-        queues: Object.fromEntries(config.queues.map((q) => [q.name, q])),
+        queues: Object.fromEntries(config.queues.map((q) => [q.name, capacity.queueLimits(q)])),
         maxTotalWorkers: config.scaler.maxTotalWorkers,
         stabilizationMs: config.scaler.stabilizationSeconds * 1000,
+        minJobSamples: config.capacity.minJobSamples,
       },
+      capacity: capacity.bound,
+      jobTimes: capacity.jobTimes,
       logger: log.child({ component: 'scaler' }),
       intervalMs: config.scaler.intervalSeconds * 1000,
       debounceMs: config.scaler.debounceMs,
@@ -169,6 +188,7 @@ export class Service {
     });
     // Finished jobs change the backlog: evaluate soon so scale-down need not wait for the tick.
     this.events.on('job-finished', () => scaler.nudge());
+    capacity.monitor.on('changed', () => scaler.nudge());
     // One window for the dashboard's last minute, the deadline estimate's drain rate and the
     // alerts' longest failure-ratio window.
     const outcomes = new OutcomeWindow({
@@ -188,8 +208,9 @@ export class Service {
       history,
       outcomes,
       instanceId: self.id,
-      capacity,
+      instanceCapacity,
       poolSnapshot: () => membership.snapshot(),
+      capacity,
       stuckBridges: () => bridgeRef.current?.stuck() ?? [],
     });
 
@@ -233,7 +254,7 @@ export class Service {
       membership,
       id: self.id,
       version: SERVICE_VERSION,
-      capacity,
+      capacity: instanceCapacity,
       units: () => Object.fromEntries(config.queues.map((q) => [q.name, pool.counts(q.name).live])),
       intervalMs: self.heartbeatMs,
       logger: log.child({ component: 'instance' }),

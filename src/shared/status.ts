@@ -35,6 +35,8 @@ export interface QueueStatus {
   readonly oldestWaitingAgeMs: number | null;
   /** Deadlines (`prazo`) of waiting and postponed jobs (see service/deadline-risk.ts for the estimate). */
   readonly deadlines: DeadlineStatus;
+  /** Divisor, job time and what held the last decision (absent before the first one). */
+  readonly scaling?: QueueScalingStatus;
 }
 
 /** The deadline part of a {@link QueueStatus}. */
@@ -49,6 +51,50 @@ export interface DeadlineStatus {
   readonly drainPerMinute: number | null;
   /** True when the backlog is longer than what was read: later jobs were not checked. */
   readonly truncated: boolean;
+}
+
+/** How the scaler sized a queue last time: the divisor in effect, S, and what held the target. */
+export interface QueueScalingStatus {
+  /** The divisor in effect: `jobsPerWorker`, or T/S once learned. */
+  readonly divisor: number;
+  readonly divisorSource: 'fixed' | 'learned';
+  /** Rolling median of successful attempts (S), seconds; null before any. */
+  readonly jobSeconds: number | null;
+  readonly jobSamples: number;
+  /** What held the target: rule, total, capacity, overload or stabilizing. */
+  readonly bound: string;
+  /** The decision's reason (why the queue is below its rule, when it is). */
+  readonly reason: string;
+}
+
+/** This instance's capacity and the load signals behind it. */
+export interface CapacityStatus {
+  /** false: shown for information, the decision uses the plain rule. */
+  readonly enabled: boolean;
+  /** Units this instance can run now; null before the first samples. */
+  readonly units: number | null;
+  /** cpu, memory, memoryBudget or maxUnits. */
+  readonly limitedBy: string | null;
+  readonly reason: string | null;
+  /** The start gate is closed. */
+  readonly overloaded: boolean;
+  readonly overloadReason: string | null;
+  readonly cores: number | null;
+  /** Over the short window. */
+  readonly cpuPercent: number | null;
+  readonly ourCores: number | null;
+  readonly otherCores: number | null;
+  readonly memoryUsedMb: number | null;
+  readonly memoryLimitMb: number | null;
+  /** PSS of our browsers' process trees (latest measure of each). */
+  readonly browserMb: number | null;
+  readonly browsers: number;
+  readonly unitMemoryMb: number | null;
+  readonly eventLoopDelayMs: number | null;
+  /** Share of overloaded samples per signal in the short and long windows. */
+  readonly overloadedShort: { readonly cpu: number; readonly memory: number; readonly eventLoop: number } | null;
+  readonly overloadedLong: { readonly cpu: number; readonly memory: number; readonly eventLoop: number } | null;
+  readonly source: { readonly cpu: string | null; readonly memory: string | null };
 }
 
 /** A queue whose bridge is stuck: its batch keeps failing while Redis answers. */
@@ -92,6 +138,8 @@ export interface ServiceStatus {
   readonly totalDesired: number;
   readonly maxTotalWorkers: number;
   readonly recentDecisions: readonly DecisionRecord[];
+  /** This instance's capacity (absent where no monitor runs, e.g. fakes). */
+  readonly capacity?: CapacityStatus;
 }
 
 /** Where the HTTP layer gets the service's state from (main wires the real one). */

@@ -43,52 +43,6 @@ function renderWindow() {
     : '';
 }
 
-// KPI classification (seed's table; N = the queue's jobsPerWorker, from /api/status).
-function kpiJobsPerWorker(q) {
-  const n = q.jobsPerWorker;
-  if (q.pending === 0) return { text: '0', level: 'idle', label: 'ocioso' };
-  if (q.workers === 0) return { text: `${q.pending} / 0 workers`, level: 'crit', label: 'crítico' };
-  const r = q.pending / q.workers;
-  const text = r.toFixed(1);
-  if (r <= n) return { text, level: 'ok', label: 'ótimo' };
-  if (r <= 2 * n) return { text, level: 'acceptable', label: 'aceitável' };
-  if (r <= 4 * n) return { text, level: 'warn', label: 'atenção' };
-  return { text, level: 'crit', label: 'crítico' };
-}
-
-// Rated only while the queue has work (pending or running jobs): an idle queue completes nothing
-// and that is fine, so it is "ocioso", never "crítico".
-function kpiCompletions(q, completed) {
-  const text = String(completed);
-  if (q.pending + q.active === 0) return { text, level: 'idle', label: 'ocioso' };
-  if (completed > 30) return { text, level: 'ok', label: 'ótimo' };
-  if (completed > 20) return { text, level: 'acceptable', label: 'aceitável' };
-  if (completed >= 10) return { text, level: 'warn', label: 'atenção' };
-  return { text, level: 'crit', label: 'crítico' };
-}
-
-function kpiWorkers(q) {
-  const n = q.jobsPerWorker;
-  const rule = q.pending <= 0 ? 0 : Math.ceil(q.pending / n);
-  const capped = Math.min(rule, q.maxWorkers);
-  const text = `${q.workers} (ceil ${rule}, desejado ${q.desired}, teto ${q.maxWorkers})`;
-  if (q.workers > q.maxWorkers) return { text, level: 'crit', label: 'crítico' };
-  if (q.workers === capped || q.workers === q.desired) return { text, level: 'ok', label: 'ótimo' };
-  return { text, level: 'acceptable', label: 'aceitável' };
-}
-
-function kpiTotal(status) {
-  const text = `${status.totalWorkers} de ${status.maxTotalWorkers}`;
-  if (status.totalWorkers > status.maxTotalWorkers) return { text, level: 'crit', label: 'crítico' };
-  return { text, level: 'ok', label: 'ótimo' };
-}
-
-function paintKpi(td, kpi) {
-  td.className = `kpi-${kpi.level}`;
-  td.dataset.level = kpi.level;
-  td.textContent = `${kpi.text} · ${kpi.label}`;
-}
-
 function renderKpis() {
   const status = state.status;
   const tbody = document.querySelector('#kpi-table tbody');
@@ -100,10 +54,12 @@ function renderKpis() {
     paintKpi(jpw, kpiJobsPerWorker(q));
     paintKpi(cpm, kpiCompletions(q, completed));
     paintKpi(wrk, kpiWorkers(q));
+    if (q.scaling && q.scaling.bound !== 'rule') wrk.title = q.scaling.reason;
     return el('tr', { 'data-queue': q.name }, [el('th', { text: q.name }), jpw, cpm, wrk]);
   });
   tbody.replaceChildren(...rows);
   paintKpi(document.querySelector('[data-kpi="total-workers"]'), kpiTotal(status));
+  paintKpi(document.querySelector('[data-kpi="capacity"]'), kpiCapacity(status));
 }
 
 // Waiting age, postponed items and deadlines at risk, per queue (/api/status fields).

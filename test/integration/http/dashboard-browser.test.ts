@@ -11,7 +11,7 @@ import type { DashboardData } from '../../../src/http/dashboard-routes.js';
 import { HttpServer } from '../../../src/http/server.js';
 import type { DecisionRecord } from '../../../src/shared/decision-record.js';
 import { ServiceEvents } from '../../../src/shared/events.js';
-import type { QueueStatus, ServiceStatus, StatusSource } from '../../../src/shared/status.js';
+import type { CapacityStatus, QueueStatus, ServiceStatus, StatusSource } from '../../../src/shared/status.js';
 import { requiredChromiumArgs, resolveExecutablePath } from '../../../src/workers/browser-launch.js';
 import { processesWithEnv } from '../../helpers/processes.js';
 import { captureLogger } from '../../helpers/capture-logger.js';
@@ -33,6 +33,29 @@ const QUICK_JOBS = 20;
 const HELD_JOBS = 231;
 
 /** A status read from the real BullMQ queues: counts, connected workers and their names. */
+/** What the capacity monitor reports on a 2-core machine (the KPI table's "Capacidade" row). */
+const CAPACITY: CapacityStatus = {
+  enabled: true,
+  units: 2,
+  limitedBy: 'cpu',
+  reason: 'CPU 97% (2 núcleos)',
+  overloaded: false,
+  overloadReason: null,
+  cores: 2,
+  cpuPercent: 97,
+  ourCores: 1.8,
+  otherCores: 0.1,
+  memoryUsedMb: 3000,
+  memoryLimitMb: 24000,
+  browserMb: 240,
+  browsers: 2,
+  unitMemoryMb: 120,
+  eventLoopDelayMs: 12,
+  overloadedShort: { cpu: 0.2, memory: 0, eventLoop: 0 },
+  overloadedLong: { cpu: 0.1, memory: 0, eventLoop: 0 },
+  source: { cpu: 'proc', memory: 'proc' },
+};
+
 class QueueBackedStatus implements StatusSource {
   decisions: DecisionRecord[] = [];
   constructor(private readonly queues: readonly Queue[]) {}
@@ -96,6 +119,7 @@ class QueueBackedStatus implements StatusSource {
       totalDesired: queues.reduce((s, q) => s + q.desired, 0),
       maxTotalWorkers: 20,
       recentDecisions: [...this.decisions].reverse().slice(0, 20),
+      capacity: CAPACITY,
     };
   }
 
@@ -338,6 +362,11 @@ describe('dashboard and Bull Board in Chromium', () => {
     expect(await kpi('emissao', 'completions-per-minute')).toBe('idle');
     expect(await kpi('emissao', 'jobs-per-worker')).toBe('idle');
     expect(await page.locator('td[data-kpi="total-workers"]').getAttribute('data-level')).toBe('ok');
+    const capacityCell = page.locator('td[data-kpi="capacity"]');
+    expect(await capacityCell.textContent()).toBe(
+      '2 worker(s): CPU 97% (2 núcleos) · nossos 1.8 núcleo(s) · navegadores 240 MB (2) · memória 3000 de 24000 MB · event loop 12 ms · ótimo',
+    );
+    expect(await capacityCell.getAttribute('data-level')).toBe('ok');
     await expect.poll(() => page.locator('#kpi-table td.kpi-crit[data-kpi="completions-per-minute"]').count()).toBe(0);
     // The instances of the pool, one row each.
     expect(await page.locator('#instances-table tbody tr').count()).toBe(2);

@@ -122,6 +122,7 @@ describe('HttpServer auth', () => {
       '/metrics',
       '/assets/dashboard.js',
       '/assets/dashboard-charts.js',
+      '/assets/dashboard-kpi.js',
       '/assets/chart.umd.min.js',
     ]) {
       expect((await fetch(url + p)).status, p).toBe(200);

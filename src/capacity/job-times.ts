@@ -1,0 +1,63 @@
+/**
+ * The observed job time of each queue: the last `keep` successful attempts' durations in a Redis
+ * list per queue (LPUSH + LTRIM in one MULTI), so the rolling median survives restarts and every
+ * instance sees the same one. This is the S of the learned divisor T/S.
+ */
+import type { Redis } from 'ioredis';
+
+/** Default key prefix: `rpa:scaler:job-ms:<queue>`. */
+export const JOB_TIMES_PREFIX = 'rpa:scaler:job-ms';
+
+export interface JobTime {
+  /** Median of the kept durations, in seconds. */
+  readonly seconds: number;
+  readonly samples: number;
+}
+
+/** Median of a list of numbers (the mean of the middle two for an even count); NaN when empty. */
+export function median(values: readonly number[]): number {
+  if (values.length === 0) return Number.NaN;
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1
+    ? (sorted[mid] as number)
+    : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
+}
+
+export class JobTimes {
+  constructor(
+    private readonly redis: Redis,
+    /** Durations kept per queue. @defaultValue 200 */
+    private readonly keep = 200,
+    readonly prefix: string = JOB_TIMES_PREFIX,
+  ) {}
+
+  key(queue: string): string {
+    return `${this.prefix}:${queue}`;
+  }
+
+  /** Records one successful attempt's duration. */
+  async record(queue: string, durationMs: number): Promise<void> {
+    if (!Number.isFinite(durationMs) || durationMs < 0) return;
+    await this.redis
+      .multi()
+      .lpush(this.key(queue), Math.round(durationMs))
+      .ltrim(this.key(queue), 0, this.keep - 1)
+      .exec();
+  }
+
+  /** The rolling median of every queue named (queues without samples are left out). */
+  async sample(queues: readonly string[]): Promise<Record<string, JobTime>> {
+    const pipeline = this.redis.pipeline();
+    for (const q of queues) pipeline.lrange(this.key(q), 0, this.keep - 1);
+    const replies = (await pipeline.exec()) ?? [];
+    const out: Record<string, JobTime> = {};
+    queues.forEach((q, i) => {
+      const [err, list] = replies[i] ?? [null, []];
+      if (err || !Array.isArray(list)) return;
+      const values = (list as string[]).map(Number).filter((n) => Number.isFinite(n));
+      if (values.length > 0) out[q] = { seconds: median(values) / 1000, samples: values.length };
+    });
+    return out;
+  }
+}

@@ -1,0 +1,89 @@
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Service } from '../../../src/service/service.js';
+import type { ServiceStatus } from '../../../src/shared/status.js';
+import { memoryLogger } from '../../helpers/memory-logger.js';
+import { deleteKeys } from '../../helpers/redis.js';
+import { serviceConfig } from '../../helpers/service-config.js';
+import { waitFor } from '../../helpers/wait.js';
+
+// This file owns Redis database 9 (the contract's real queue names); it deletes its keys after.
+const DB = 9;
+
+let redis: Redis;
+
+beforeAll(() => {
+  redis = new Redis({
+    host: process.env.REDIS_HOST ?? '127.0.0.1',
+    port: Number(process.env.REDIS_PORT ?? 6379),
+    db: DB,
+  });
+});
+afterAll(async () => {
+  for (const pattern of ['fila:*', 'bull:*', 'rpa:*']) await deleteKeys(redis, pattern);
+  await redis.quit();
+});
+
+describe('capacity in the running service (echo flow, real Redis)', () => {
+  it('bounds the rule by capacity, says so in [ESCALAR], and shows capacity, divisor and S in /api/status and /metrics', async () => {
+    const config = serviceConfig(
+      {
+        queues: { conferencia: { flow: 'echo', jobsPerWorker: 'auto' }, emissao: { flow: 'echo' } },
+        capacity: { enabled: true, maxUnits: 2, minJobSamples: 20 },
+        http: { enabled: true, host: '127.0.0.1', port: 0 },
+      },
+      { REDIS_DB: String(DB) },
+    );
+    const { logger, lines } = memoryLogger();
+    const service = new Service({ config, logger });
+    try {
+      await service.start();
+      const pool = service.pool;
+      if (!pool) throw new Error('pool not started');
+      let peak = 0;
+      pool.on('unit-state', () => (peak = Math.max(peak, pool.counts('conferencia').counted)));
+      await redis.rpush(
+        'fila:conferencia',
+        ...Array.from({ length: 322 }, (_, i) => JSON.stringify({ id: `c-${i}`, sleepMs: 20 })),
+      );
+      await waitFor(() => lines.find((l) => l.message.startsWith('[ESCALAR] conferencia: 322 jobs')), {
+        timeoutMs: 30_000,
+        what: 'the first [ESCALAR] of conferencia',
+      });
+      const url = service.httpUrl as string;
+      const status = await waitFor(
+        async () => {
+          const s = (await (await fetch(`${url}/api/status`)).json()) as ServiceStatus;
+          const q = s.queues.find((x) => x.name === 'conferencia');
+          return s.capacity?.units != null && q?.scaling && (q.scaling.jobSamples ?? 0) >= 20 ? s : undefined;
+        },
+        { timeoutMs: 120_000, intervalMs: 500, what: 'capacity and 20 job times in /api/status' },
+      );
+      // The rule asked ceil(322/50) = 7 (fixed divisor: no job times yet); capacity gave at most 2, and said so.
+      const up = status.recentDecisions.find(
+        (d) => d.queue === 'conferencia' && d.action === 'up' && d.pending === 322,
+      );
+      expect(up?.reason).toMatch(/^a regra pede 7; (limitado pela capacidade: .+ → [12]|máquina sobrecarregada .+)$/);
+      expect(status.capacity).toMatchObject({ enabled: true });
+      expect(status.capacity?.units).toBeGreaterThanOrEqual(1);
+      expect(status.capacity?.units).toBeLessThanOrEqual(2);
+      expect(['cpu', 'memory', 'memoryBudget', 'maxUnits']).toContain(status.capacity?.limitedBy);
+      expect(status.capacity?.cores).toBeGreaterThan(0);
+      const conf = status.queues.find((x) => x.name === 'conferencia');
+      expect(conf?.scaling?.jobSeconds).toBeGreaterThan(0.015);
+      const metrics = await (await fetch(`${url}/metrics`)).text();
+      expect(metrics).toMatch(/^rpa_capacity_units [12]$/m);
+      expect(metrics).toMatch(/^rpa_queue_job_seconds\{queue="conferencia"\} [\d.]+$/m);
+      expect(metrics).toMatch(/^rpa_queue_divisor\{queue="emissao"\} 50$/m);
+
+      await waitFor(async () => (await redis.llen('fila:resultado')) === 322, {
+        timeoutMs: 180_000,
+        intervalMs: 500,
+        what: 'all 322 results',
+      });
+      expect(peak).toBeLessThanOrEqual(2);
+    } finally {
+      await service.stop();
+    }
+  }, 300_000);
+});
