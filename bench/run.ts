@@ -10,6 +10,7 @@ import { formatTable, type Figure } from './lib/figures.js';
 import { formatMachine, machineInfo } from './lib/machine.js';
 import { progress } from './lib/progress.js';
 import { browserThroughputBench } from './browser-throughput.js';
+import { instancesBench } from './instances.js';
 import { capacityBench } from './capacity.js';
 import { pipelineBench } from './pipeline.js';
 import { priorityBench } from './priority.js';
@@ -27,6 +28,7 @@ const BENCHES: Readonly<Record<string, Bench>> = {
   browser: browserThroughputBench,
   capacity: capacityBench,
   soak: soakBench,
+  instances: instancesBench,
 };
 
 const args = process.argv.slice(2);

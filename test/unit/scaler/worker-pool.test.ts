@@ -215,3 +215,120 @@ describe('WorkerPool', () => {
     expect(units[0]?.state).toBe('closed');
   });
 });
+
+describe('WorkerPool with global slots (several instances)', () => {
+  /** Slots as Redis would grant them: the lowest free number, within a per-queue and a total cap. */
+  function slots(perQueue: number, total: number) {
+    const held = new Map<string, Set<number>>();
+    const count = () => [...held.values()].reduce((s, set) => s + set.size, 0);
+    return {
+      held,
+      taken: (queue: string, n: number) => held.get(queue)?.add(n) ?? held.set(queue, new Set([n])),
+      claim: (queue: string): Promise<number | null> => {
+        const set = held.get(queue) ?? new Set<number>();
+        held.set(queue, set);
+        if (count() >= total) return Promise.resolve(null);
+        for (let n = 1; n <= perQueue; n++) {
+          if (!set.has(n)) {
+            set.add(n);
+            return Promise.resolve(n);
+          }
+        }
+        return Promise.resolve(null);
+      },
+      release: (queue: string, n: number): Promise<void> => {
+        held.get(queue)?.delete(n);
+        return Promise.resolve();
+      },
+    };
+  }
+
+  it('starts a unit only under a slot, named by the slot, and frees the slot when the unit closes', async () => {
+    const s = slots(10, 20);
+    s.taken('conferencia', 1); // another instance runs Worker-conferencia-1
+    const units: FakeUnit[] = [];
+    const pool = new WorkerPool({
+      maxWorkersByQueue: { conferencia: 10 },
+      maxTotalWorkers: 20,
+      logger,
+      slots: s,
+      startRetryMs: 10,
+      createUnit: (queue, index) => {
+        const unit = new FakeUnit(`Worker-${queue}-${index}`);
+        units.push(unit);
+        return unit;
+      },
+    });
+    pool.setTarget('conferencia', 2);
+    await flush();
+    expect(units.map((u) => u.name)).toEqual(['Worker-conferencia-2', 'Worker-conferencia-3']);
+    for (const u of units) u.finishStart();
+    pool.setTarget('conferencia', 1);
+    await flush();
+    await flush();
+    expect([...(s.held.get('conferencia') ?? [])].sort()).toEqual([1, 2]);
+    await pool.close();
+  });
+
+  it('waits for a slot when the global caps are full, and starts when one frees', async () => {
+    const s = slots(10, 2);
+    s.taken('emissao', 1);
+    s.taken('emissao', 2); // the pool's total cap is held elsewhere
+    const units: FakeUnit[] = [];
+    const pool = new WorkerPool({
+      maxWorkersByQueue: { conferencia: 10 },
+      maxTotalWorkers: 20,
+      logger,
+      slots: s,
+      startRetryMs: 10,
+      createUnit: (queue, index) => {
+        const unit = new FakeUnit(`Worker-${queue}-${index}`);
+        units.push(unit);
+        return unit;
+      },
+    });
+    pool.setTarget('conferencia', 1);
+    await flush();
+    expect(units).toHaveLength(0);
+    expect(pool.counts('conferencia').live).toBe(0);
+    await s.release('emissao', 2);
+    const deadline = Date.now() + 2000;
+    while (units.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+    expect(units.map((u) => u.name)).toEqual(['Worker-conferencia-1']);
+    units[0]?.finishStart();
+    await pool.close();
+  });
+
+  it('retires a live unit whose slot lapsed (its heartbeat was late), not one claimed after the beat', async () => {
+    const s = slots(10, 20);
+    const units: FakeUnit[] = [];
+    let now = 1000;
+    const pool = new WorkerPool({
+      maxWorkersByQueue: { conferencia: 10 },
+      maxTotalWorkers: 20,
+      logger,
+      slots: s,
+      clock: () => now,
+      createUnit: (queue, index) => {
+        const unit = new FakeUnit(`Worker-${queue}-${index}`);
+        units.push(unit);
+        return unit;
+      },
+    });
+    pool.setTarget('conferencia', 2);
+    await flush();
+    for (const u of units) u.finishStart();
+    now = 2000;
+    // The beat sent at 1500 saw only slot 2 still held.
+    pool.retireLapsed([{ queue: 'conferencia', n: 2 }], 1500);
+    await flush();
+    expect(units.slice(0, 2).map((u) => u.state)).toEqual(['closed', 'ready']);
+    // The target still wants 2: a new unit starts under whatever slot is free now.
+    expect(units.slice(2).map((u) => u.state)).toEqual(['starting']);
+    units[2]?.finishStart();
+    // A beat sent before the units were claimed judges none of them.
+    pool.retireLapsed([], 500);
+    expect(units[1]?.state).toBe('ready');
+    await pool.close();
+  });
+});
