@@ -14,12 +14,13 @@ import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { AppConfig, QueueConfig, RedisConfig } from '../config/types.js';
 import { coerceError } from '../lib/errors.js';
+import { sleep } from '../lib/sleep.js';
 import type { Logger } from '../logging/logger.js';
 import { createRedis } from '../redis/connection.js';
 import type { InvalidReason } from './item.js';
 import { jobOptionsFor } from '../workers/job-options.js';
 import { processingListOf } from './lossless-list-moves.js';
-import { QueueBridge, type QueueBridgeStats } from './queue-bridge.js';
+import { QueueBridge, type QueueBridgeOptions, type QueueBridgeStats } from './queue-bridge.js';
 
 export type { InvalidReason } from './item.js';
 export type { QueueBridgeStats } from './queue-bridge.js';
@@ -47,6 +48,20 @@ export interface BridgeOptions {
   retryDelayMs?: number;
   /** ms since epoch, for how long a queue has been stuck. @defaultValue Date.now */
   clock?: () => number;
+  /** Several instances: dead bridges whose processing lists this one takes over. */
+  orphans?: OrphanBridges;
+  /** How often dead bridges are looked for. @defaultValue 5000 */
+  orphanCheckMs?: number;
+}
+
+/** The dead bridges of the pool (the service injects the instance registry). */
+export interface OrphanBridges {
+  /** Bridge ids whose instance is dead. */
+  list(): Promise<string[]>;
+  /** True when this instance may take over `bridgeId`'s lists now (one at a time). */
+  claim(bridgeId: string): Promise<boolean>;
+  /** Its lists are empty: forget it. */
+  forget(bridgeId: string): Promise<void>;
 }
 
 /** A queue whose bridge is stuck: its batch keeps failing while Redis answers. */
@@ -67,6 +82,8 @@ export class Bridge {
   readonly #blocking: Redis[] = [];
   readonly #queues: Queue[] = [];
   #loops: Promise<void>[] = [];
+  /** Per queue: finishes a given processing list (a dead bridge's) and stops. */
+  readonly #finishers: { sourceList: string; finish(processingList: string): Promise<number> }[] = [];
   #starting: Promise<void> | undefined;
   #closing: Promise<void> | undefined;
 
@@ -140,7 +157,7 @@ export class Bridge {
       this.#queues.push(bullQueue);
       const blocking = createRedis(redis, 'blocking', logger, `bridge-${this.#bridgeId}-${queue.name}-blocking`);
       this.#blocking.push(blocking);
-      const loop = new QueueBridge({
+      const loopOptions = (): QueueBridgeOptions => ({
         queue,
         bullQueue,
         prefix: redis.prefix,
@@ -161,11 +178,39 @@ export class Bridge {
         signal: this.#abort.signal,
         giveUp: this.#giveUp.signal,
       });
+      const loop = new QueueBridge(loopOptions());
       this.#loops.push(loop.run());
+      this.#finishers.push({
+        sourceList: queue.sourceList,
+        finish: (processingList) => new QueueBridge({ ...loopOptions(), processingList }).finishOnly(),
+      });
     }
+    if (this.#options.orphans) this.#loops.push(this.#adoptOrphans(this.#options.orphans));
     this.#logger.info(
       `bridging ${queues.map((q) => `${q.sourceList} → ${q.name}`).join(', ')} (bridge id ${this.#bridgeId})`,
     );
+  }
+
+  /**
+   * Takes over the processing lists of dead bridges of the pool, one instance per dead bridge: its
+   * batch is bridged as a replay (same job ids, so nothing runs twice and nothing is lost).
+   */
+  async #adoptOrphans(orphans: OrphanBridges): Promise<void> {
+    const signal = this.#abort.signal;
+    while (!signal.aborted) {
+      try {
+        for (const bridgeId of await orphans.list()) {
+          if (bridgeId === this.#bridgeId || signal.aborted || !(await orphans.claim(bridgeId))) continue;
+          let total = 0;
+          for (const f of this.#finishers) total += await f.finish(processingListOf(f.sourceList, bridgeId));
+          if (total > 0) this.#logger.info(`ponte ${bridgeId} (instância morta): ${total} item(s) retomado(s)`);
+          await orphans.forget(bridgeId);
+        }
+      } catch (err) {
+        this.#logger.debug(`could not take over dead bridges: ${coerceError(err).message}`);
+      }
+      await sleep(this.#options.orphanCheckMs ?? 5000, signal);
+    }
   }
 
   async #doClose(): Promise<void> {

@@ -156,7 +156,15 @@ export class QueueBridge {
     }
   }
 
-  async #finishLeftovers(): Promise<void> {
+  /**
+   * Finishes what is left in the processing list and stops: for a dead bridge's list, taken over
+   * by this instance (its batch is bridged as a replay: same ids, nothing twice). Returns the items.
+   */
+  async finishOnly(): Promise<number> {
+    return abortable(this.#finishLeftovers(), this.#o.giveUp);
+  }
+
+  async #finishLeftovers(): Promise<number> {
     let total = 0;
     for (;;) {
       const count = await this.#bridgeBatch(true);
@@ -166,6 +174,7 @@ export class QueueBridge {
     if (total > 0) this.#o.logger.info(`finished ${total} item(s) left in ${this.#o.processingList}`);
     this.#lastError = '';
     this.#stuckWatch.moving();
+    return total;
   }
 
   /** True when Redis does not answer now (an outage: retried quietly, not "stuck"). */

@@ -11,6 +11,8 @@ const CLOSE_TIMEOUT_MS = 1000;
 export interface InstanceHeartbeatOptions {
   readonly membership: PoolMembership;
   readonly id: string;
+  /** Its bridge's id, so that a live instance takes over its processing lists when it dies. */
+  readonly bridgeId?: string;
   readonly version: string;
   /** Most units this instance may run, read at every beat (it may change at run time). */
   readonly capacity: () => number;
@@ -74,6 +76,7 @@ export class InstanceHeartbeat {
     try {
       const held = await membership.beat({
         id,
+        ...(this.#options.bridgeId ? { bridgeId: this.#options.bridgeId } : {}),
         host: os.hostname(),
         version,
         pid: process.pid,

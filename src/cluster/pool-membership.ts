@@ -33,12 +33,13 @@ if #lapsed > 0 then
 end
 `;
 
-// KEYS: instances, slots, holders, instance record. ARGV: id, json, ttlMs.
+// KEYS: instances, slots, holders, instance record, bridges. ARGV: id, json, ttlMs, bridgeId.
 // Returns the slots this instance still holds (renewed), so it can retire units whose slot lapsed.
 const BEAT_SCRIPT = `${PURGE}
 local ttl = tonumber(ARGV[3])
 redis.call('SET', KEYS[4], ARGV[2], 'PX', ttl)
 redis.call('ZADD', KEYS[1], now + ttl, ARGV[1])
+if ARGV[4] ~= '' then redis.call('HSET', KEYS[5], ARGV[4], ARGV[1]) end
 local held = {}
 local all = redis.call('HGETALL', KEYS[3])
 for i = 1, #all, 2 do
@@ -74,6 +75,23 @@ end
 return 0
 `;
 
+// KEYS: instances, slots, holders, bridges. Returns the bridge ids whose instance is not live.
+const ORPHANS_SCRIPT = `${PURGE}
+local orphans = {}
+local all = redis.call('HGETALL', KEYS[4])
+for i = 1, #all, 2 do
+  if not redis.call('ZSCORE', KEYS[1], all[i + 1]) then orphans[#orphans + 1] = all[i] end
+end
+return orphans
+`;
+
+// KEYS: instances, slots, holders, bridges. ARGV: bridgeId. Forgets it only while its instance is dead.
+const FORGET_SCRIPT = `${PURGE}
+local owner = redis.call('HGET', KEYS[4], ARGV[1])
+if owner and not redis.call('ZSCORE', KEYS[1], owner) then redis.call('HDEL', KEYS[4], ARGV[1]) return 1 end
+return 0
+`;
+
 // KEYS: instances, slots, holders. ARGV: record key prefix. Returns {now, ids, records, slots+holders}.
 const SNAPSHOT_SCRIPT = `${PURGE}
 local ids = redis.call('ZRANGE', KEYS[1], 0, -1)
@@ -85,6 +103,8 @@ return {now, ids, records, redis.call('HGETALL', KEYS[3])}
 /** What an instance publishes every heartbeat. */
 export interface InstanceRecord {
   readonly id: string;
+  /** Its bridge's id (owner of `<sourceList>:processing:<bridgeId>`); taken over when it dies. */
+  readonly bridgeId?: string;
   readonly host: string;
   readonly version: string;
   readonly pid: number;
@@ -129,7 +149,7 @@ export function poolName(queues: readonly string[]): string {
 export class PoolMembership {
   readonly #redis: Redis;
   readonly #ttlMs: number;
-  readonly #keys: { instances: string; slots: string; holders: string; record: string };
+  readonly #keys: { instances: string; slots: string; holders: string; record: string; bridges: string; adopt: string };
 
   constructor(options: PoolMembershipOptions) {
     this.#redis = options.redis;
@@ -140,6 +160,8 @@ export class PoolMembership {
       slots: `${base}:slots`,
       holders: `${base}:slot-holders`,
       record: `${base}:instance:`,
+      bridges: `${base}:bridges`,
+      adopt: `${base}:adopting:`,
     };
   }
 
@@ -148,14 +170,16 @@ export class PoolMembership {
     const k = this.#keys;
     const held = (await this.#redis.eval(
       BEAT_SCRIPT,
-      4,
+      5,
       k.instances,
       k.slots,
       k.holders,
       k.record + record.id,
+      k.bridges,
       record.id,
       JSON.stringify(record),
       this.#ttlMs,
+      record.bridgeId ?? '',
     )) as string[];
     return held.map(parseSlot);
   }
@@ -176,6 +200,27 @@ export class PoolMembership {
       this.#ttlMs,
     )) as number;
     return n > 0 ? n : null;
+  }
+
+  /**
+   * Bridge ids whose instance is dead: their processing lists may hold a batch taken from a source
+   * list and not yet bridged. Only bridges of pool instances are listed (a standalone bridge CLI
+   * never registers, so its lists are never taken over).
+   */
+  async orphanedBridges(): Promise<string[]> {
+    const k = this.#keys;
+    return (await this.#redis.eval(ORPHANS_SCRIPT, 4, k.instances, k.slots, k.holders, k.bridges)) as string[];
+  }
+
+  /** One instance at a time takes over a dead bridge's lists: true for the one that got it. */
+  async claimOrphan(bridgeId: string, by: string, ttlMs: number): Promise<boolean> {
+    return (await this.#redis.set(this.#keys.adopt + bridgeId, by, 'PX', ttlMs, 'NX')) === 'OK';
+  }
+
+  /** Its lists are empty: forget the dead bridge (kept if its instance came back meanwhile). */
+  async forgetBridge(bridgeId: string): Promise<void> {
+    const k = this.#keys;
+    await this.#redis.eval(FORGET_SCRIPT, 4, k.instances, k.slots, k.holders, k.bridges, bridgeId);
   }
 
   /** Leaves the pool at shutdown (the others need not wait for the expiry); slots go as units close. */

@@ -25,6 +25,9 @@ import { PoolMembership } from '../cluster/pool-membership.js';
 import { InstanceHeartbeat } from '../cluster/instance-heartbeat.js';
 import { SERVICE_VERSION } from './version.js';
 
+/** A dead bridge's lists are taken over by one instance; another retries after this if it dies too. */
+const ORPHAN_CLAIM_MS = 60_000;
+
 /** Longest wait for one component (but the workers) to stop. */
 const STEP_TIMEOUT_MS = 10_000;
 
@@ -253,6 +256,7 @@ export class Service {
     const heartbeat = new InstanceHeartbeat({
       membership,
       id: self.id,
+      bridgeId: config.bridge.id,
       version: SERVICE_VERSION,
       capacity: instanceCapacity,
       units: () => Object.fromEntries(config.queues.map((q) => [q.name, pool.counts(q.name).live])),
@@ -294,6 +298,12 @@ export class Service {
       },
       onInvalid: (queue, reason) => this.events.emit('invalid', { queue, reason }),
       onDuplicate: (queue, id) => this.events.emit('duplicate', { queue, id }),
+      // A dead instance's bridge may have left a batch in its processing lists: one live one takes it.
+      orphans: {
+        list: () => membership.orphanedBridges(),
+        claim: (bridgeId) => membership.claimOrphan(bridgeId, self.id, ORPHAN_CLAIM_MS),
+        forget: (bridgeId) => membership.forgetBridge(bridgeId),
+      },
     });
     await bridge.start();
     bridgeRef.current = bridge;
