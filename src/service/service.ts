@@ -14,12 +14,12 @@ import { StalledJanitor } from '../scaler/janitor.js';
 import { RedisQueueDepthSource } from '../scaler/queue-depth.js';
 import { Scaler } from '../scaler/scaler.js';
 import { WorkerPool } from '../scaler/worker-pool.js';
-import { WorkerUnit } from '../workers/worker-unit.js';
 import { HttpServer } from '../http/server.js';
 import { AlertMonitor, alertWindowMs } from '../alerts/alert-monitor.js';
 import { OutcomeWindow } from '../shared/outcome-window.js';
 import { ServiceEvents } from '../shared/events.js';
 import { startCapacity } from './capacity-wiring.js';
+import { createWorkerUnit, MAX_STALLED_COUNT } from './unit-factory.js';
 import { DRAIN_RATE_WINDOW_MS, LiveStatusSource } from './redis-status-source.js';
 
 /** Longest wait for one component (but the workers) to stop. */
@@ -106,7 +106,8 @@ export class Service {
       maxWorkersByQueue: Object.fromEntries(config.queues.map((q) => [q.name, q.maxWorkers])),
       maxTotalWorkers: config.scaler.maxTotalWorkers,
       logger: log.child({ component: 'pool' }),
-      createUnit: (queueName, index) => this.#createUnit(queueName, index),
+      createUnit: (queueName, index) =>
+        createWorkerUnit({ config, flows: this.#flows, logger: log, events: this.events }, queueName, index),
       clock: systemClock,
     });
     this.#pool = pool;
@@ -201,7 +202,7 @@ export class Service {
       redis: config.redis,
       logger: log.child({ component: 'janitor' }),
       stalledIntervalMs: config.scaler.stalledIntervalMs,
-      maxStalledCount: 2,
+      maxStalledCount: MAX_STALLED_COUNT,
       onStalled: () => scaler.nudge(),
     });
     await janitor.start();
@@ -247,36 +248,6 @@ export class Service {
         `scaler every ${config.scaler.intervalSeconds}s, ${config.scaler.jobsPerWorker} jobs/worker, ` +
         `max ${config.scaler.maxWorkersPerQueue}/queue and ${config.scaler.maxTotalWorkers} in all`,
     );
-  }
-
-  #createUnit(queueName: string, index: number): WorkerUnit {
-    const config = this.#config;
-    const queue = config.queues.find((q) => q.name === queueName);
-    const flow = this.#flows.get(queueName);
-    if (!queue || !flow) throw new Error(`unknown queue '${queueName}'`);
-    return new WorkerUnit({
-      queue,
-      index,
-      flow,
-      browser: config.browser,
-      portal: config.portal,
-      redis: config.redis,
-      artifactsDir: config.artifactsDir,
-      logger: this.#logger.child({ component: 'worker', queue: queueName }),
-      keepCompletedSeconds: config.jobs.keepCompletedSeconds,
-      keepFailedSeconds: config.jobs.keepFailedSeconds,
-      lockDurationMs: config.jobs.lockSeconds * 1000,
-      stalledIntervalMs: config.scaler.stalledIntervalMs,
-      maxStalledCount: 2,
-      onJobFinished: (info) => this.events.emit('job-finished', info),
-      onBrowserRestart: (info) => this.events.emit('browser-restart', info),
-      onBrowserMemory: ({ queue: q, worker, memory }) =>
-        this.events.emit('browser-memory', {
-          queue: q,
-          worker,
-          pssBytes: memory ? memory.pssMb * 1024 * 1024 : null,
-        }),
-    });
   }
 
   /** Stops everything in reverse start order; each step in its own try/catch. Idempotent. */
