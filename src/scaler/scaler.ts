@@ -15,25 +15,22 @@ import {
 import type { DecisionRecord } from '../shared/decision-record.js';
 import type { DecisionHistory } from './decision-history.js';
 import type { QueueDepth, QueueDepthSource } from './queue-depth.js';
-import { assignUnits, describeSplit, type AssignableInstance, type Assignment } from './assign.js';
+import {
+  assignUnits,
+  describeSplit,
+  membersWithSelf,
+  poolCapacity,
+  type AssignableInstance,
+  type Assignment,
+  type ScalerCluster,
+} from './assign.js';
+
+export type { ScalerCluster };
 
 /** What the scaler needs of the worker pool. */
 export interface ScaledPool {
   counts(queue: string): { readonly live: number };
   setTarget(queue: string, target: number): void;
-}
-
-/**
- * The other instances sharing the pool (CONTRACT.md "Several instances"). Without it the scaler
- * sees only its own pool, as a single instance.
- */
-export interface ScalerCluster {
-  /** This instance's id. */
-  readonly selfId: string;
-  /** This instance's capacity (units over all queues). */
-  capacity(): number;
-  /** The live instances with their capacities and units per queue (this one included or not). */
-  instances(): Promise<readonly AssignableInstance[]>;
 }
 
 export interface ScalerOptions {
@@ -164,8 +161,10 @@ export class Scaler extends EventEmitter<ScalerEvents> {
       return this.#last;
     }
     let members: AssignableInstance[] | undefined;
+    const cluster = this.#options.cluster;
     try {
-      members = await this.#members();
+      const units = Object.fromEntries(Object.keys(limits.queues).map((q) => [q, pool.counts(q).live]));
+      members = cluster ? await membersWithSelf(cluster, units) : undefined;
     } catch (err) {
       logger.warn(
         `scaler could not read the other instances: ${coerceError(err).message}; keeping the current workers`,
@@ -180,7 +179,13 @@ export class Scaler extends EventEmitter<ScalerEvents> {
       current: members ? sum(members, d.queue) : pool.counts(d.queue).live,
       ...(jobTimes[d.queue] ? { jobTime: jobTimes[d.queue] } : {}),
     }));
-    const decision = decideScale(observed, limits, this.#memory, now, this.#capacity(members));
+    const decision = decideScale(
+      observed,
+      limits,
+      this.#memory,
+      now,
+      members && members.length > 1 ? poolCapacity(members) : this.#options.capacity?.(),
+    );
     this.#memory = decision.memory;
     // One instance alone keeps the decision as it is (its own capacity bound already applied).
     const assignment =
@@ -238,31 +243,6 @@ export class Scaler extends EventEmitter<ScalerEvents> {
     const due = depths.map((d) => d.nextDueAt).filter((t): t is number => t !== null && t !== undefined);
     // +5 ms: the delayed set's score resolution is 1 ms; evaluate once the job counts as due.
     return due.length === 0 ? undefined : Math.min(...due) + 5;
-  }
-
-  /**
-   * The capacity the decision sees. One instance: its own bound (src/capacity), as before. Several:
-   * the pool's, the sum of the instances' published capacities (each already lowered by its own
-   * bound, and to its current units while overloaded); the split keeps each within its own.
-   */
-  #capacity(members: readonly AssignableInstance[] | undefined): CapacityBound | undefined {
-    if (!members || members.length < 2) return this.#options.capacity?.();
-    const units = members.reduce((total, m) => total + m.capacity, 0);
-    return { units, reason: `soma das capacidades de ${members.length} instâncias`, overloaded: false };
-  }
-
-  /** The live instances, this one's units from its own pool (fresher than its last heartbeat). */
-  async #members(): Promise<AssignableInstance[] | undefined> {
-    const cluster = this.#options.cluster;
-    if (!cluster) return undefined;
-    const others = (await cluster.instances()).filter((i) => i.id !== cluster.selfId);
-    const pool = this.#options.pool;
-    const self: AssignableInstance = {
-      id: cluster.selfId,
-      capacity: cluster.capacity(),
-      units: Object.fromEntries(Object.keys(this.#options.limits.queues).map((q) => [q, pool.counts(q).live])),
-    };
-    return [...others, self].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   }
 
   #log(plan: QueuePlan, split: string, reporter: boolean): void {

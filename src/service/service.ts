@@ -14,19 +14,14 @@ import { StalledJanitor } from '../scaler/janitor.js';
 import { RedisQueueDepthSource } from '../scaler/queue-depth.js';
 import { Scaler } from '../scaler/scaler.js';
 import { WorkerPool } from '../scaler/worker-pool.js';
-import { WorkerUnit } from '../workers/worker-unit.js';
 import { HttpServer } from '../http/server.js';
 import { AlertMonitor, alertWindowMs } from '../alerts/alert-monitor.js';
 import { OutcomeWindow } from '../shared/outcome-window.js';
 import { ServiceEvents } from '../shared/events.js';
 import { startCapacity } from './capacity-wiring.js';
+import { createWorkerUnit, MAX_STALLED_COUNT } from './unit-factory.js';
 import { DRAIN_RATE_WINDOW_MS, LiveStatusSource } from './redis-status-source.js';
-import { PoolMembership } from '../cluster/pool-membership.js';
-import { InstanceHeartbeat } from '../cluster/instance-heartbeat.js';
-import { SERVICE_VERSION } from './version.js';
-
-/** A dead bridge's lists are taken over by one instance; another retries after this if it dies too. */
-const ORPHAN_CLAIM_MS = 60_000;
+import { clusterOf, instanceCapacityOf } from './cluster-wiring.js';
 
 /** Longest wait for one component (but the workers) to stop. */
 const STEP_TIMEOUT_MS = 10_000;
@@ -104,15 +99,9 @@ export class Service {
     });
 
     const history = new DecisionHistory(redis, config.scaler.historyMaxLen);
-    // Several instances on one Redis are one pool: global slots keep the caps, the heartbeat
-    // tells the others what runs here (CONTRACT.md "Several instances").
+    // Several instances on one Redis are one pool (CONTRACT.md "Several instances").
     const self = config.instance;
-    const membership = new PoolMembership({
-      redis,
-      prefix: config.redis.prefix,
-      queues: config.queues.map((q) => q.name),
-      ttlMs: self.heartbeatMs * 3,
-    });
+    const cluster = clusterOf(config, redis);
     const depth = new RedisQueueDepthSource(
       redis,
       config.queues.map((c, i) => ({ config: c, queue: queues[i] as Queue })),
@@ -121,17 +110,9 @@ export class Service {
       maxWorkersByQueue: Object.fromEntries(config.queues.map((q) => [q.name, q.maxWorkers])),
       maxTotalWorkers: Math.min(config.scaler.maxTotalWorkers, self.maxWorkers),
       logger: log.child({ component: 'pool' }),
-      createUnit: (queueName, index) => this.#createUnit(queueName, index),
-      slots: {
-        claim: (queueName) =>
-          membership.claimSlot(
-            self.id,
-            queueName,
-            config.queues.find((q) => q.name === queueName)?.maxWorkers ?? 0,
-            config.scaler.maxTotalWorkers,
-          ),
-        release: (queueName, index) => membership.releaseSlot(self.id, queueName, index),
-      },
+      createUnit: (queueName, index) =>
+        createWorkerUnit({ config, flows: this.#flows, logger: log, events: this.events }, queueName, index),
+      slots: cluster.slots,
       clock: systemClock,
     });
     this.#pool = pool;
@@ -143,25 +124,12 @@ export class Service {
       logger: log.child({ component: 'capacity' }),
     });
     this.#started.push({ name: 'capacity', stop: () => Promise.resolve(capacity.close()) });
-    // This instance's capacity in the pool: instance.maxWorkers, lowered by the capacity-aware
-    // bound when it is on, and to the units it runs while the machine is overloaded.
-    const instanceCapacity = (): number => {
-      const bound = capacity.bound();
-      if (!bound) return self.maxWorkers;
-      const units = bound.overloaded ? Math.min(bound.units, pool.totalCounted()) : bound.units;
-      return Math.max(0, Math.min(self.maxWorkers, units));
-    };
+    const instanceCapacity = (): number => instanceCapacityOf(self.maxWorkers, capacity.bound(), pool.totalCounted());
     const scaler = new Scaler({
       source: depth,
       pool,
       history,
-      cluster: {
-        selfId: self.id,
-        capacity: instanceCapacity,
-        // Others by the slots they hold (granted at once, unlike their last heartbeat's counts).
-        instances: async () =>
-          (await membership.snapshot()).instances.map((i) => ({ id: i.id, capacity: i.capacity, units: i.slots })),
-      },
+      cluster: cluster.scaler(instanceCapacity),
       limits: {
         queues: Object.fromEntries(config.queues.map((q) => [q.name, capacity.queueLimits(q)])),
         maxTotalWorkers: config.scaler.maxTotalWorkers,
@@ -212,7 +180,7 @@ export class Service {
       outcomes,
       instanceId: self.id,
       instanceCapacity,
-      poolSnapshot: () => membership.snapshot(),
+      poolSnapshot: () => cluster.snapshot(),
       capacity,
       stuckBridges: () => bridgeRef.current?.stuck() ?? [],
     });
@@ -244,7 +212,7 @@ export class Service {
       redis: config.redis,
       logger: log.child({ component: 'janitor' }),
       stalledIntervalMs: config.scaler.stalledIntervalMs,
-      maxStalledCount: 2,
+      maxStalledCount: MAX_STALLED_COUNT,
       onStalled: () => scaler.nudge(),
     });
     await janitor.start();
@@ -252,28 +220,12 @@ export class Service {
 
     // The hard per-queue cap on active jobs, enforced by BullMQ inside Redis for every instance.
     await Promise.all(queues.map((queue, i) => queue.setGlobalConcurrency(config.queues[i]?.maxWorkers ?? 1)));
-    let members = '';
-    const heartbeat = new InstanceHeartbeat({
-      membership,
-      id: self.id,
-      bridgeId: config.bridge.id,
-      version: SERVICE_VERSION,
+    const heartbeat = await cluster.startHeartbeat({
+      pool,
       capacity: instanceCapacity,
-      units: () => Object.fromEntries(config.queues.map((q) => [q.name, pool.counts(q.name).live])),
-      intervalMs: self.heartbeatMs,
       logger: log.child({ component: 'instance' }),
-      onBeat: (snapshot, held, sentAt) => {
-        pool.retireLapsed(held, sentAt);
-        // An instance came or went: its share moves now, not at the next tick.
-        const now = snapshot.instances.map((i) => i.id).join(',');
-        if (now !== members) {
-          if (members !== '') log.info(`instâncias vivas: ${snapshot.instances.map((i) => i.id).join(', ')}`);
-          members = now;
-          scaler.nudge();
-        }
-      },
+      onChange: () => scaler.nudge(),
     });
-    await heartbeat.start();
     // Stopped after the workers: it renews their slots until they have closed.
     this.#started.push({ name: 'heartbeat', stop: () => heartbeat.close() });
 
@@ -299,11 +251,7 @@ export class Service {
       onInvalid: (queue, reason) => this.events.emit('invalid', { queue, reason }),
       onDuplicate: (queue, id) => this.events.emit('duplicate', { queue, id }),
       // A dead instance's bridge may have left a batch in its processing lists: one live one takes it.
-      orphans: {
-        list: () => membership.orphanedBridges(),
-        claim: (bridgeId) => membership.claimOrphan(bridgeId, self.id, ORPHAN_CLAIM_MS),
-        forget: (bridgeId) => membership.forgetBridge(bridgeId),
-      },
+      orphans: cluster.orphans,
     });
     await bridge.start();
     bridgeRef.current = bridge;
@@ -323,36 +271,6 @@ export class Service {
         `scaler every ${config.scaler.intervalSeconds}s, ${config.scaler.jobsPerWorker} jobs/worker, ` +
         `max ${config.scaler.maxWorkersPerQueue}/queue and ${config.scaler.maxTotalWorkers} in all`,
     );
-  }
-
-  #createUnit(queueName: string, index: number): WorkerUnit {
-    const config = this.#config;
-    const queue = config.queues.find((q) => q.name === queueName);
-    const flow = this.#flows.get(queueName);
-    if (!queue || !flow) throw new Error(`unknown queue '${queueName}'`);
-    return new WorkerUnit({
-      queue,
-      index,
-      flow,
-      browser: config.browser,
-      portal: config.portal,
-      redis: config.redis,
-      artifactsDir: config.artifactsDir,
-      logger: this.#logger.child({ component: 'worker', queue: queueName }),
-      keepCompletedSeconds: config.jobs.keepCompletedSeconds,
-      keepFailedSeconds: config.jobs.keepFailedSeconds,
-      lockDurationMs: config.jobs.lockSeconds * 1000,
-      stalledIntervalMs: config.scaler.stalledIntervalMs,
-      maxStalledCount: 2,
-      onJobFinished: (info) => this.events.emit('job-finished', info),
-      onBrowserRestart: (info) => this.events.emit('browser-restart', info),
-      onBrowserMemory: ({ queue: q, worker, memory }) =>
-        this.events.emit('browser-memory', {
-          queue: q,
-          worker,
-          pssBytes: memory ? memory.pssMb * 1024 * 1024 : null,
-        }),
-    });
   }
 
   /** Stops everything in reverse start order; each step in its own try/catch. Idempotent. */

@@ -1,0 +1,101 @@
+/**
+ * The several-instances part of the service, wired once (CONTRACT.md "Several instances"): the
+ * pool membership in Redis, the unit slots the worker pool starts under, the other instances as
+ * the scaler sees them, the dead bridges the bridge takes over, and the heartbeat.
+ */
+import type { Redis } from 'ioredis';
+import type { OrphanBridges } from '../bridge/bridge.js';
+import { InstanceHeartbeat } from '../cluster/instance-heartbeat.js';
+import { PoolMembership, type PoolSnapshot } from '../cluster/pool-membership.js';
+import type { AppConfig } from '../config/types.js';
+import type { Logger } from '../logging/logger.js';
+import type { CapacityBound } from '../scaler/decide.js';
+import type { ScalerCluster } from '../scaler/scaler.js';
+import type { UnitSlots, WorkerPool } from '../scaler/worker-pool.js';
+import { SERVICE_VERSION } from './version.js';
+
+/** A dead bridge's lists are taken over by one instance; another retries after this if it dies too. */
+const ORPHAN_CLAIM_MS = 60_000;
+
+export interface ServiceCluster {
+  readonly slots: UnitSlots;
+  readonly orphans: OrphanBridges;
+  scaler(capacity: () => number): ScalerCluster;
+  snapshot(): Promise<PoolSnapshot>;
+  /** Beats once, then every `instance.heartbeatMs`; `onChange` when instances come or go. */
+  startHeartbeat(deps: {
+    readonly pool: WorkerPool;
+    readonly capacity: () => number;
+    readonly logger: Logger;
+    readonly onChange: () => void;
+  }): Promise<InstanceHeartbeat>;
+}
+
+/**
+ * This instance's capacity in the pool: `instance.maxWorkers`, lowered by the capacity-aware bound
+ * when it is on, and to the units it runs while its machine is overloaded.
+ */
+export function instanceCapacityOf(maxWorkers: number, bound: CapacityBound | undefined, counted: number): number {
+  if (!bound) return maxWorkers;
+  const units = bound.overloaded ? Math.min(bound.units, counted) : bound.units;
+  return Math.max(0, Math.min(maxWorkers, units));
+}
+
+export function clusterOf(config: AppConfig, redis: Redis): ServiceCluster {
+  const self = config.instance;
+  const membership = new PoolMembership({
+    redis,
+    prefix: config.redis.prefix,
+    queues: config.queues.map((q) => q.name),
+    ttlMs: self.heartbeatMs * 3,
+  });
+  return {
+    slots: {
+      claim: (queueName) =>
+        membership.claimSlot(
+          self.id,
+          queueName,
+          config.queues.find((q) => q.name === queueName)?.maxWorkers ?? 0,
+          config.scaler.maxTotalWorkers,
+        ),
+      release: (queueName, index) => membership.releaseSlot(self.id, queueName, index),
+    },
+    orphans: {
+      list: () => membership.orphanedBridges(),
+      claim: (bridgeId) => membership.claimOrphan(bridgeId, self.id, ORPHAN_CLAIM_MS),
+      forget: (bridgeId) => membership.forgetBridge(bridgeId),
+    },
+    scaler: (capacity) => ({
+      selfId: self.id,
+      capacity,
+      // Others by the slots they hold (granted at once, unlike their last heartbeat's counts).
+      instances: async () =>
+        (await membership.snapshot()).instances.map((i) => ({ id: i.id, capacity: i.capacity, units: i.slots })),
+    }),
+    snapshot: () => membership.snapshot(),
+    async startHeartbeat({ pool, capacity, logger, onChange }) {
+      let members = '';
+      const heartbeat = new InstanceHeartbeat({
+        membership,
+        id: self.id,
+        bridgeId: config.bridge.id,
+        version: SERVICE_VERSION,
+        capacity,
+        units: () => Object.fromEntries(config.queues.map((q) => [q.name, pool.counts(q.name).live])),
+        intervalMs: self.heartbeatMs,
+        logger,
+        onBeat: (snapshot, held, sentAt) => {
+          pool.retireLapsed(held, sentAt);
+          // An instance came or went: its share moves now, not at the next tick.
+          const now = snapshot.instances.map((i) => i.id).join(', ');
+          if (now === members) return;
+          if (members !== '') logger.info(`instâncias vivas: ${now}`);
+          members = now;
+          onChange();
+        },
+      });
+      await heartbeat.start();
+      return heartbeat;
+    },
+  };
+}

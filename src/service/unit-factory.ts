@@ -1,0 +1,44 @@
+import type { AppConfig } from '../config/types.js';
+import type { Flow } from '../flows/flow.js';
+import type { Logger } from '../logging/logger.js';
+import type { ServiceEvents } from '../shared/events.js';
+import { WorkerUnit } from '../workers/worker-unit.js';
+
+/** Stalls a job may survive before BullMQ fails it; the janitor and every unit use the same. */
+export const MAX_STALLED_COUNT = 2;
+
+/** What {@link createWorkerUnit} needs from the service. */
+export interface UnitFactoryContext {
+  readonly config: AppConfig;
+  readonly flows: ReadonlyMap<string, Flow>;
+  readonly logger: Logger;
+  /** Where the unit's job outcomes, browser restarts and memory measures are published. */
+  readonly events: ServiceEvents;
+}
+
+/** A real worker unit (BullMQ Worker + Chromium) for the pool: unit `index` of `queueName`. */
+export function createWorkerUnit(ctx: UnitFactoryContext, queueName: string, index: number): WorkerUnit {
+  const { config, events } = ctx;
+  const queue = config.queues.find((q) => q.name === queueName);
+  const flow = ctx.flows.get(queueName);
+  if (!queue || !flow) throw new Error(`unknown queue '${queueName}'`);
+  return new WorkerUnit({
+    queue,
+    index,
+    flow,
+    browser: config.browser,
+    portal: config.portal,
+    redis: config.redis,
+    artifactsDir: config.artifactsDir,
+    logger: ctx.logger.child({ component: 'worker', queue: queueName }),
+    keepCompletedSeconds: config.jobs.keepCompletedSeconds,
+    keepFailedSeconds: config.jobs.keepFailedSeconds,
+    lockDurationMs: config.jobs.lockSeconds * 1000,
+    stalledIntervalMs: config.scaler.stalledIntervalMs,
+    maxStalledCount: MAX_STALLED_COUNT,
+    onJobFinished: (info) => events.emit('job-finished', info),
+    onBrowserRestart: (info) => events.emit('browser-restart', info),
+    onBrowserMemory: ({ queue: q, worker, memory }) =>
+      events.emit('browser-memory', { queue: q, worker, pssBytes: memory ? memory.pssMb * 1024 * 1024 : null }),
+  });
+}
