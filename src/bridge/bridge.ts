@@ -19,6 +19,8 @@ import type { Logger } from '../logging/logger.js';
 import { createRedis } from '../redis/connection.js';
 import type { InvalidReason } from './item.js';
 import { jobOptionsFor } from '../workers/job-options.js';
+import { abortable } from './abortable.js';
+import type { ListLease } from './list-lease.js';
 import { processingListOf } from './lossless-list-moves.js';
 import { QueueBridge, type QueueBridgeOptions, type QueueBridgeStats } from './queue-bridge.js';
 
@@ -52,6 +54,8 @@ export interface BridgeOptions {
   orphans?: OrphanBridges;
   /** How often dead bridges are looked for. @defaultValue 5000 */
   orphanCheckMs?: number;
+  /** Several instances: one bridge per source list at a time (its lease). */
+  leases?: (sourceList: string) => ListLease;
 }
 
 /** The dead bridges of the pool (the service injects the instance registry). */
@@ -177,12 +181,14 @@ export class Bridge {
         stats: this.#stats.get(queue.name) as QueueBridgeStats,
         signal: this.#abort.signal,
         giveUp: this.#giveUp.signal,
+        ...(this.#options.leases ? { lease: this.#options.leases(queue.sourceList) } : {}),
       });
       const loop = new QueueBridge(loopOptions());
       this.#loops.push(loop.run());
       this.#finishers.push({
         sourceList: queue.sourceList,
-        finish: (processingList) => new QueueBridge({ ...loopOptions(), processingList }).finishOnly(),
+        finish: (processingList) =>
+          abortable(new QueueBridge({ ...loopOptions(), processingList }).finishLeftovers(), this.#giveUp.signal),
       });
     }
     if (this.#options.orphans) this.#loops.push(this.#adoptOrphans(this.#options.orphans));

@@ -12,6 +12,7 @@ import { classifyItem, invalidEntry, type InvalidReason } from './item.js';
 import { abortable } from './abortable.js';
 import { addIsolating, existingJobIds, type Candidate, type JobTarget } from './job-adds.js';
 import { LosslessListMoves } from './lossless-list-moves.js';
+import { holdOrWait, releaseQuietly, type ListLease } from './list-lease.js';
 import { StuckWatch } from './stuck-watch.js';
 
 /** Counters of one queue's bridge, read by the metrics module through `Bridge#stats()`. */
@@ -70,6 +71,8 @@ export interface QueueBridgeOptions {
    * processing list, as after a crash, and the next start finishes it).
    */
   readonly giveUp: AbortSignal;
+  readonly lease?: ListLease; // several instances: only the holder takes from the list
+
   /** ms since epoch. @defaultValue Date.now */
   readonly clock?: () => number;
   /** A stuck bridge logs an error at most this often. @defaultValue 60000 */
@@ -111,10 +114,11 @@ export class QueueBridge {
     while (!signal.aborted) {
       try {
         if (inDoubt) {
-          await abortable(this.#finishLeftovers(), giveUp);
+          await abortable(this.finishLeftovers(), giveUp);
           inDoubt = false;
           if (signal.aborted) break;
         }
+        if (this.#o.lease && !(await holdOrWait(this.#o.lease, signal))) continue;
         const room = await abortable(this.#room(), signal);
         if (room === 0) {
           await sleep(this.#o.backPressureCheckMs, signal);
@@ -154,17 +158,11 @@ export class QueueBridge {
         await sleep(this.#o.retryDelayMs, signal);
       }
     }
+    await releaseQuietly(this.#o.lease);
   }
 
-  /**
-   * Finishes what is left in the processing list and stops: for a dead bridge's list, taken over
-   * by this instance (its batch is bridged as a replay: same ids, nothing twice). Returns the items.
-   */
-  async finishOnly(): Promise<number> {
-    return abortable(this.#finishLeftovers(), this.#o.giveUp);
-  }
-
-  async #finishLeftovers(): Promise<number> {
+  /** Bridges what is left in the processing list as a replay (also a dead bridge's, taken over). */
+  async finishLeftovers(): Promise<number> {
     let total = 0;
     for (;;) {
       const count = await this.#bridgeBatch(true);

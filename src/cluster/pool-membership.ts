@@ -92,6 +92,20 @@ if owner and not redis.call('ZSCORE', KEYS[1], owner) then redis.call('HDEL', KE
 return 0
 `;
 
+// KEYS: lease. ARGV: holder, ttlMs. Takes a free lease or renews one's own.
+const HOLD_SCRIPT = `
+local cur = redis.call('GET', KEYS[1])
+if cur == ARGV[1] then redis.call('PEXPIRE', KEYS[1], ARGV[2]) return 1 end
+if not cur then redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2]) return 1 end
+return 0
+`;
+
+// KEYS: lease. ARGV: holder. Only the holder releases.
+const RELEASE_LEASE_SCRIPT = `
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+`;
+
 // KEYS: instances, slots, holders. ARGV: record key prefix. Returns {now, ids, records, slots+holders}.
 const SNAPSHOT_SCRIPT = `${PURGE}
 local ids = redis.call('ZRANGE', KEYS[1], 0, -1)
@@ -149,7 +163,15 @@ export function poolName(queues: readonly string[]): string {
 export class PoolMembership {
   readonly #redis: Redis;
   readonly #ttlMs: number;
-  readonly #keys: { instances: string; slots: string; holders: string; record: string; bridges: string; adopt: string };
+  readonly #keys: {
+    instances: string;
+    slots: string;
+    holders: string;
+    record: string;
+    bridges: string;
+    adopt: string;
+    lease: string;
+  };
 
   constructor(options: PoolMembershipOptions) {
     this.#redis = options.redis;
@@ -162,6 +184,7 @@ export class PoolMembership {
       record: `${base}:instance:`,
       bridges: `${base}:bridges`,
       adopt: `${base}:adopting:`,
+      lease: `${base}:list-lease:`,
     };
   }
 
@@ -221,6 +244,18 @@ export class PoolMembership {
   async forgetBridge(bridgeId: string): Promise<void> {
     const k = this.#keys;
     await this.#redis.eval(FORGET_SCRIPT, 4, k.instances, k.slots, k.holders, k.bridges, bridgeId);
+  }
+
+  /**
+   * One bridge per source list at a time: takes the list's lease if free, renews it if `holder`
+   * has it. It expires `ttlMs` after the last renewal (its holder died): then another takes it.
+   */
+  async holdListLease(sourceList: string, holder: string, ttlMs: number): Promise<boolean> {
+    return (await this.#redis.eval(HOLD_SCRIPT, 1, this.#keys.lease + sourceList, holder, ttlMs)) === 1;
+  }
+
+  async releaseListLease(sourceList: string, holder: string): Promise<void> {
+    await this.#redis.eval(RELEASE_LEASE_SCRIPT, 1, this.#keys.lease + sourceList, holder);
   }
 
   /** Leaves the pool at shutdown (the others need not wait for the expiry); slots go as units close. */

@@ -5,6 +5,7 @@
  */
 import type { Redis } from 'ioredis';
 import type { OrphanBridges } from '../bridge/bridge.js';
+import type { ListLease } from '../bridge/list-lease.js';
 import { InstanceHeartbeat } from '../cluster/instance-heartbeat.js';
 import { PoolMembership, type PoolSnapshot } from '../cluster/pool-membership.js';
 import type { AppConfig } from '../config/types.js';
@@ -20,6 +21,8 @@ const ORPHAN_CLAIM_MS = 60_000;
 export interface ServiceCluster {
   readonly slots: UnitSlots;
   readonly orphans: OrphanBridges;
+  /** One bridge per source list at a time. */
+  leaseFor(sourceList: string): ListLease;
   scaler(capacity: () => number): ScalerCluster;
   snapshot(): Promise<PoolSnapshot>;
   /** Beats once, then every `instance.heartbeatMs`; `onChange` when instances come or go. */
@@ -43,6 +46,8 @@ export function instanceCapacityOf(maxWorkers: number, bound: CapacityBound | un
 
 export function clusterOf(config: AppConfig, redis: Redis): ServiceCluster {
   const self = config.instance;
+  // Renewed every bridge loop: after a batch, or after an empty list's BLMOVE wait (blockSeconds).
+  const leaseMs = Math.max(3 * self.heartbeatMs, config.bridge.blockSeconds * 1000 + 5000);
   const membership = new PoolMembership({
     redis,
     prefix: config.redis.prefix,
@@ -65,6 +70,11 @@ export function clusterOf(config: AppConfig, redis: Redis): ServiceCluster {
       claim: (bridgeId) => membership.claimOrphan(bridgeId, self.id, ORPHAN_CLAIM_MS),
       forget: (bridgeId) => membership.forgetBridge(bridgeId),
     },
+    leaseFor: (sourceList) => ({
+      hold: () => membership.holdListLease(sourceList, config.bridge.id, leaseMs),
+      release: () => membership.releaseListLease(sourceList, config.bridge.id),
+      retryMs: self.heartbeatMs,
+    }),
     scaler: (capacity) => ({
       selfId: self.id,
       capacity,

@@ -252,6 +252,7 @@ export class Service {
       onDuplicate: (queue, id) => this.events.emit('duplicate', { queue, id }),
       // A dead instance's bridge may have left a batch in its processing lists: one live one takes it.
       orphans: cluster.orphans,
+      leases: (sourceList) => cluster.leaseFor(sourceList),
     });
     await bridge.start();
     bridgeRef.current = bridge;

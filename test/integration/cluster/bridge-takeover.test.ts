@@ -75,4 +75,45 @@ describe('bridge takeover', () => {
       what: 'the dead bridge forgotten',
     });
   });
+
+  it('lets one bridge per source list take from it at a time; another takes over when it stops', async () => {
+    const list = uniqueName('lease');
+    const make = async (id: string) => {
+      const config = serviceConfig(
+        { queues: { [list]: { flow: 'echo', resultList: `${list}:resultado` } } },
+        { REDIS_DB: String(DB), INSTANCE_ID: id, BRIDGE_ID: `${list}-${id}` },
+      );
+      const s = new Service({ config, logger: memoryLogger('warn').logger });
+      const moved = { n: 0 };
+      s.events.on('bridged', ({ count }) => (moved.n += count));
+      await s.start();
+      return { s, moved };
+    };
+    const a = await make('maq-a');
+    const b = await make('maq-b');
+    try {
+      const push = (from: number, n: number) =>
+        redis.rpush(`fila:${list}`, ...Array.from({ length: n }, (_, i) => JSON.stringify({ id: `x-${from + i}` })));
+      for (let i = 0; i < 5; i++) await push(i * 20, 20);
+      await waitFor(async () => (await redis.llen(`${list}:resultado`)) >= 100, {
+        timeoutMs: 60_000,
+        what: '100 results',
+      });
+      // Every item went through the lease holder's bridge.
+      expect([a.moved.n, b.moved.n].sort((x, y) => x - y)).toEqual([0, 100]);
+      const [holder, other] = a.moved.n > 0 ? [a, b] : [b, a];
+      await holder.s.stop();
+      await push(100, 10);
+      await waitFor(() => other.moved.n === 10, { timeoutMs: 30_000, what: 'the other bridge took over' });
+      await waitFor(async () => (await redis.llen(`${list}:resultado`)) >= 110, {
+        timeoutMs: 60_000,
+        what: '110 results',
+      });
+      const ids = (await redis.lrange(`${list}:resultado`, 0, -1)).map((r) => (JSON.parse(r) as { id: string }).id);
+      expect(new Set(ids).size).toBe(110);
+    } finally {
+      await Promise.all([a.s.stop(), b.s.stop()]);
+      await deleteKeys(redis, `*${list}*`);
+    }
+  });
 });
