@@ -200,12 +200,18 @@ async function commandsPerSecond(ctx: BenchContext, n: number, seconds: number):
   const scalerTimer = setInterval(() => {
     for (let i = 0; i < n; i++) void membership.snapshot().catch(() => undefined);
   }, 1000);
+  // Each bridge asks for each list's lease every heartbeat (the holder renews it as often).
+  const leaseTimer = setInterval(() => {
+    for (let i = 0; i < n; i++)
+      for (const q of QUEUES) void membership.holdListLease(`fila:${q}`, `sim-${i}`, 10_000).catch(() => undefined);
+  }, 2000);
   const before = await processed();
   const t0 = performance.now();
   await new Promise((r) => setTimeout(r, seconds * 1000));
   const after = await processed();
   const elapsed = (performance.now() - t0) / 1000;
   clearInterval(scalerTimer);
+  clearInterval(leaseTimer);
   await Promise.all(beats.map((b) => b.close()));
   await ctx.flush();
   // Our INFO calls count too: two in the window.
@@ -278,7 +284,7 @@ export async function instancesBench(ctx: BenchContext): Promise<Figure[]> {
       metric: 'Redis commands/s added by coordination',
       unit: '/s',
       values: (cmds[n] ?? []).map((v) => Math.max(0, v - idle)),
-      note: 'Lua-internal commands included (INFO total_commands_processed); beat + pool read every 2 s, plus one pool read per second per instance',
+      note: 'Lua-internal commands included (INFO total_commands_processed); beat + pool read + one lease request per queue every 2 s, plus one pool read per second per instance',
     });
   }
   return figuresOf('instances', inputs);
