@@ -87,6 +87,7 @@ export class PoolMembership {
     bridges: string;
     adopt: string;
     lease: string;
+    nudges: string;
   };
 
   constructor(options: PoolMembershipOptions) {
@@ -101,6 +102,7 @@ export class PoolMembership {
       bridges: `${base}:bridges`,
       adopt: `${base}:adopting:`,
       lease: `${base}:list-lease:`,
+      nudges: `${base}:nudges`,
     };
   }
 
@@ -172,6 +174,22 @@ export class PoolMembership {
 
   async releaseListLease(sourceList: string, holder: string): Promise<void> {
     await this.#redis.eval(RELEASE_LEASE_SCRIPT, 1, this.#keys.lease + sourceList, holder);
+  }
+
+  /**
+   * Tells the other instances to evaluate now (new items bridged, or units assigned to them): only
+   * the lease holder's bridge sees a burst, and every instance must start its share within ~1 s.
+   */
+  async nudgeOthers(from: string): Promise<void> {
+    await this.#redis.publish(this.#keys.nudges, from);
+  }
+
+  /** Calls `onNudge` for every nudge from another instance; `subscriber` is a connection of its own. */
+  async listenForNudges(subscriber: Redis, self: string, onNudge: () => void): Promise<void> {
+    subscriber.on('message', (channel: string, from: string) => {
+      if (channel === this.#keys.nudges && from !== self) onNudge();
+    });
+    await subscriber.subscribe(this.#keys.nudges);
   }
 
   /** Leaves the pool at shutdown (the others need not wait for the expiry); slots go as units close. */

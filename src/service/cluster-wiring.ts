@@ -10,6 +10,7 @@ import { InstanceHeartbeat } from '../cluster/instance-heartbeat.js';
 import { PoolMembership, type PoolSnapshot } from '../cluster/pool-membership.js';
 import type { AppConfig } from '../config/types.js';
 import type { Logger } from '../logging/logger.js';
+import { createRedis } from '../redis/connection.js';
 import type { CapacityBound } from '../scaler/decide.js';
 import type { ScalerCluster } from '../scaler/scaler.js';
 import type { UnitSlots, WorkerPool } from '../scaler/worker-pool.js';
@@ -25,13 +26,19 @@ export interface ServiceCluster {
   leaseFor(sourceList: string): ListLease;
   scaler(capacity: () => number): ScalerCluster;
   snapshot(): Promise<PoolSnapshot>;
-  /** Beats once, then every `instance.heartbeatMs`; `onChange` when instances come or go. */
+  /** Asks the other instances to evaluate now (errors logged at debug, never thrown). */
+  nudgeOthers(): void;
+
+  /**
+   * Beats once, then every `instance.heartbeatMs`; `onChange` when instances come or go, and when
+   * another instance nudges (it bridged new items): every instance then starts its share at once.
+   */
   startHeartbeat(deps: {
     readonly pool: WorkerPool;
     readonly capacity: () => number;
     readonly logger: Logger;
     readonly onChange: () => void;
-  }): Promise<InstanceHeartbeat>;
+  }): Promise<{ close(): Promise<void> }>;
 }
 
 /**
@@ -83,6 +90,8 @@ export function clusterOf(config: AppConfig, redis: Redis): ServiceCluster {
         (await membership.snapshot()).instances.map((i) => ({ id: i.id, capacity: i.capacity, units: i.slots })),
     }),
     snapshot: () => membership.snapshot(),
+    nudgeOthers: () => void membership.nudgeOthers(self.id).catch(() => undefined),
+
     async startHeartbeat({ pool, capacity, logger, onChange }) {
       let members = '';
       const heartbeat = new InstanceHeartbeat({
@@ -105,7 +114,14 @@ export function clusterOf(config: AppConfig, redis: Redis): ServiceCluster {
         },
       });
       await heartbeat.start();
-      return heartbeat;
+      const subscriber = createRedis(config.redis, 'blocking', logger, `nudges-${self.id}`);
+      await membership.listenForNudges(subscriber, self.id, onChange);
+      return {
+        close: async () => {
+          subscriber.disconnect();
+          await heartbeat.close();
+        },
+      };
     },
   };
 }

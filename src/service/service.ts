@@ -99,8 +99,7 @@ export class Service {
     });
 
     const history = new DecisionHistory(redis, config.scaler.historyMaxLen);
-    // Several instances on one Redis are one pool (CONTRACT.md "Several instances").
-    const self = config.instance;
+    const self = config.instance; // one of several instances sharing Redis (CONTRACT.md)
     const cluster = clusterOf(config, redis);
     const depth = new RedisQueueDepthSource(
       redis,
@@ -247,6 +246,7 @@ export class Service {
       onMoved: (queue, count) => {
         this.events.emit('bridged', { queue, count });
         scaler.nudge();
+        cluster.nudgeOthers(); // only this bridge saw the burst: every instance starts its share now
       },
       onInvalid: (queue, reason) => this.events.emit('invalid', { queue, reason }),
       onDuplicate: (queue, id) => this.events.emit('duplicate', { queue, id }),
