@@ -1,6 +1,4 @@
-/**
- * The loop that bridges one source list into one BullMQ queue. {@link Bridge} runs one per queue.
- */
+/** The loop that bridges one source list into one BullMQ queue. {@link Bridge} runs one per queue. */
 import type { JobsOptions, Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { QueueConfig } from '../config/types.js';
