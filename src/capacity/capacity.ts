@@ -8,36 +8,14 @@
  * to go back up). Memory bounds by the headroom under the cgroup limit (or MemAvailable) and an
  * optional budget, at the measured PSS per browser.
  */
+import type { CapacityConfig } from '../config/types.js';
 import type { WindowSummary } from './windows.js';
 
-export interface CapacityOptions {
-  /** false: no capacity bound, the plain rule. @defaultValue true */
-  readonly enabled: boolean;
-  /** Units per free core. 1 suits CPU-bound flows (a browser on a local portal fills a core). @defaultValue 1 */
-  readonly unitsPerCore: number;
-  /** Never below this many units, whatever the load (work keeps moving). @defaultValue 1 */
-  readonly minUnits: number;
-  /** This instance's own ceiling (0 = none beyond the scaler's caps). @defaultValue 0 */
-  readonly maxUnits: number;
-  /** A sample whose CPU use reaches this share is overloaded. @defaultValue 0.95 */
-  readonly maxCpuRatio: number;
-  /** A sample whose memory use reaches this share of the limit is overloaded. @defaultValue 0.9 */
-  readonly maxMemoryRatio: number;
-  /** A sample whose event-loop delay p99 reaches this is overloaded. @defaultValue 250 */
-  readonly maxEventLoopDelayMs: number;
-  /** The start gate closes when this share of the short window's samples is overloaded. @defaultValue 0.4 */
-  readonly overloadedRatio: number;
-  /** @defaultValue 5 */
-  readonly shortWindowSeconds: number;
-  /** @defaultValue 30 */
-  readonly longWindowSeconds: number;
-  /** Memory budget of all browsers of this instance (0 = only the machine's headroom). @defaultValue 0 */
-  readonly maxMemoryMb: number;
-  /** PSS of one browser until one has been measured. @defaultValue 150 */
-  readonly unitMemoryMb: number;
-  /** Memory left for everything else (Node, the OS, page cache). @defaultValue 512 */
-  readonly reserveMemoryMb: number;
-}
+/**
+ * The `capacity.*` settings the computation uses (defaults and meaning in the config schema); the
+ * learned divisor's `minJobSamples` belongs to the scaler.
+ */
+export type CapacityOptions = Omit<CapacityConfig, 'minJobSamples'>;
 
 export const DEFAULT_CAPACITY: CapacityOptions = Object.freeze({
   enabled: true,

@@ -62,14 +62,19 @@ export interface BrowserConfig {
 
 /** How many units the machine can run (src/capacity); `enabled: false` gives the plain rule. */
 export interface CapacityConfig {
+  /** false: no capacity bound, the plain rule. */
   readonly enabled: boolean;
-  /** Units per core not used by other processes. */
+  /** Units per core not used by other processes (1 suits CPU-bound flows: a browser fills a core). */
   readonly unitsPerCore: number;
+  /** Never below this many units, whatever the load (work keeps moving). */
   readonly minUnits: number;
-  /** This instance's own ceiling (0 = none). */
+  /** This instance's own ceiling (0 = none beyond the scaler's caps). */
   readonly maxUnits: number;
+  /** A sample whose CPU use reaches this share is overloaded. */
   readonly maxCpuRatio: number;
+  /** A sample whose memory use reaches this share of the limit is overloaded. */
   readonly maxMemoryRatio: number;
+  /** A sample whose event-loop delay p99 reaches this is overloaded. */
   readonly maxEventLoopDelayMs: number;
   /** Share of overloaded samples in the short window that closes the start gate. */
   readonly overloadedRatio: number;
@@ -77,8 +82,9 @@ export interface CapacityConfig {
   readonly longWindowSeconds: number;
   /** Budget for all browsers of this instance (0 = the machine's headroom only). */
   readonly maxMemoryMb: number;
-  /** Assumed PSS of one browser until measured. */
+  /** Assumed PSS of one browser until one has been measured. */
   readonly unitMemoryMb: number;
+  /** Memory left for everything else (Node, the OS, page cache). */
   readonly reserveMemoryMb: number;
   /** Learned divisor: samples needed before it applies. */
   readonly minJobSamples: number;
