@@ -68,8 +68,12 @@ describe('bridge takeover', () => {
     const ids = (await redis.lrange(results, 0, -1)).map((r) => (JSON.parse(r) as { id: string }).id).sort();
     expect(ids).toEqual(['item-1', 'item-2', 'item-3', 'item-4']);
     expect(await redis.llen(`fila:${queue}:processing:ponte-morta`)).toBe(0);
-    expect(lines.some((l) => /ponte ponte-morta \(instância morta\): 3 item\(s\) retomado\(s\)/.test(l.message))).toBe(
-      true,
+    // Logged once every queue's leftovers are back, which may be after the first results: wait for it.
+    await waitFor(
+      () =>
+        lines.some((l) => /ponte ponte-morta \(instância morta\): 3 item\(s\) retomado\(s\)/.test(l.message)) ||
+        undefined,
+      { what: 'the takeover line' },
     );
     await waitFor(async () => !(await membership.orphanedBridges()).includes('ponte-morta'), {
       what: 'the dead bridge forgotten',

@@ -81,7 +81,10 @@ describe('priority, postpone and deadline (real Redis, echo flow)', () => {
     expect(late[0]?.error?.name).toBe('PrazoExpirado');
     expect(late[0]?.error?.message).toContain(new Date(Date.parse(prazo)).toISOString());
     expect(entries.find((e) => e.id === 'blocker')?.status).toBe('ok');
-    expect(w.log.lines.some((l) => l.message.startsWith('Job expirado: prazo'))).toBe(true);
+    // The line is logged just after the entry is written: wait for it rather than race it.
+    await waitFor(() => w.log.lines.some((l) => l.message.startsWith('Job expirado: prazo')) || undefined, {
+      what: 'the "Job expirado" log line',
+    });
   });
 
   it('sends malformed scheduling fields to the invalid list with a reason naming the field', async () => {
