@@ -1,4 +1,5 @@
 import os from 'node:os';
+import { performance } from 'node:perf_hooks';
 import { coerceError } from '../lib/errors.js';
 import { sleep, systemClock, type Clock } from '../lib/sleep.js';
 import { withTimeout } from '../lib/with-timeout.js';
@@ -25,9 +26,16 @@ export interface InstanceHeartbeatOptions {
    * After every beat: the pool as Redis sees it, the slots this instance still holds and when the
    * beat was sent (units claimed after that are not in `held` yet).
    */
-  readonly onBeat?: (snapshot: PoolSnapshot, held: readonly { queue: string; n: number }[], sentAt: number) => void;
+  readonly onBeat?: (
+    snapshot: PoolSnapshot,
+    held: readonly { queue: string; n: number }[],
+    sentAt: number,
+    sentAtMonotonic: number,
+  ) => void;
   /** @defaultValue Date.now */
   readonly clock?: Clock;
+  /** For `sentAtMonotonic` (self-fencing measures on it). @defaultValue performance.now */
+  readonly monotonic?: Clock;
 }
 
 /**
@@ -73,6 +81,7 @@ export class InstanceHeartbeat {
   async beat(): Promise<PoolSnapshot | undefined> {
     const { membership, id, version, logger } = this.#options;
     const sentAt = this.#clock();
+    const sentAtMonotonic = (this.#options.monotonic ?? (() => performance.now()))();
     try {
       const held = await membership.beat({
         id,
@@ -89,7 +98,7 @@ export class InstanceHeartbeat {
       this.#last = snapshot;
       if (this.#failing) logger.info(`heartbeat da instância ${id} restabelecido`);
       this.#failing = false;
-      this.#options.onBeat?.(snapshot, held, sentAt);
+      this.#options.onBeat?.(snapshot, held, sentAt, sentAtMonotonic);
       return snapshot;
     } catch (err) {
       if (!this.#failing) logger.warn(`heartbeat da instância ${id} falhou: ${coerceError(err).message}`);

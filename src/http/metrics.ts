@@ -178,6 +178,13 @@ export class ServiceMetrics {
       },
     });
 
+    // From this process alone: it must read 1 while Redis does not answer this instance.
+    const fenced: Gauge = new Gauge({
+      name: 'rpa_instance_fenced',
+      help: '1 while this instance has fenced itself (no heartbeat reached Redis for lease − 1 beat: its units closed)',
+      registers,
+      collect: () => void fenced.set(this.#status.fence?.()?.fenced ? 1 : 0),
+    });
     registerCapacityGauges(registers, () => this.#snapshotStatus());
 
     this.#duration = new Histogram({

@@ -8,7 +8,7 @@ import type { AppConfig } from '../config/types.js';
 import { withTimeout } from '../lib/with-timeout.js';
 import type { Logger } from '../logging/logger.js';
 import type { ServiceEvents } from '../shared/events.js';
-import type { StatusSource } from '../shared/status.js';
+import type { FenceStatus, StatusSource } from '../shared/status.js';
 import { basicAuth } from './basic-auth.js';
 import { bullBoardRouter } from './bull-board.js';
 import { dashboardRoutes } from './dashboard-routes.js';
@@ -153,7 +153,9 @@ export class HttpServer {
       res.type('text/plain').send('ok\n');
     });
     app.get('/readyz', async (_req, res) => {
-      const ready = await status.redisReady().catch(() => false);
+      const fence = status.fence?.();
+      // Fenced: not ready even if Redis answers this very PING, until a renewal lifts the fence.
+      const ready = !fence?.fenced && (await status.redisReady().catch(() => false));
       // A stuck bridge does not make the instance unready (Redis answers, the rest works) but is
       // named here, one line per queue, so a probe's output shows it.
       const stuck = (status.stuckBridges?.() ?? []).map(
@@ -162,7 +164,9 @@ export class HttpServer {
       res
         .status(ready ? 200 : 503)
         .type('text/plain')
-        .send((ready ? 'ready\n' : 'redis unavailable\n') + stuck.join(''));
+        .send(
+          (ready ? 'ready\n' : fence?.fenced ? 'fenced\n' : 'redis unavailable\n') + fenceLines(fence) + stuck.join(''),
+        );
     });
     app.get('/metrics', async (_req, res) => {
       const text = await this.#metrics.text();
@@ -207,4 +211,18 @@ export class HttpServer {
     app.use(onError);
     return app;
   }
+}
+
+/**
+ * `/readyz` lines of a fenced instance: when its last renewal reached Redis, when it fenced itself
+ * and when its units had all closed (before the lease ran out from that renewal, by design).
+ */
+function fenceLines(fence: FenceStatus | undefined): string {
+  if (!fence?.fenced) return '';
+  const iso = (ms: number | undefined): string => (ms === undefined ? '-' : new Date(ms).toISOString());
+  return (
+    `isolada: sem renovar no Redis desde ${iso(fence.lastRenewalAt)} (lease de ${fence.leaseMs} ms); ` +
+    `isolada em ${iso(fence.fencedAt)}; workers abertos: ${fence.openUnits}; ` +
+    `todos encerrados em ${iso(fence.unitsClosedAt)}\n`
+  );
 }

@@ -18,6 +18,8 @@ export interface ScalerCluster {
   capacity(): number;
   /** The live instances with their capacities and units per queue (this one included or not). */
   instances(): Promise<readonly AssignableInstance[]>;
+  /** True while this instance has fenced itself (Redis unreachable for it): no evaluation then. */
+  fenced?(): boolean;
 }
 
 /** One live instance as the split sees it. */

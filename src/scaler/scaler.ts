@@ -82,7 +82,6 @@ export class Scaler extends EventEmitter<ScalerEvents> {
   #lastAssignment: Readonly<Assignment> = {};
   #lastDepths: readonly QueueDepth[] = [];
   #lastJobTimes: Readonly<Record<string, NonNullable<QueueObservation['jobTime']>>> = {};
-
   constructor(options: ScalerOptions) {
     super();
     this.#options = options;
@@ -104,18 +103,15 @@ export class Scaler extends EventEmitter<ScalerEvents> {
   get lastJobTimes(): Readonly<Record<string, NonNullable<QueueObservation['jobTime']>>> {
     return this.#lastJobTimes;
   }
-
   start(): void {
     this.#loop ??= this.#run();
   }
-
   /** New items arrived or jobs finished: evaluate soon (within `debounceMs`), not at the next tick. */
   nudge(): void {
     if (this.#nudged) return;
     this.#nudged = true;
     this.#wake.abort();
   }
-
   async #run(): Promise<void> {
     const { intervalMs, debounceMs } = this.#options;
     let nextTickAt = 0;
@@ -152,6 +148,10 @@ export class Scaler extends EventEmitter<ScalerEvents> {
    */
   async evaluate({ tick = true }: { tick?: boolean } = {}): Promise<readonly QueuePlan[]> {
     this.#lastEvaluationAt = this.#clock();
+    if (this.#options.cluster?.fenced?.()) {
+      this.#windowEndsAt = undefined; // fenced: starts nothing; a window ending meanwhile must not spin
+      return this.#last;
+    }
     const { source, pool, limits, logger } = this.#options;
     let depths: QueueDepth[];
     try {

@@ -3,6 +3,7 @@ import { workerStartedLine, workerStoppedLine } from '../logging/scaling-lines.j
 import { coerceError } from '../lib/errors.js';
 import { sleep, systemClock, type Clock } from '../lib/sleep.js';
 import type { UnitState } from '../workers/unit-state.js';
+import { closeInTwoPhases, LIVE, lowestFreeIndex, retireOrder, type UnitRecord } from './pool-records.js';
 import type {
   PoolCloseOptions,
   PoolUnit,
@@ -22,17 +23,6 @@ export type {
   WorkerPoolOptions,
 } from './pool-types.js';
 
-/** One unit the pool holds, with the index it was created under. */
-interface UnitRecord {
-  readonly index: number;
-  readonly unit: PoolUnit;
-  /** When its slot was granted (for {@link WorkerPool.retireLapsed}). */
-  readonly claimedAt: number;
-}
-
-const LIVE: ReadonlySet<UnitState> = new Set(['starting', 'ready', 'busy']);
-const RETIRE_RANK: Readonly<Partial<Record<UnitState, number>>> = { starting: 0, ready: 1, busy: 2 };
-
 /**
  * Holds the worker units of every queue and brings each queue to its target, never above the caps
  * (counting units still starting and still draining). Scale-down retires starting and idle units
@@ -50,6 +40,10 @@ export class WorkerPool extends EventEmitter<WorkerPoolEvents> {
   readonly #stop = new AbortController();
   readonly #options: WorkerPoolOptions;
   readonly #clock: Clock;
+  /** Set by {@link fence}: no unit starts, slot claims under way are given back. */
+  #fenced = false;
+  /** Bumped by every fence: a slot claim sent before it must not start a unit after it. */
+  #fences = 0;
   #closing: Promise<void> | undefined;
 
   constructor(options: WorkerPoolOptions) {
@@ -114,9 +108,41 @@ export class WorkerPool extends EventEmitter<WorkerPoolEvents> {
     return [...this.#records.keys()];
   }
 
+  get fenced(): boolean {
+    return this.#fenced;
+  }
+
+  /**
+   * The instance may lose its slots (no renewal reached Redis): forces every unit to close now
+   * (their running jobs are interrupted and return to waiting through the stalled check) and
+   * starts none until {@link rejoin}. Returns how many units it closed.
+   */
+  fence(): number {
+    this.#fenced = true;
+    this.#fences += 1;
+    const open = [...this.#records.values()].flat().filter((r) => r.unit.state !== 'closed');
+    for (const r of open) this.#track(r.unit.forceClose().catch(() => undefined));
+    return open.length;
+  }
+
+  /**
+   * Renewals reach Redis again: gives back the slots Redis still counts for this instance but no
+   * open unit holds (their release was lost while Redis was away), then starts units again.
+   */
+  rejoin(held: readonly { queue: string; n: number }[]): void {
+    if (!this.#fenced) return;
+    const slots = this.#options.slots;
+    for (const { queue, n } of held) {
+      const open = (this.#records.get(queue) ?? []).some((r) => r.index === n && r.unit.state !== 'closed');
+      if (slots && !open) this.#track(slots.release(queue, n).catch(() => undefined));
+    }
+    this.#fenced = false;
+    for (const queue of this.#records.keys()) this.#reconcile(queue);
+  }
+
   #reconcile(queue: string): void {
     const records = this.#records.get(queue);
-    if (!records || this.#stop.signal.aborted) return;
+    if (!records || this.#stop.signal.aborted || this.#fenced) return;
     const target = this.#targets.get(queue) ?? 0;
     const live = records.filter((r) => LIVE.has(r.unit.state));
     if (live.length > target) {
@@ -139,6 +165,7 @@ export class WorkerPool extends EventEmitter<WorkerPoolEvents> {
   #claimAndStart(queue: string, slots: UnitSlots): void {
     this.#claiming.set(queue, (this.#claiming.get(queue) ?? 0) + 1);
     const done = (): void => void this.#claiming.set(queue, (this.#claiming.get(queue) ?? 1) - 1);
+    const fences = this.#fences;
     this.#track(
       slots.claim(queue).then(
         (index) => {
@@ -147,7 +174,10 @@ export class WorkerPool extends EventEmitter<WorkerPoolEvents> {
           const live = records.filter((r) => LIVE.has(r.unit.state)).length;
           const taken = records.some((r) => r.unit.state !== 'closed' && r.index === index);
           if (index === null) return this.#retryLater(queue);
-          if (this.#stop.signal.aborted || live >= (this.#targets.get(queue) ?? 0) || taken) {
+          // Taken: the slot was given back and granted again to an open unit, which keeps it.
+          if (taken) return;
+          const stale = fences !== this.#fences || this.#fenced;
+          if (stale || this.#stop.signal.aborted || live >= (this.#targets.get(queue) ?? 0)) {
             this.#track(slots.release(queue, index).catch(() => undefined));
             return;
           }
@@ -249,43 +279,9 @@ export class WorkerPool extends EventEmitter<WorkerPoolEvents> {
     return (this.#closing ??= this.#doClose(options.graceMs ?? Infinity, options.forceMs ?? 10_000));
   }
 
-  async #doClose(graceMs: number, forceMs: number): Promise<void> {
+  #doClose(graceMs: number, forceMs: number): Promise<void> {
     this.#stop.abort();
     const all = (): PoolUnit[] => [...this.#records.values()].flat().map((r) => r.unit);
-    const settled = (units: PoolUnit[], stop: (u: PoolUnit) => Promise<void>): Promise<'done'> =>
-      Promise.allSettled([...units.map(stop), ...this.#pending]).then(() => 'done' as const);
-    const graceful = settled(all(), (u) => u.retire());
-    if ((await raceTimeout(graceful, graceMs)) === 'done') return;
-    const { logger } = this.#options;
-    logger.warn(
-      `active jobs did not finish within ${graceMs / 1000}s; forcing workers to stop (their jobs return to waiting)`,
-    );
-    const forced = settled(all(), (u) => u.forceClose());
-    if ((await raceTimeout(forced, forceMs)) === 'done') return;
-    logger.warn(
-      'workers still waiting on Redis after being forced; leaving their jobs active (the stalled check returns them to waiting once Redis is back)',
-    );
+    return closeInTwoPhases(all, () => this.#pending, { graceMs, forceMs, logger: this.#options.logger });
   }
-}
-
-function lowestFreeIndex(records: readonly UnitRecord[]): number {
-  const used = new Set(records.filter((r) => r.unit.state !== 'closed').map((r) => r.index));
-  let index = 1;
-  while (used.has(index)) index++;
-  return index;
-}
-
-/** Starting units first, then idle, then busy; the highest index first within each. */
-function retireOrder(live: readonly UnitRecord[]): UnitRecord[] {
-  const rank = (r: UnitRecord): number => RETIRE_RANK[r.unit.state] ?? 3;
-  return [...live].sort((a, b) => rank(a) - rank(b) || b.index - a.index);
-}
-
-async function raceTimeout(work: Promise<'done'>, ms: number): Promise<'done' | 'timeout'> {
-  if (!Number.isFinite(ms)) return work;
-  const expired = new AbortController();
-  const timeout = sleep(ms, expired.signal).then(() => 'timeout' as const);
-  const outcome = await Promise.race([work, timeout]);
-  expired.abort();
-  return outcome;
 }

@@ -8,6 +8,7 @@ import type { OrphanBridges } from '../bridge/bridge.js';
 import type { ListLease } from '../bridge/list-lease.js';
 import { InstanceHeartbeat } from '../cluster/instance-heartbeat.js';
 import { PoolMembership, type PoolSnapshot } from '../cluster/pool-membership.js';
+import { SelfFence, type FenceState } from '../cluster/self-fence.js';
 import type { AppConfig } from '../config/types.js';
 import type { Logger } from '../logging/logger.js';
 import { createRedis } from '../redis/connection.js';
@@ -28,10 +29,14 @@ export interface ServiceCluster {
   snapshot(): Promise<PoolSnapshot>;
   /** Asks the other instances to evaluate now (errors logged at debug, never thrown). */
   nudgeOthers(): void;
+  /** Self-fencing (undefined before the heartbeat starts): `/readyz` and `/metrics` show it. */
+  readonly fence: () => FenceState | undefined;
 
   /**
    * Beats once, then every `instance.heartbeatMs`; `onChange` when instances come or go, and when
    * another instance nudges (it bridged new items): every instance then starts its share at once.
+   * Fences this instance (closes its units, starts none) when its renewals stop reaching Redis for
+   * longer than its slots' lease minus one beat, and lifts the fence at the next renewal.
    */
   startHeartbeat(deps: {
     readonly pool: WorkerPool;
@@ -53,13 +58,15 @@ export function instanceCapacityOf(maxWorkers: number, bound: CapacityBound | un
 
 export function clusterOf(config: AppConfig, redis: Redis): ServiceCluster {
   const self = config.instance;
+  const ttlMs = self.heartbeatMs * 3;
+  let fence: SelfFence | undefined;
   // Renewed every bridge loop: after a batch, or after an empty list's BLMOVE wait (blockSeconds).
   const leaseMs = Math.max(3 * self.heartbeatMs, config.bridge.blockSeconds * 1000 + 5000);
   const membership = new PoolMembership({
     redis,
     prefix: config.redis.prefix,
     queues: config.queues.map((q) => q.name),
-    ttlMs: self.heartbeatMs * 3,
+    ttlMs,
   });
   return {
     slots: {
@@ -85,15 +92,32 @@ export function clusterOf(config: AppConfig, redis: Redis): ServiceCluster {
     scaler: (capacity) => ({
       selfId: self.id,
       capacity,
+      fenced: () => fence?.fenced ?? false,
       // Others by the slots they hold (granted at once, unlike their last heartbeat's counts).
       instances: async () =>
         (await membership.snapshot()).instances.map((i) => ({ id: i.id, capacity: i.capacity, units: i.slots })),
     }),
     snapshot: () => membership.snapshot(),
     nudgeOthers: () => void membership.nudgeOthers(self.id).catch(() => undefined),
+    fence: () => fence?.state(),
 
     async startHeartbeat({ pool, capacity, logger, onChange }) {
       let members = '';
+      const selfFence = new SelfFence({
+        ttlMs,
+        renewEveryMs: self.heartbeatMs,
+        onFence: (silentMs) => {
+          const closing = pool.fence();
+          logger.warn(
+            `[ISOLADA] sem Redis há ${seconds(silentMs)} s (lease de ${seconds(ttlMs)} s): encerrando ${closing} worker(s) para não exceder os limites`,
+          );
+          if (openUnits(pool) === 0) selfFence.unitsClosed();
+        },
+      });
+      fence = selfFence;
+      pool.on('unit-state', (_queue, _unit, to) => {
+        if (to === 'closed' && selfFence.fenced && openUnits(pool) === 0) selfFence.unitsClosed();
+      });
       const heartbeat = new InstanceHeartbeat({
         membership,
         id: self.id,
@@ -103,7 +127,13 @@ export function clusterOf(config: AppConfig, redis: Redis): ServiceCluster {
         units: () => Object.fromEntries(config.queues.map((q) => [q.name, pool.counts(q.name).live])),
         intervalMs: self.heartbeatMs,
         logger,
-        onBeat: (snapshot, held, sentAt) => {
+        monotonic: () => selfFence.now(),
+        onBeat: (snapshot, held, sentAt, sentAtMonotonic) => {
+          if (selfFence.renewed(sentAtMonotonic)) {
+            pool.rejoin(held);
+            logger.info('[REINTEGRADA] Redis voltou: retomando');
+            onChange();
+          }
           pool.retireLapsed(held, sentAt);
           // An instance came or went: its share moves now, not at the next tick.
           const now = snapshot.instances.map((i) => i.id).join(', ');
@@ -114,14 +144,26 @@ export function clusterOf(config: AppConfig, redis: Redis): ServiceCluster {
         },
       });
       await heartbeat.start();
+      selfFence.start();
       const subscriber = createRedis(config.redis, 'blocking', logger, `nudges-${self.id}`);
       await membership.listenForNudges(subscriber, self.id, onChange);
       return {
         close: async () => {
           subscriber.disconnect();
+          await selfFence.close();
           await heartbeat.close();
         },
       };
     },
   };
+}
+
+/** 5100 → "5,1" (pt-BR). */
+function seconds(ms: number): string {
+  return (ms / 1000).toLocaleString('pt-BR', { maximumFractionDigits: 1 });
+}
+
+/** Units not closed yet, over all queues (a forced unit counts until its browser and Worker are gone). */
+export function openUnits(pool: WorkerPool): number {
+  return pool.queues().reduce((n, q) => n + pool.counts(q).counted, 0);
 }

@@ -16,12 +16,15 @@ import type {
   BridgeStuck,
   CapacityStatus,
   DeadlineStatus,
+  FenceStatus,
   InstanceStatus,
   QueueStatus,
   ServiceStatus,
   StatusSource,
 } from '../shared/status.js';
 import type { PoolSnapshot } from '../cluster/pool-membership.js';
+import type { FenceState } from '../cluster/self-fence.js';
+import { openUnits } from './cluster-wiring.js';
 
 /** Jobs read per queue for ages and deadlines. */
 const SCHEDULE_SCAN_LIMIT = 1000;
@@ -57,6 +60,8 @@ export class LiveStatusSource implements StatusSource {
       readonly capacity?: { status(): CapacityStatus };
       /** The bridge's stuck queues (none before the bridge starts). */
       readonly stuckBridges?: () => readonly BridgeStuck[];
+      /** This instance's self-fence (none before the heartbeat starts). */
+      readonly fence?: () => FenceState | undefined;
     },
   ) {
     this.#startedAtMs = (deps.clock ?? Date.now)();
@@ -66,6 +71,11 @@ export class LiveStatusSource implements StatusSource {
 
   stuckBridges(): readonly BridgeStuck[] {
     return this.deps.stuckBridges?.() ?? [];
+  }
+
+  fence(): FenceStatus | undefined {
+    const state = this.deps.fence?.();
+    return state && { ...state, openUnits: openUnits(this.deps.pool) };
   }
 
   async redisReady(): Promise<boolean> {

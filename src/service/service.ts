@@ -180,6 +180,7 @@ export class Service {
       instanceId: self.id,
       instanceCapacity,
       poolSnapshot: () => cluster.snapshot(),
+      fence: cluster.fence,
       capacity,
       stuckBridges: () => bridgeRef.current?.stuck() ?? [],
     });
@@ -205,7 +206,6 @@ export class Service {
       signal: this.#stopping.signal,
     });
     if (this.#stopping.signal.aborted) return;
-
     const janitor = new StalledJanitor({
       queues: config.queues.map((q) => q.name),
       redis: config.redis,

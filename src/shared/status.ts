@@ -105,6 +105,24 @@ export interface BridgeStuck {
   readonly reason: string;
 }
 
+/**
+ * This instance's self-fence (src/cluster/self-fence.ts): its renewals stopped reaching Redis, so
+ * it closed its units before their slots could lapse. Times are wall-clock ms.
+ */
+export interface FenceStatus {
+  readonly fenced: boolean;
+  /** When the last renewal that reached Redis was sent; undefined before the first. */
+  readonly lastRenewalAt: number | undefined;
+  /** When the current fence started; undefined when not fenced. */
+  readonly fencedAt: number | undefined;
+  /** When the current fence's units had all closed; undefined while some are still open. */
+  readonly unitsClosedAt: number | undefined;
+  /** Slots and heartbeat lapse this long after the last renewal. */
+  readonly leaseMs: number;
+  /** Units of this instance not closed yet (starting, running or draining). */
+  readonly openUnits: number;
+}
+
 /** One live instance of the pool (CONTRACT.md "Several instances"). */
 export interface InstanceStatus {
   readonly id: string;
@@ -151,4 +169,6 @@ export interface StatusSource {
   redisReady(): Promise<boolean>;
   /** Queues whose bridge is stuck now (cheap, no I/O; `/readyz` shows them). */
   stuckBridges?(): readonly BridgeStuck[];
+  /** This instance's self-fence (cheap, no I/O; `/readyz` and `/metrics` show it). */
+  fence?(): FenceStatus | undefined;
 }

@@ -155,7 +155,10 @@ async function failAttempt(
   },
 ): Promise<Error> {
   const permanent = error instanceof PermanentJobError;
-  const last = permanent || ctx.attempt >= ctx.maxAttempts;
+  // Forced (shutdown, or the instance fenced itself): not a failure of the job, which the stalled
+  // check hands to another unit; no result entry may be written for it from here.
+  const interrupted = deps.forced.aborted;
+  const last = !interrupted && (permanent || ctx.attempt >= ctx.maxAttempts);
   let artifacts: FailureArtifacts | undefined;
   if (deps.session && !deps.forced.aborted) {
     artifacts = await captureFailureArtifacts({
@@ -191,7 +194,13 @@ async function failAttempt(
   }
   finished(deps, last ? 'error' : 'retry', finishedAtMs - ctx.entryBase.startedAtMs);
   const where = artifacts ? ` [screenshot: ${artifacts.screenshot ?? 'none'}; url: ${artifacts.url ?? 'none'}]` : '';
-  const verdict = permanent ? 'failed permanently' : last ? 'failed on its last attempt' : 'failed; will retry';
+  const verdict = interrupted
+    ? 'interrupted (its worker was forced to close); it returns to waiting'
+    : permanent
+      ? 'failed permanently'
+      : last
+        ? 'failed on its last attempt'
+        : 'failed; will retry';
   ctx.logger[last ? 'error' : 'warn'](
     `Job ${verdict} (attempt ${ctx.attempt}/${ctx.maxAttempts}): ${error.name}: ${error.message}${where}`,
   );

@@ -140,9 +140,10 @@ export class BrowserSession {
     return measured.processes > 0 ? measured : undefined;
   }
 
-  /** Closes the browser (its processes are killed if it does not close in time); idempotent. */
-  close(): Promise<void> {
+  /** Closes the browser (killed if it does not close in time; at once with `kill`); idempotent. */
+  close(kill = false): Promise<void> {
     this.#closed = true;
+    if (kill) this.#killLeftovers(); // a forced unit must not wait on its browser
     return (this.#closing ??= this.#enqueue(async () => {
       const browser = this.#browser;
       this.#browser = undefined;

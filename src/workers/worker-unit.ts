@@ -6,6 +6,7 @@ import type { Redis } from 'ioredis';
 import type { BrowserConfig, QueueConfig, RedisConfig } from '../config/types.js';
 import type { Flow, PortalCredentials } from '../flows/flow.js';
 import { coerceError } from '../lib/errors.js';
+import { untilAborted } from '../lib/with-timeout.js';
 import type { Logger } from '../logging/logger.js';
 import { createRedis } from '../redis/connection.js';
 import { fileSafe } from './artifacts.js';
@@ -109,8 +110,8 @@ export class WorkerUnit extends EventEmitter<WorkerUnitEvents> {
       // the stalled check returns it to waiting once Redis is back.
       const bull = this.#connections[0];
       if (this.#closing && bull && bull.status !== 'ready') bull.disconnect();
-      // The browser goes now, whatever the Worker still waits for.
-      void this.#session?.close().catch(() => undefined);
+      // The browser tree is killed now, whatever the Worker still waits for.
+      void this.#session?.close(true).catch(() => undefined);
     }
     return (this.#closing ??= this.#close());
   }
@@ -170,6 +171,11 @@ export class WorkerUnit extends EventEmitter<WorkerUnitEvents> {
         if (this.#state === 'ready') this.#setState('busy');
         try {
           return await runAttempt(deps, job, signal);
+        } catch (err) {
+          // Forced: BullMQ must not move the job (it may be running elsewhere by then); once the
+          // Worker is closed it leaves the job active and the stalled check returns it to waiting.
+          if (this.#force.signal.aborted) await this.#closing?.catch(() => undefined);
+          throw err;
         } finally {
           if (this.#state === 'busy') this.#setState('ready');
         }
@@ -196,8 +202,9 @@ export class WorkerUnit extends EventEmitter<WorkerUnitEvents> {
   }
 
   async #close(): Promise<void> {
-    // Let a start in progress finish creating what it creates, so it is closed below.
-    await this.#starting?.catch(() => undefined);
+    // Let a start in progress finish creating what it creates, so it is closed below; forced, not
+    // longer (the start may wait on an unreachable Redis): what it created so far is closed now.
+    await untilAborted(this.#starting ?? Promise.resolve(), this.#force.signal).catch(() => undefined);
     await this.#cleanup();
   }
 
@@ -221,11 +228,9 @@ export class WorkerUnit extends EventEmitter<WorkerUnitEvents> {
       this.#options.onBrowserMemory?.({ queue: this.#options.queue.name, worker: this.name, memory: undefined });
     }
     for (const connection of this.#connections) {
-      try {
-        await connection.quit();
-      } catch {
-        connection.disconnect();
-      }
+      // Forced: QUIT would wait on an unreachable Redis, and nothing queued may reach it later.
+      if (this.#force.signal.aborted) connection.disconnect();
+      else await connection.quit().catch(() => connection.disconnect());
     }
     if (this.#state !== 'closed') this.#setState('closed');
   }

@@ -78,6 +78,16 @@ export class PrivateRedis {
     throw new Error(`private redis-server on port ${this.port} did not start`);
   }
 
+  /** SIGSTOP: connections stay open and every command hangs (a network partition, as a client sees it). */
+  pause(): void {
+    if (this.#child?.pid !== undefined) process.kill(this.#child.pid, 'SIGSTOP');
+  }
+
+  /** SIGCONT after {@link pause}: Redis runs what was sent meanwhile. */
+  resume(): void {
+    if (this.#child?.pid !== undefined) process.kill(this.#child.pid, 'SIGCONT');
+  }
+
   async stop(): Promise<void> {
     const child = this.#child;
     if (!child || child.exitCode !== null) return;

@@ -33,6 +33,9 @@ describe('SIGTERM while Redis is unreachable mid-job', () => {
           shutdown: { timeoutSeconds: 2 },
           jobs: { lockSeconds: 3 },
           scaler: { stalledIntervalMs: 1000 },
+          // A lease (3 beats) far longer than the graceful timeout: the forced phase is what is
+          // tested here, not the self-fence (test/integration/cluster/self-fence.test.ts).
+          instance: { heartbeatMs: 10_000 },
         }),
       );
       const env = { CONFIG_FILE: configFile, REDIS_PORT: String(redis.port), LOG_FILE: path.join(dir, 'svc.log') };

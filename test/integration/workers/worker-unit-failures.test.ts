@@ -159,6 +159,24 @@ describe('WorkerUnit failure handling with real Chromium', () => {
     expect((await fx.results()).some((e) => e.id === 'forced')).toBe(false);
   });
 
+  it('forceClose() on the last attempt: no error entry, counted as a retry, the job left for the stalled check', async () => {
+    const queue = fx.queueConfig('conferencia', { attempts: 1, timeoutSeconds: 120 });
+    const { unit, events, jobs } = await fx.startUnit(queue);
+    const pid = fx.browserPidOf(unit);
+    fx.portal.setLatencyMs(60_000);
+    const requestsBefore = fx.portal.stats.requests;
+    const jobId = await fx.addJob(jobs, queue, { id: 'forced-last', documento: '57575' });
+    await waitFor(() => unit.state === 'busy' && fx.portal.stats.requests > requestsBefore, { what: 'job in flight' });
+    fx.portal.setLatencyMs(0);
+    await unit.forceClose();
+    expect(unit.state).toBe('closed');
+    await waitFor(() => !alive(pid), { what: 'the browser tree killed' });
+    expect(events.finished.map((f) => f.outcome)).toEqual(['retry']);
+    // Not failed by BullMQ either: still active under its lapsing lock, for the stalled check to return.
+    expect(await (await jobs.getJob(jobId))?.getState()).toBe('active');
+    expect((await fx.results()).some((e) => e.id === 'forced-last')).toBe(false);
+  });
+
   it('leaves no Chromium process behind', async () => {
     await Promise.all(fx.units.map((u) => u.retire()));
     await waitFor(() => fx.chromiumPids().length === 0, { timeoutMs: 15_000, what: 'no Chromium left' });

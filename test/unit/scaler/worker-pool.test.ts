@@ -331,4 +331,64 @@ describe('WorkerPool with global slots (several instances)', () => {
     expect(units[1]?.state).toBe('ready');
     await pool.close();
   });
+
+  it('fenced: forces every unit closed, starts none (not even a claim already granted), resumes at rejoin', async () => {
+    const s = slots(10, 20);
+    const units: FakeUnit[] = [];
+    const claim: { grant?: () => void } = {};
+    const pool = new WorkerPool({
+      maxWorkersByQueue: { conferencia: 10, emissao: 10 },
+      maxTotalWorkers: 20,
+      logger,
+      slots: {
+        // emissao's claim reaches Redis only after the fence (it hung on an unreachable Redis).
+        claim: (queue) =>
+          queue === 'emissao'
+            ? new Promise((resolve) => (claim.grant = () => resolve(s.claim(queue))))
+            : s.claim(queue),
+        release: s.release,
+      },
+      createUnit: (queue, index) => {
+        const unit = new FakeUnit(`Worker-${queue}-${index}`);
+        units.push(unit);
+        return unit;
+      },
+    });
+    pool.setTarget('conferencia', 2);
+    pool.setTarget('emissao', 1);
+    await flush();
+    for (const u of units) u.finishStart();
+    units[0]?.takeJob();
+    expect(pool.fence()).toBe(2);
+    expect(pool.fenced).toBe(true);
+    await flush();
+    expect(units.map((u) => [u.state, u.forced])).toEqual([
+      ['closed', true],
+      ['closed', true],
+    ]);
+    // The claim sent before the fence is granted now: given back, no unit starts under it.
+    claim.grant?.();
+    await flush();
+    await flush();
+    expect(units).toHaveLength(2);
+    expect(s.held.get('emissao')?.size ?? 0).toBe(0);
+    // The scaler may still set targets: nothing starts while fenced.
+    pool.setTarget('conferencia', 3);
+    await flush();
+    expect(units).toHaveLength(2);
+    // Back: Redis still counted slot 7 for this instance (its release was lost), no unit holds it.
+    s.taken('conferencia', 7);
+    pool.rejoin([{ queue: 'conferencia', n: 7 }]);
+    expect(pool.fenced).toBe(false);
+    await flush();
+    expect(s.held.get('conferencia')?.has(7)).toBe(false);
+    expect(units.slice(2).map((u) => u.name)).toEqual([
+      'Worker-conferencia-1',
+      'Worker-conferencia-2',
+      'Worker-conferencia-3',
+    ]);
+    for (const u of units.slice(2)) u.finishStart();
+    claim.grant?.(); // emissao's new claim
+    await pool.close();
+  });
 });

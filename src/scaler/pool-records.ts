@@ -1,0 +1,64 @@
+import type { Logger } from '../logging/logger.js';
+import { sleep } from '../lib/sleep.js';
+import type { UnitState } from '../workers/unit-state.js';
+import type { PoolUnit } from './pool-types.js';
+
+/** The worker pool's bookkeeping of its units, and its two-phase close (worker-pool.ts). */
+
+/** One unit the pool holds, with the index it was created under. */
+export interface UnitRecord {
+  readonly index: number;
+  readonly unit: PoolUnit;
+  /** When its slot was granted (for `WorkerPool.retireLapsed`). */
+  readonly claimedAt: number;
+}
+
+export const LIVE: ReadonlySet<UnitState> = new Set(['starting', 'ready', 'busy']);
+const RETIRE_RANK: Readonly<Partial<Record<UnitState, number>>> = { starting: 0, ready: 1, busy: 2 };
+
+export function lowestFreeIndex(records: readonly UnitRecord[]): number {
+  const used = new Set(records.filter((r) => r.unit.state !== 'closed').map((r) => r.index));
+  let index = 1;
+  while (used.has(index)) index++;
+  return index;
+}
+
+/** Starting units first, then idle, then busy; the highest index first within each. */
+export function retireOrder(live: readonly UnitRecord[]): UnitRecord[] {
+  const rank = (r: UnitRecord): number => RETIRE_RANK[r.unit.state] ?? 3;
+  return [...live].sort((a, b) => rank(a) - rank(b) || b.index - a.index);
+}
+
+/**
+ * Retires every unit and lets running jobs finish for up to `graceMs`; then forces the rest
+ * (their jobs return to waiting) and waits up to `forceMs` for them. `pending` is the pool's work
+ * still under way (starts, slot claims and releases), waited for with the units.
+ */
+export async function closeInTwoPhases(
+  all: () => PoolUnit[],
+  pending: () => Iterable<Promise<unknown>>,
+  options: { graceMs: number; forceMs: number; logger: Logger },
+): Promise<void> {
+  const { graceMs, forceMs, logger } = options;
+  const settled = (units: PoolUnit[], stop: (u: PoolUnit) => Promise<void>): Promise<'done'> =>
+    Promise.allSettled([...units.map(stop), ...pending()]).then(() => 'done' as const);
+  const graceful = settled(all(), (u) => u.retire());
+  if ((await raceTimeout(graceful, graceMs)) === 'done') return;
+  logger.warn(
+    `active jobs did not finish within ${graceMs / 1000}s; forcing workers to stop (their jobs return to waiting)`,
+  );
+  const forced = settled(all(), (u) => u.forceClose());
+  if ((await raceTimeout(forced, forceMs)) === 'done') return;
+  logger.warn(
+    'workers still waiting on Redis after being forced; leaving their jobs active (the stalled check returns them to waiting once Redis is back)',
+  );
+}
+
+async function raceTimeout(work: Promise<'done'>, ms: number): Promise<'done' | 'timeout'> {
+  if (!Number.isFinite(ms)) return work;
+  const expired = new AbortController();
+  const timeout = sleep(ms, expired.signal).then(() => 'timeout' as const);
+  const outcome = await Promise.race([work, timeout]);
+  expired.abort();
+  return outcome;
+}
