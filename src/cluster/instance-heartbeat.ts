@@ -26,15 +26,15 @@ export interface InstanceHeartbeatOptions {
    * After every beat: the pool as Redis sees it, the slots this instance still holds and when the
    * beat was sent (units claimed after that are not in `held` yet).
    */
-  readonly onBeat?: (
-    snapshot: PoolSnapshot,
-    held: readonly { queue: string; n: number }[],
-    sentAt: number,
-    sentAtMonotonic: number,
-  ) => void;
+  readonly onBeat?: (snapshot: PoolSnapshot, held: readonly { queue: string; n: number }[], sentAt: number) => void;
+  /**
+   * As soon as Redis has renewed this instance and its slots (before the snapshot is read): the
+   * slots it still holds and when, on `monotonic`, the renewal was sent (self-fencing).
+   */
+  readonly onRenewed?: (held: readonly { queue: string; n: number }[], sentAtMonotonic: number) => void;
   /** @defaultValue Date.now */
   readonly clock?: Clock;
-  /** For `sentAtMonotonic` (self-fencing measures on it). @defaultValue performance.now */
+  /** Beats are sent at a fixed rate on it; `onRenewed` gets its times. @defaultValue performance.now */
   readonly monotonic?: Clock;
 }
 
@@ -45,6 +45,7 @@ export interface InstanceHeartbeatOptions {
 export class InstanceHeartbeat {
   readonly #options: InstanceHeartbeatOptions;
   readonly #clock: Clock;
+  readonly #monotonic: Clock;
   readonly #stop = new AbortController();
   readonly #startedAt: number;
   #last: PoolSnapshot | undefined;
@@ -55,6 +56,7 @@ export class InstanceHeartbeat {
   constructor(options: InstanceHeartbeatOptions) {
     this.#options = options;
     this.#clock = options.clock ?? systemClock;
+    this.#monotonic = options.monotonic ?? (() => performance.now());
     this.#startedAt = this.#clock();
   }
 
@@ -70,10 +72,14 @@ export class InstanceHeartbeat {
     this.#loop = this.#run();
   }
 
+  /** At a fixed rate (a slow answer does not push the next beat back: renewals stay regular). */
   async #run(): Promise<void> {
+    let sentAt = this.#monotonic();
     while (!this.#stop.signal.aborted) {
-      await sleep(this.#options.intervalMs, this.#stop.signal);
-      if (!this.#stop.signal.aborted) await this.beat();
+      await sleep(Math.max(0, this.#options.intervalMs - (this.#monotonic() - sentAt)), this.#stop.signal);
+      if (this.#stop.signal.aborted) return;
+      sentAt = this.#monotonic();
+      await this.beat();
     }
   }
 
@@ -81,7 +87,7 @@ export class InstanceHeartbeat {
   async beat(): Promise<PoolSnapshot | undefined> {
     const { membership, id, version, logger } = this.#options;
     const sentAt = this.#clock();
-    const sentAtMonotonic = (this.#options.monotonic ?? (() => performance.now()))();
+    const sentAtMonotonic = this.#monotonic();
     try {
       const held = await membership.beat({
         id,
@@ -94,11 +100,12 @@ export class InstanceHeartbeat {
         beatAt: sentAt,
         startedAt: this.#startedAt,
       });
+      this.#options.onRenewed?.(held, sentAtMonotonic);
       const snapshot = await membership.snapshot();
       this.#last = snapshot;
       if (this.#failing) logger.info(`heartbeat da instância ${id} restabelecido`);
       this.#failing = false;
-      this.#options.onBeat?.(snapshot, held, sentAt, sentAtMonotonic);
+      this.#options.onBeat?.(snapshot, held, sentAt);
       return snapshot;
     } catch (err) {
       if (!this.#failing) logger.warn(`heartbeat da instância ${id} falhou: ${coerceError(err).message}`);

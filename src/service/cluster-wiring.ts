@@ -128,12 +128,13 @@ export function clusterOf(config: AppConfig, redis: Redis): ServiceCluster {
         intervalMs: self.heartbeatMs,
         logger,
         monotonic: () => selfFence.now(),
-        onBeat: (snapshot, held, sentAt, sentAtMonotonic) => {
-          if (selfFence.renewed(sentAtMonotonic)) {
-            pool.rejoin(held);
-            logger.info('[REINTEGRADA] Redis voltou: retomando');
-            onChange();
-          }
+        onRenewed: (held, sentAtMonotonic) => {
+          if (!selfFence.renewed(sentAtMonotonic)) return;
+          pool.rejoin(held);
+          logger.info('[REINTEGRADA] Redis voltou: retomando');
+          onChange();
+        },
+        onBeat: (snapshot, held, sentAt) => {
           pool.retireLapsed(held, sentAt);
           // An instance came or went: its share moves now, not at the next tick.
           const now = snapshot.instances.map((i) => i.id).join(', ');
