@@ -4,8 +4,10 @@ import { processTree } from '../../src/workers/process-tree.js';
 
 const USER_HZ = 100;
 
-/** Which part of this process tree a process is: this Node process, a Chromium, Redis, other. */
-function kindOf(pid: number): string {
+/** Which part of this process tree a process is: this Node process, a Chromium, Redis, a labelled pid, other. */
+function kindOf(pid: number, labels: ReadonlyMap<number, string>): string {
+  const label = labels.get(pid);
+  if (label !== undefined) return label;
   if (pid === process.pid) return 'node';
   let comm: string;
   try {
@@ -21,13 +23,15 @@ function kindOf(pid: number): string {
 /**
  * CPU-seconds of this process tree split by kind, by sampling (call `sample()` every second or
  * so): a process's ticks are kept at their last seen value, so processes that exit between
- * samples lose at most one interval.
+ * samples lose at most one interval. `labels` names processes by pid (e.g. a portal child process).
  */
 export class CpuSplit {
   readonly #last = new Map<string, { kind: string; ticks: number }>();
   readonly #base = new Map<string, number>();
+  readonly #labels: ReadonlyMap<number, string>;
 
-  constructor() {
+  constructor(labels: ReadonlyMap<number, string> = new Map()) {
+    this.#labels = labels;
     this.sample();
     for (const [key, v] of this.#last) this.#base.set(key, v.ticks);
   }
@@ -44,7 +48,7 @@ export class CpuSplit {
       if (!stat) continue;
       const key = `${pid}:${stat.startTime}`;
       const known = this.#last.get(key);
-      this.#last.set(key, { kind: known?.kind ?? kindOf(pid), ticks: stat.ticks });
+      this.#last.set(key, { kind: known?.kind ?? kindOf(pid, this.#labels), ticks: stat.ticks });
     }
   }
 
