@@ -35,7 +35,15 @@ interface PoolRun {
   readonly cpuMsPerJob: Readonly<Record<CpuPart, number>>;
 }
 
-const CPU_PARTS = ['service', 'chromium', 'portal', 'redis'] as const;
+const CPU_PARTS = [
+  'service',
+  'chromium',
+  'chromium renderer',
+  'chromium browser',
+  'chromium other',
+  'portal',
+  'redis',
+] as const;
 type CpuPart = (typeof CPU_PARTS)[number];
 
 /** used_cpu_sys + used_cpu_user of the private redis-server (all its threads), seconds. */
@@ -78,6 +86,9 @@ async function poolRun(ctx: BenchContext, portal: PortalProcess, workers: number
     split.sample();
     const redisSeconds = (await redisCpuSeconds(ctx.redis)) - redis0;
     const bySplit = split.seconds();
+    const byRole = split.secondsByRole();
+    const roleMs = (role: string): number => ((byRole[`chromium ${role}`] ?? 0) * 1000) / jobs;
+    const chromiumMs = ((bySplit.chromium ?? 0) * 1000) / jobs;
     await sample();
     const entries = (await ctx.redis.lrange('fila:resultado', 0, -1)).map(
       (e) => JSON.parse(e) as { status: string; durationMs: number },
@@ -93,7 +104,10 @@ async function poolRun(ctx: BenchContext, portal: PortalProcess, workers: number
       rssMbPerWorker: peak.rssMb / workers,
       cpuMsPerJob: {
         service: ((bySplit.node ?? 0) * 1000) / jobs,
-        chromium: ((bySplit.chromium ?? 0) * 1000) / jobs,
+        chromium: chromiumMs,
+        'chromium renderer': roleMs('renderer'),
+        'chromium browser': roleMs('browser'),
+        'chromium other': chromiumMs - roleMs('renderer') - roleMs('browser'),
         portal: ((bySplit.portal ?? 0) * 1000) / jobs,
         redis: (redisSeconds * 1000) / jobs,
       },
