@@ -157,7 +157,7 @@ export class Scaler extends EventEmitter<ScalerEvents> {
     try {
       depths = await source.sample();
     } catch (err) {
-      logger.warn(`scaler could not sample the queues: ${coerceError(err).message}; keeping the current workers`);
+      logger.warn(`scaler não conseguiu ler as filas: ${coerceError(err).message}; mantendo os workers atuais`);
       return this.#last;
     }
     let members: AssignableInstance[] | undefined;
@@ -167,7 +167,7 @@ export class Scaler extends EventEmitter<ScalerEvents> {
       members = cluster ? await membersWithSelf(cluster, units) : undefined;
     } catch (err) {
       logger.warn(
-        `scaler could not read the other instances: ${coerceError(err).message}; keeping the current workers`,
+        `scaler não conseguiu ler as outras instâncias: ${coerceError(err).message}; mantendo os workers atuais`,
       );
       return this.#last;
     }
@@ -225,7 +225,7 @@ export class Scaler extends EventEmitter<ScalerEvents> {
     try {
       this.#lastJobTimes = await source.sample(queues);
     } catch (err) {
-      this.#options.logger.warn(`scaler could not read job times: ${coerceError(err).message}`);
+      this.#options.logger.warn(`scaler não conseguiu ler os tempos de job: ${coerceError(err).message}`);
     }
     return { ...this.#lastJobTimes };
   }
@@ -277,7 +277,7 @@ export class Scaler extends EventEmitter<ScalerEvents> {
     try {
       await history.append(records);
     } catch (err) {
-      this.#options.logger.warn(`could not record scaling decisions: ${coerceError(err).message}`);
+      this.#options.logger.warn(`não foi possível registrar as decisões de escala: ${coerceError(err).message}`);
     }
   }
 
