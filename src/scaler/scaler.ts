@@ -58,7 +58,8 @@ export interface ScalerOptions {
 }
 
 export interface ScalerEvents {
-  evaluated: [plans: readonly QueuePlan[], depths: readonly QueueDepth[]];
+  /** `reporter`: this instance logs and records the decision (alone, or first live by id). */
+  evaluated: [plans: readonly QueuePlan[], depths: readonly QueueDepth[], reporter: boolean];
 }
 
 /**
@@ -208,7 +209,7 @@ export class Scaler extends EventEmitter<ScalerEvents> {
     this.#lastDepths = depths;
     this.#windowEndsAt = this.#nextWindowEnd(now);
     this.#nextDueAt = this.#nextDue(depths);
-    this.emit('evaluated', decision.plans, depths);
+    this.emit('evaluated', decision.plans, depths, reporter);
     if (reporter) {
       await this.#record(
         decision.plans.filter((p) => tick || p.action !== 'hold'),

@@ -143,17 +143,17 @@ export class Service {
       equilibriumLogLevel: config.scaler.equilibriumLogLevel,
       clock: systemClock,
     });
-    scaler.on('evaluated', (plans) => {
+    scaler.on('evaluated', (plans, _depths, reporter) => {
+      if (!reporter) return; // every instance makes the same global decision; one counts it
       for (const p of plans) {
-        if (p.action !== 'hold') {
-          this.events.emit('scaled', {
-            queue: p.queue,
-            action: p.action,
-            from: p.current,
-            to: p.target,
-            pending: p.pending,
-          });
-        }
+        if (p.action === 'hold') continue;
+        this.events.emit('scaled', {
+          queue: p.queue,
+          action: p.action,
+          from: p.current,
+          to: p.target,
+          pending: p.pending,
+        });
       }
     });
     // Finished jobs change the backlog: evaluate soon so scale-down need not wait for the tick.
