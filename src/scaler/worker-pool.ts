@@ -155,7 +155,9 @@ export class WorkerPool extends EventEmitter<WorkerPoolEvents> {
         },
         (err: unknown) => {
           done();
-          this.#options.logger.warn(`could not claim a worker slot: ${coerceError(err).message}`, { queue });
+          this.#options.logger.warn(`não foi possível obter uma vaga de worker: ${coerceError(err).message}`, {
+            queue,
+          });
           this.#retryLater(queue);
         },
       ),
@@ -194,7 +196,7 @@ export class WorkerPool extends EventEmitter<WorkerPoolEvents> {
         },
         (err: unknown) => {
           const error = coerceError(err);
-          this.#options.logger.error(`Worker '${unit.name}' could not start: ${error.message}`, { queue });
+          this.#options.logger.error(`Worker '${unit.name}' não pôde iniciar: ${error.message}`, { queue });
           this.emit('start-failed', queue, unit.name, error);
           this.#blockStarts(queue);
           this.#track(unit.forceClose().catch(() => undefined));
@@ -212,7 +214,7 @@ export class WorkerPool extends EventEmitter<WorkerPoolEvents> {
   #retire(queue: string, unit: PoolUnit): void {
     this.#track(
       unit.retire().catch((err: unknown) => {
-        this.#options.logger.warn(`Worker '${unit.name}' did not retire cleanly: ${coerceError(err).message}`, {
+        this.#options.logger.warn(`Worker '${unit.name}' não se retirou normalmente: ${coerceError(err).message}`, {
           queue,
         });
       }),
@@ -258,12 +260,12 @@ export class WorkerPool extends EventEmitter<WorkerPoolEvents> {
     if ((await raceTimeout(graceful, graceMs)) === 'done') return;
     const { logger } = this.#options;
     logger.warn(
-      `active jobs did not finish within ${graceMs / 1000}s; forcing workers to stop (their jobs return to waiting)`,
+      `os jobs ativos não terminaram em ${graceMs / 1000}s; forçando a parada dos workers (seus jobs voltam à espera)`,
     );
     const forced = settled(all(), (u) => u.forceClose());
     if ((await raceTimeout(forced, forceMs)) === 'done') return;
     logger.warn(
-      'workers still waiting on Redis after being forced; leaving their jobs active (the stalled check returns them to waiting once Redis is back)',
+      'workers ainda aguardando o Redis após a parada forçada; seus jobs ficam ativos (a verificação de travados os devolve à espera quando o Redis voltar)',
     );
   }
 }
