@@ -63,7 +63,7 @@ export const conferenciaFlow: Flow = {
       // The demo portal comes back to the search it interrupted; a portal that forgets it gets it again.
       if (!showsSearchFor(page, ctx.portal, documento)) await search(page, documento);
     }
-    if (loggedIn) ctx.logger.info('Logged in to the portal');
+    if (loggedIn) ctx.logger.info('Login feito no portal');
     if (!showsSearchFor(page, ctx.portal, documento)) {
       throw new PortalUnavailableError(`conferência of document ${documento}: the portal answered with ${page.url()}`);
     }
