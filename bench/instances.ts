@@ -58,7 +58,7 @@ async function startPool(ctx: BenchContext, n: number): Promise<Pool> {
         LOG_LEVEL: 'info',
       }),
   );
-  await Promise.all(procs.map((p) => p.waitForLine(/service ready/, 90_000)));
+  await Promise.all(procs.map((p) => p.waitForLine(/serviço pronto/, 90_000)));
   const membership = new PoolMembership({ redis: ctx.redis, prefix: 'bull', queues: QUEUES, ttlMs: 6000 });
   const queues = QUEUES.map((q) => new Queue(q, { connection: ctx.redis, skipVersionCheck: true }));
   return {

@@ -24,8 +24,8 @@ async function main(): Promise<number> {
     throw err;
   }
   const logger = createLogger(config.log);
-  logger.info(`starting rpa-pool (NODE_ENV=${config.env}, pid ${process.pid})`);
-  logger.debug(`configuration: ${JSON.stringify(printableConfig(config))}`);
+  logger.info(`iniciando rpa-pool (NODE_ENV=${config.env}, pid ${process.pid})`);
+  logger.debug(`configuração: ${JSON.stringify(printableConfig(config))}`);
   for (const line of unknownEnvWarnings(process.env)) logger.warn(line);
 
   let service: Service;
@@ -47,15 +47,17 @@ async function main(): Promise<number> {
 
   const shutdown = (reason: string, code: number): void => {
     if (stopping) {
-      logger.warn(`${reason} again while stopping; still waiting for active jobs (bounded by shutdown.timeoutSeconds)`);
+      logger.warn(
+        `${reason} de novo durante a parada; ainda aguardando os jobs ativos (limite: shutdown.timeoutSeconds)`,
+      );
       return;
     }
     stopping = true;
     exitCode = code;
-    logger.info(`${reason}: stopping (graceful up to ${config.shutdown.timeoutSeconds}s, then forced)`);
+    logger.info(`${reason}: parando (até ${config.shutdown.timeoutSeconds}s esperando os jobs, depois forçado)`);
     const hardDeadline = setTimeout(
       () => {
-        logger.error('shutdown did not finish in time; exiting anyway');
+        logger.error('a parada não terminou a tempo; saindo assim mesmo');
         void flushLogger(logger).finally(() => process.exit(exitCode || 1));
       },
       (config.shutdown.timeoutSeconds + 20) * 1000,
@@ -63,30 +65,30 @@ async function main(): Promise<number> {
     hardDeadline.unref();
     service
       .stop()
-      .catch((err: unknown) => logger.error(`error while stopping: ${coerceError(err).message}`))
+      .catch((err: unknown) => logger.error(`erro ao parar: ${coerceError(err).message}`))
       .finally(resolveDone);
   };
 
-  process.on('SIGTERM', () => shutdown('SIGTERM received', 0));
-  process.on('SIGINT', () => shutdown('SIGINT received', 0));
+  process.on('SIGTERM', () => shutdown('SIGTERM recebido', 0));
+  process.on('SIGINT', () => shutdown('SIGINT recebido', 0));
   process.on('unhandledRejection', (reason) => {
-    logger.error(`unhandled rejection: ${describe(reason)}`);
-    shutdown('unhandled rejection', 1);
+    logger.error(`rejeição não tratada: ${describe(reason)}`);
+    shutdown('rejeição não tratada', 1);
   });
   process.on('uncaughtException', (err) => {
-    logger.error(`uncaught exception: ${describe(err)}`);
-    shutdown('uncaught exception', 1);
+    logger.error(`exceção não capturada: ${describe(err)}`);
+    shutdown('exceção não capturada', 1);
   });
 
   try {
     await service.start();
   } catch (err) {
     const error = coerceError(err);
-    logger.error(`could not start: ${error.message}`);
-    shutdown('start-up failed', error instanceof ConfigError ? EX_CONFIG : 1);
+    logger.error(`não foi possível iniciar: ${error.message}`);
+    shutdown('falha no início', error instanceof ConfigError ? EX_CONFIG : 1);
   }
   await done;
-  logger.info(`stopped (exit ${exitCode})`);
+  logger.info(`parado (saída ${exitCode})`);
   await flushLogger(logger);
   return exitCode;
 }

@@ -4,8 +4,10 @@ import { processTree } from '../../src/workers/process-tree.js';
 
 const USER_HZ = 100;
 
-/** Which part of this process tree a process is: this Node process, a Chromium, Redis, other. */
-function kindOf(pid: number): string {
+/** Which part of this process tree a process is: this Node process, a Chromium, Redis, a labelled pid, other. */
+function kindOf(pid: number, labels: ReadonlyMap<number, string>): string {
+  const label = labels.get(pid);
+  if (label !== undefined) return label;
   if (pid === process.pid) return 'node';
   let comm: string;
   try {
@@ -18,16 +20,28 @@ function kindOf(pid: number): string {
   return 'other';
 }
 
+/** A Chromium process's role: its `--type=` (renderer, gpu-process, utility, zygote) or `browser`. */
+function chromiumRole(pid: number): string {
+  try {
+    const cmdline = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+    return /--type=([\w-]+)/.exec(cmdline)?.[1] ?? 'browser';
+  } catch {
+    return 'unknown';
+  }
+}
+
 /**
  * CPU-seconds of this process tree split by kind, by sampling (call `sample()` every second or
  * so): a process's ticks are kept at their last seen value, so processes that exit between
- * samples lose at most one interval.
+ * samples lose at most one interval. `labels` names processes by pid (e.g. a portal child process).
  */
 export class CpuSplit {
-  readonly #last = new Map<string, { kind: string; ticks: number }>();
+  readonly #last = new Map<string, { kind: string; detail: string; ticks: number }>();
   readonly #base = new Map<string, number>();
+  readonly #labels: ReadonlyMap<number, string>;
 
-  constructor() {
+  constructor(labels: ReadonlyMap<number, string> = new Map()) {
+    this.#labels = labels;
     this.sample();
     for (const [key, v] of this.#last) this.#base.set(key, v.ticks);
   }
@@ -44,15 +58,26 @@ export class CpuSplit {
       if (!stat) continue;
       const key = `${pid}:${stat.startTime}`;
       const known = this.#last.get(key);
-      this.#last.set(key, { kind: known?.kind ?? kindOf(pid), ticks: stat.ticks });
+      const kind = known?.kind ?? kindOf(pid, this.#labels);
+      const detail = known?.detail ?? (kind === 'chromium' ? `chromium ${chromiumRole(pid)}` : kind);
+      this.#last.set(key, { kind, detail, ticks: stat.ticks });
     }
   }
 
   /** Seconds per kind since construction. */
   seconds(): Record<string, number> {
+    return this.#sum((v) => v.kind);
+  }
+
+  /** Seconds per kind, Chromium split by process role (`chromium renderer`, `chromium browser`, ...). */
+  secondsByRole(): Record<string, number> {
+    return this.#sum((v) => v.detail);
+  }
+
+  #sum(key: (v: { kind: string; detail: string }) => string): Record<string, number> {
     const out: Record<string, number> = {};
-    for (const [key, v] of this.#last)
-      out[v.kind] = (out[v.kind] ?? 0) + (v.ticks - (this.#base.get(key) ?? 0)) / USER_HZ;
+    for (const [id, v] of this.#last)
+      out[key(v)] = (out[key(v)] ?? 0) + (v.ticks - (this.#base.get(id) ?? 0)) / USER_HZ;
     return out;
   }
 }

@@ -157,7 +157,7 @@ export class Bridge {
     for (const queue of queues) {
       const logger = this.#logger.child({ queue: queue.name });
       const bullQueue = new Queue(queue.name, { connection: command, prefix: redis.prefix });
-      bullQueue.on('error', (err) => logger.debug(`BullMQ queue error: ${err.message}`));
+      bullQueue.on('error', (err) => logger.debug(`erro da fila BullMQ: ${err.message}`));
       this.#queues.push(bullQueue);
       const blocking = createRedis(redis, 'blocking', logger, `bridge-${this.#bridgeId}-${queue.name}-blocking`);
       this.#blocking.push(blocking);
@@ -193,7 +193,7 @@ export class Bridge {
     }
     if (this.#options.orphans) this.#loops.push(this.#adoptOrphans(this.#options.orphans));
     this.#logger.info(
-      `bridging ${queues.map((q) => `${q.sourceList} → ${q.name}`).join(', ')} (bridge id ${this.#bridgeId})`,
+      `ponte: ${queues.map((q) => `${q.sourceList} → ${q.name}`).join(', ')} (id da ponte ${this.#bridgeId})`,
     );
   }
 
@@ -213,7 +213,7 @@ export class Bridge {
           await orphans.forget(bridgeId);
         }
       } catch (err) {
-        this.#logger.debug(`could not take over dead bridges: ${coerceError(err).message}`);
+        this.#logger.debug(`não foi possível retomar pontes mortas: ${coerceError(err).message}`);
       }
       await sleep(this.#options.orphanCheckMs ?? 5000, signal);
     }
@@ -224,14 +224,14 @@ export class Bridge {
     try {
       await this.#starting;
     } catch (err) {
-      this.#logger.warn(`bridge start had failed: ${coerceError(err).message}`);
+      this.#logger.warn(`o início da ponte tinha falhado: ${coerceError(err).message}`);
     }
     // Disconnecting a blocking connection rejects its pending BLMOVE, so an idle loop ends now.
     for (const blocking of this.#blocking) {
       try {
         blocking.disconnect();
       } catch (err) {
-        this.#logger.warn(`closing a blocking connection failed: ${coerceError(err).message}`);
+        this.#logger.warn(`falha ao fechar uma conexão bloqueante: ${coerceError(err).message}`);
       }
     }
     // With Redis down nothing in flight can finish: abandon it rather than wait for retries. The
@@ -248,7 +248,7 @@ export class Bridge {
       try {
         await queue.close();
       } catch (err) {
-        this.#logger.warn(`closing queue ${queue.name} failed: ${coerceError(err).message}`);
+        this.#logger.warn(`falha ao fechar a fila ${queue.name}: ${coerceError(err).message}`);
       }
     }
     try {
@@ -258,6 +258,6 @@ export class Bridge {
     } catch {
       this.#command?.disconnect();
     }
-    this.#logger.info('bridge closed');
+    this.#logger.info('ponte fechada');
   }
 }

@@ -39,7 +39,7 @@ const bridge = new Bridge({
 });
 
 async function shutdown(signal: string): Promise<void> {
-  logger.info(`${signal}: closing the bridge`);
+  logger.info(`${signal}: fechando a ponte`);
   await bridge.close();
   await flushLogger(logger);
   process.exit(0);

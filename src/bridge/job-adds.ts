@@ -90,7 +90,7 @@ export async function addIsolating(
   }
   rejected.push(...suspects);
   if (rejected.length > 0) {
-    to.logger.warn(`BullMQ refused ${rejected.length} of ${candidates.length} job(s); the others were added`);
+    to.logger.warn(`BullMQ recusou ${rejected.length} de ${candidates.length} job(s); os demais foram adicionados`);
   }
   return rejected;
 }

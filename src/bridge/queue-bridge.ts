@@ -148,9 +148,9 @@ export class QueueBridge {
           continue;
         }
         if (err.message !== this.#lastError) {
-          logger.warn(`bridge step failed, retrying in ${this.#o.retryDelayMs} ms: ${err.message}`);
+          logger.warn(`passo da ponte falhou, nova tentativa em ${this.#o.retryDelayMs} ms: ${err.message}`);
         } else {
-          logger.debug(`bridge step failed again: ${err.message}`);
+          logger.debug(`passo da ponte falhou de novo: ${err.message}`);
         }
         this.#lastError = err.message;
         await sleep(this.#o.retryDelayMs, signal);
@@ -167,7 +167,7 @@ export class QueueBridge {
       total += count;
       if (count === 0 || this.#o.signal.aborted) break;
     }
-    if (total > 0) this.#o.logger.info(`finished ${total} item(s) left in ${this.#o.processingList}`);
+    if (total > 0) this.#o.logger.info(`concluído(s) ${total} item(s) deixado(s) em ${this.#o.processingList}`);
     this.#lastError = '';
     this.#stuckWatch.moving();
     return total;
@@ -192,9 +192,11 @@ export class QueueBridge {
     const waiting = await this.#o.bullQueue.getJobCountByTypes('waiting', 'prioritized');
     const room = Math.max(0, Math.min(batchSize, maxWaiting - waiting));
     if (room === 0 && !stats.holding) {
-      logger.warn(`${waiting} jobs waiting (limit ${maxWaiting}): holding items in ${this.#o.queue.sourceList}`);
+      logger.warn(
+        `${waiting} jobs em espera (limite ${maxWaiting}): segurando os itens em ${this.#o.queue.sourceList}`,
+      );
     } else if (room > 0 && stats.holding) {
-      logger.info(`${waiting} jobs waiting (limit ${maxWaiting}): moving items again`);
+      logger.info(`${waiting} jobs em espera (limite ${maxWaiting}): movendo itens de novo`);
     }
     stats.holding = room === 0;
     return room;
@@ -266,7 +268,7 @@ export class QueueBridge {
     }
     invalid.sort((a, b) => a.index - b.index);
     for (const item of invalid) {
-      logger.warn(`invalid item (${item.reason}: ${item.detail}) moved to ${queue.invalidList}`, {
+      logger.warn(`item inválido (${item.reason}: ${item.detail}) movido para ${queue.invalidList}`, {
         bytes: item.raw.length,
       });
     }
@@ -282,10 +284,10 @@ export class QueueBridge {
     stats.replayed += replayed;
     for (const item of invalid) this.#notify(() => events.onInvalid?.(queue.name, item.reason));
     for (const id of duplicates) {
-      logger.warn(`duplicate id ${JSON.stringify(id)}: a job with this id is still kept; not run again`);
+      logger.warn(`id duplicado ${JSON.stringify(id)}: um job com este id ainda está guardado; não roda de novo`);
       this.#notify(() => events.onDuplicate?.(queue.name, id));
     }
-    if (replayed > 0) logger.info(`${replayed} item(s) of a replayed batch were already jobs`);
+    if (replayed > 0) logger.info(`${replayed} item(s) de um lote repetido já eram jobs`);
     return entries.length;
   }
 
@@ -293,7 +295,7 @@ export class QueueBridge {
     try {
       callback();
     } catch (err) {
-      this.#o.logger.error(`bridge callback failed: ${coerceError(err).message}`);
+      this.#o.logger.error(`callback da ponte falhou: ${coerceError(err).message}`);
     }
   }
 }

@@ -41,7 +41,7 @@ export class StuckWatch {
           `nova tentativa a cada ${this.#o.retryDelayMs} ms: ${err.message}`,
       );
     } else {
-      logger.debug(`bridge batch still failing: ${err.message}`);
+      logger.debug(`lote da ponte ainda falhando: ${err.message}`);
     }
   }
 

@@ -35,7 +35,7 @@ export const emissaoFlow: Flow = {
       '/emissao',
       page.getByRole('heading', { name: 'Emissão de documentos' }),
     );
-    if (loggedIn) ctx.logger.info('Logged in to the portal');
+    if (loggedIn) ctx.logger.info('Login feito no portal');
     ctx.signal.throwIfAborted();
 
     await page.getByLabel('Número do documento').fill(documento);

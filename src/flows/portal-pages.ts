@@ -22,9 +22,26 @@ function pathOf(url: string): string {
   }
 }
 
+/** `path` (with its query, if any) under the portal's address. */
+export function portalUrl(portal: PortalCredentials, path: string): URL {
+  return new URL(path, portal.url.endsWith('/') ? portal.url : `${portal.url}/`);
+}
+
+/** The page's URL when it is on the portal's `path` (same origin, same path, any query); else undefined. */
+export function portalPageUrl(page: Page, portal: PortalCredentials, path: string): URL | undefined {
+  const expected = portalUrl(portal, path);
+  let current: URL;
+  try {
+    current = new URL(page.url());
+  } catch {
+    return undefined;
+  }
+  return current.origin === expected.origin && current.pathname === expected.pathname ? current : undefined;
+}
+
 /** Goes to `path` under the portal; fails retryably on HTTP 5xx. */
 export async function openPortalPage(page: Page, portal: PortalCredentials, path: string): Promise<void> {
-  const target = new URL(path, portal.url.endsWith('/') ? portal.url : `${portal.url}/`).toString();
+  const target = portalUrl(portal, path).toString();
   const response = await page.goto(target, { waitUntil: 'domcontentloaded' });
   if (response && response.status() >= 500) {
     throw new PortalUnavailableError(`portal answered HTTP ${response.status()} on ${pathOf(page.url())}`);
@@ -51,7 +68,7 @@ export async function expectOutcome(page: Page, expected: Locator, what: string)
 }
 
 /** True when the portal is showing its login form. */
-async function onLoginPage(page: Page): Promise<boolean> {
+export async function onLoginPage(page: Page): Promise<boolean> {
   return pathOf(page.url()) === '/login' && (await page.getByRole('button', { name: 'Entrar' }).count()) > 0;
 }
 
@@ -70,9 +87,28 @@ export async function openLoggedIn(
     await expectOutcome(page, ready, `opening ${path}`);
     return { loggedIn: false };
   }
+  await logIn(page, portal, ready, `logging in to open ${path}`);
+  return { loggedIn: true };
+}
+
+/**
+ * On the portal's login form: logs in and waits for `ready`, an element of the page the portal
+ * sends back to (its `next`); a refused login or an error page becomes the usual typed error.
+ */
+export async function logIn(page: Page, portal: PortalCredentials, ready: Locator, what: string): Promise<void> {
   await page.getByLabel('Usuário').fill(portal.user);
   await page.getByLabel('Senha').fill(portal.password);
-  await page.getByRole('button', { name: 'Entrar' }).click();
-  await expectOutcome(page, ready, `logging in to open ${path}`);
-  return { loggedIn: true };
+  await submitAndWaitForNavigation(page, page.getByRole('button', { name: 'Entrar' }));
+  await expectOutcome(page, ready, what);
+}
+
+/**
+ * Clicks `submit` and waits until the navigation it starts commits in the main frame: locators
+ * then query the new document, never the one the click left (whose result may look alike).
+ */
+export async function submitAndWaitForNavigation(page: Page, submit: Locator): Promise<void> {
+  await Promise.all([
+    page.waitForEvent('framenavigated', { predicate: (frame) => frame === page.mainFrame() }),
+    submit.click(),
+  ]);
 }

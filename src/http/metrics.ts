@@ -196,7 +196,7 @@ export class ServiceMetrics {
     });
     this.#scaling = new Counter({
       name: 'rpa_scaling_events_total',
-      help: 'Scaler changes of a queue worker count, by direction (up, down)',
+      help: 'Scaler decisions that change a queue worker count, by direction (up, down); with several instances only the one reporting decisions counts them, so the sum over instances is the global count',
       labelNames: ['queue', 'direction'],
       registers,
     });

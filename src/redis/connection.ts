@@ -38,8 +38,8 @@ export function watchConnection(redis: Redis, logger: Logger, address: string, n
   let down = false;
   let lastError = '';
   redis.on('ready', () => {
-    if (!everReady) logger.debug(`Redis connection '${name}' ready at ${address}`);
-    else logger.info(`Redis connection '${name}' back at ${address}`);
+    if (!everReady) logger.debug(`conexão Redis '${name}' pronta em ${address}`);
+    else logger.info(`conexão Redis '${name}' restabelecida em ${address}`);
     everReady = true;
     down = false;
     lastError = ''; // the next outage is news again
@@ -47,14 +47,14 @@ export function watchConnection(redis: Redis, logger: Logger, address: string, n
   redis.on('error', (err: Error) => {
     const message = (err as NodeJS.ErrnoException).code ?? err.message;
     if (!down || message !== lastError) {
-      logger.warn(`Redis unreachable at ${address} (${message}); retrying`, { connection: name });
+      logger.warn(`Redis inacessível em ${address} (${message}); tentando de novo`, { connection: name });
     }
     down = true;
     lastError = message;
   });
   // 'reconnecting' (not 'close'): a connection closed on purpose does not reconnect and is not news.
   redis.on('reconnecting', () => {
-    if (everReady && !down) logger.warn(`Redis connection '${name}' lost; reconnecting`);
+    if (everReady && !down) logger.warn(`conexão Redis '${name}' perdida; reconectando`);
     down = true;
   });
 }

@@ -27,13 +27,13 @@ export async function waitForRedis(redis: Redis, options: WaitForRedisOptions): 
   while (!signal.aborted) {
     try {
       await untilAborted(redis.ping(), signal);
-      if (lastNotice > 0) logger.info(`Redis at ${where} answers after ${Math.round((Date.now() - since) / 1000)}s`);
+      if (lastNotice > 0) logger.info(`Redis em ${where} respondeu após ${Math.round((Date.now() - since) / 1000)}s`);
       return;
     } catch {
       if (signal.aborted) return;
       if (Date.now() - lastNotice >= (options.noticeEveryMs ?? 15_000)) {
         logger.warn(
-          `waiting for Redis at ${where} before starting workers and bridge (start it, or set REDIS_HOST/REDIS_PORT)`,
+          `aguardando o Redis em ${where} antes de iniciar workers e ponte (inicie-o ou ajuste REDIS_HOST/REDIS_PORT)`,
         );
         lastNotice = Date.now();
       }

@@ -49,7 +49,7 @@ export class StalledJanitor {
       });
       worker.on('error', (err) => logger.debug(`janitor ${queue}: ${err.message}`));
       worker.on('stalled', (jobId) => {
-        logger.warn(`job ${jobId} of ${queue} stalled (its worker died); back to waiting`, { queue });
+        logger.warn(`job ${jobId} de ${queue} travado (o worker dele morreu): de volta à espera`, { queue });
         this.options.onStalled?.(queue, jobId);
       });
       this.#workers.push(worker);

@@ -45,12 +45,12 @@ export async function closeInTwoPhases(
   const graceful = settled(all(), (u) => u.retire());
   if ((await raceTimeout(graceful, graceMs)) === 'done') return;
   logger.warn(
-    `active jobs did not finish within ${graceMs / 1000}s; forcing workers to stop (their jobs return to waiting)`,
+    `os jobs ativos não terminaram em ${graceMs / 1000}s; forçando a parada dos workers (seus jobs voltam à espera)`,
   );
   const forced = settled(all(), (u) => u.forceClose());
   if ((await raceTimeout(forced, forceMs)) === 'done') return;
   logger.warn(
-    'workers still waiting on Redis after being forced; leaving their jobs active (the stalled check returns them to waiting once Redis is back)',
+    'workers ainda aguardando o Redis após a parada forçada; seus jobs ficam ativos (a verificação de travados os devolve à espera quando o Redis voltar)',
   );
 }
 

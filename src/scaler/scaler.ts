@@ -58,7 +58,8 @@ export interface ScalerOptions {
 }
 
 export interface ScalerEvents {
-  evaluated: [plans: readonly QueuePlan[], depths: readonly QueueDepth[]];
+  /** `reporter`: this instance logs and records the decision (alone, or first live by id). */
+  evaluated: [plans: readonly QueuePlan[], depths: readonly QueueDepth[], reporter: boolean];
 }
 
 /**
@@ -157,7 +158,7 @@ export class Scaler extends EventEmitter<ScalerEvents> {
     try {
       depths = await source.sample();
     } catch (err) {
-      logger.warn(`scaler could not sample the queues: ${coerceError(err).message}; keeping the current workers`);
+      logger.warn(`scaler não conseguiu ler as filas: ${coerceError(err).message}; mantendo os workers atuais`);
       return this.#last;
     }
     let members: AssignableInstance[] | undefined;
@@ -167,7 +168,7 @@ export class Scaler extends EventEmitter<ScalerEvents> {
       members = cluster ? await membersWithSelf(cluster, units) : undefined;
     } catch (err) {
       logger.warn(
-        `scaler could not read the other instances: ${coerceError(err).message}; keeping the current workers`,
+        `scaler não conseguiu ler as outras instâncias: ${coerceError(err).message}; mantendo os workers atuais`,
       );
       return this.#last;
     }
@@ -208,7 +209,7 @@ export class Scaler extends EventEmitter<ScalerEvents> {
     this.#lastDepths = depths;
     this.#windowEndsAt = this.#nextWindowEnd(now);
     this.#nextDueAt = this.#nextDue(depths);
-    this.emit('evaluated', decision.plans, depths);
+    this.emit('evaluated', decision.plans, depths, reporter);
     if (reporter) {
       await this.#record(
         decision.plans.filter((p) => tick || p.action !== 'hold'),
@@ -225,7 +226,7 @@ export class Scaler extends EventEmitter<ScalerEvents> {
     try {
       this.#lastJobTimes = await source.sample(queues);
     } catch (err) {
-      this.#options.logger.warn(`scaler could not read job times: ${coerceError(err).message}`);
+      this.#options.logger.warn(`scaler não conseguiu ler os tempos de job: ${coerceError(err).message}`);
     }
     return { ...this.#lastJobTimes };
   }
@@ -277,7 +278,7 @@ export class Scaler extends EventEmitter<ScalerEvents> {
     try {
       await history.append(records);
     } catch (err) {
-      this.#options.logger.warn(`could not record scaling decisions: ${coerceError(err).message}`);
+      this.#options.logger.warn(`não foi possível registrar as decisões de escala: ${coerceError(err).message}`);
     }
   }
 

@@ -185,7 +185,9 @@ export class WorkerPool extends EventEmitter<WorkerPoolEvents> {
         },
         (err: unknown) => {
           done();
-          this.#options.logger.warn(`could not claim a worker slot: ${coerceError(err).message}`, { queue });
+          this.#options.logger.warn(`não foi possível obter uma vaga de worker: ${coerceError(err).message}`, {
+            queue,
+          });
           this.#retryLater(queue);
         },
       ),
@@ -224,7 +226,7 @@ export class WorkerPool extends EventEmitter<WorkerPoolEvents> {
         },
         (err: unknown) => {
           const error = coerceError(err);
-          this.#options.logger.error(`Worker '${unit.name}' could not start: ${error.message}`, { queue });
+          this.#options.logger.error(`Worker '${unit.name}' não pôde iniciar: ${error.message}`, { queue });
           this.emit('start-failed', queue, unit.name, error);
           this.#blockStarts(queue);
           this.#track(unit.forceClose().catch(() => undefined));
@@ -242,7 +244,7 @@ export class WorkerPool extends EventEmitter<WorkerPoolEvents> {
   #retire(queue: string, unit: PoolUnit): void {
     this.#track(
       unit.retire().catch((err: unknown) => {
-        this.#options.logger.warn(`Worker '${unit.name}' did not retire cleanly: ${coerceError(err).message}`, {
+        this.#options.logger.warn(`Worker '${unit.name}' não se retirou normalmente: ${coerceError(err).message}`, {
           queue,
         });
       }),

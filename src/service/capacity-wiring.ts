@@ -43,7 +43,7 @@ export function startCapacity(deps: {
   events.on('job-finished', ({ queue, outcome, durationMs }) => {
     if (outcome !== 'ok') return;
     jobTimes.record(queue, durationMs).catch((err: unknown) => {
-      logger.debug(`could not record a job time: ${coerceError(err).message}`);
+      logger.debug(`não foi possível registrar um tempo de job: ${coerceError(err).message}`);
     });
   });
   const sources = systemLoadSources({

@@ -143,17 +143,17 @@ export class Service {
       equilibriumLogLevel: config.scaler.equilibriumLogLevel,
       clock: systemClock,
     });
-    scaler.on('evaluated', (plans) => {
+    scaler.on('evaluated', (plans, _depths, reporter) => {
+      if (!reporter) return; // every instance makes the same global decision; one counts it
       for (const p of plans) {
-        if (p.action !== 'hold') {
-          this.events.emit('scaled', {
-            queue: p.queue,
-            action: p.action,
-            from: p.current,
-            to: p.target,
-            pending: p.pending,
-          });
-        }
+        if (p.action === 'hold') continue;
+        this.events.emit('scaled', {
+          queue: p.queue,
+          action: p.action,
+          from: p.current,
+          to: p.target,
+          pending: p.pending,
+        });
       }
     });
     // Finished jobs change the backlog: evaluate soon so scale-down need not wait for the tick.
@@ -268,9 +268,9 @@ export class Service {
     this.#started.push({ name: 'alerts', stop: () => alerts.close() });
 
     log.info(
-      `service ready: queues ${config.queues.map((q) => `${q.name} (${q.sourceList} → ${q.flow})`).join(', ')}; ` +
-        `scaler every ${config.scaler.intervalSeconds}s, ${config.scaler.jobsPerWorker} jobs/worker, ` +
-        `max ${config.scaler.maxWorkersPerQueue}/queue and ${config.scaler.maxTotalWorkers} in all`,
+      `serviço pronto: filas ${config.queues.map((q) => `${q.name} (${q.sourceList} → ${q.flow})`).join(', ')}; ` +
+        `scaler a cada ${config.scaler.intervalSeconds}s, ${config.scaler.jobsPerWorker} jobs/worker, ` +
+        `máx. ${config.scaler.maxWorkersPerQueue}/fila e ${config.scaler.maxTotalWorkers} no total`,
     );
   }
 
@@ -290,9 +290,9 @@ export class Service {
         // Workers bound themselves (graceful, then forced); nothing else may hold the exit up.
         const step = component.stop();
         await (component.name === 'workers' ? step : withTimeout(step, STEP_TIMEOUT_MS, `stopping ${component.name}`));
-        this.#logger.debug(`stopped ${component.name}`);
+        this.#logger.debug(`${component.name} parado`);
       } catch (err) {
-        this.#logger.warn(`stopping ${component.name} failed: ${coerceError(err).message}`);
+        this.#logger.warn(`falha ao parar ${component.name}: ${coerceError(err).message}`);
       }
     }
     this.#started.length = 0;

@@ -82,7 +82,7 @@ export async function runAttempt(deps: AttemptDeps, job: Job, bullSignal?: Abort
       const finishedAtMs = Date.now();
       await deps.results.write({ ...entryBase, finishedAtMs, outcome: { status: 'ok', result } });
       finished(deps, 'ok', finishedAtMs - startedAtMs);
-      logger.info(`Job done in ${finishedAtMs - startedAtMs} ms (attempt ${attempt}/${maxAttempts})`);
+      logger.info(`Job concluído em ${finishedAtMs - startedAtMs} ms (tentativa ${attempt}/${maxAttempts})`);
       return result;
     } catch (thrown) {
       const error = classifyFailure(thrown, {
@@ -176,7 +176,7 @@ async function failAttempt(
     // A timed-out flow may still be driving the page: close it and have a fresh one ready.
     if (error instanceof JobTimeoutError) {
       await deps.session.resetPage().catch((err: unknown) => {
-        ctx.logger.warn(`Could not reopen the page after a timeout: ${coerceError(err).message}`);
+        ctx.logger.warn(`Não foi possível reabrir a página após o timeout: ${coerceError(err).message}`);
       });
     }
   }
@@ -189,7 +189,7 @@ async function failAttempt(
         outcome: { status: 'error', error, permanent, ...(artifacts ? { artifacts } : {}) },
       });
     } catch (err) {
-      ctx.logger.error(`Could not write the error result entry: ${coerceError(err).message}`);
+      ctx.logger.error(`Não foi possível gravar a entrada de resultado do erro: ${coerceError(err).message}`);
     }
   }
   finished(deps, last ? 'error' : 'retry', finishedAtMs - ctx.entryBase.startedAtMs);
@@ -214,6 +214,6 @@ function finished(deps: AttemptDeps, outcome: AttemptOutcome, durationMs: number
   try {
     deps.onFinished(outcome, durationMs);
   } catch (err) {
-    deps.logger.warn(`onJobFinished hook threw: ${coerceError(err).message}`);
+    deps.logger.warn(`o hook onJobFinished lançou erro: ${coerceError(err).message}`);
   }
 }

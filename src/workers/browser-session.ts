@@ -200,7 +200,7 @@ export class BrowserSession {
     try {
       await withTimeout(collectPageGarbage(context, page), this.#operationTimeoutMs, 'collecting garbage in the page');
     } catch (err) {
-      this.#options.logger.debug(`Garbage collection in the page failed: ${coerceError(err).message}`);
+      this.#options.logger.debug(`A coleta de lixo na página falhou: ${coerceError(err).message}`);
     }
   }
 
@@ -225,7 +225,7 @@ export class BrowserSession {
     if (old) await this.#closeBrowser(old);
     this.#browserPid = undefined;
     if (this.#closed) return;
-    this.#options.logger.debug(`Launching a new browser (${reason})`);
+    this.#options.logger.debug(`Abrindo um novo navegador (${reason})`);
     await this.#launch();
   }
 
@@ -268,7 +268,7 @@ export class BrowserSession {
       if (this.#page === page) {
         this.#pageCrashed = true;
         this.#crashes += 1;
-        this.#options.logger.warn('The page crashed; a new one is opened for the next job');
+        this.#options.logger.warn('A página caiu; uma nova será aberta para o próximo job');
       }
     });
     this.#page = page;
@@ -278,7 +278,7 @@ export class BrowserSession {
     if (this.#expectedClose.has(browser) || this.#closed || browser !== this.#browser) return;
     this.#crashes += 1;
     this.#relaunch('crash', 'o navegador caiu ou se desconectou').catch((err: unknown) => {
-      this.#options.logger.error(`Relaunching the browser failed: ${coerceError(err).message}`);
+      this.#options.logger.error(`Falha ao reabrir o navegador: ${coerceError(err).message}`);
     });
   }
 
@@ -287,7 +287,7 @@ export class BrowserSession {
     try {
       await withTimeout(browser.close(), this.#operationTimeoutMs, 'closing the browser');
     } catch (err) {
-      this.#options.logger.warn(`Browser did not close cleanly (${coerceError(err).message}); killing its processes`);
+      this.#options.logger.warn(`O navegador não fechou (${coerceError(err).message}); encerrando seus processos`);
       this.#killLeftovers();
     }
   }

@@ -138,7 +138,7 @@ export class WorkerUnit extends EventEmitter<WorkerUnitEvents> {
       if (this.#state === 'starting') this.#setState('ready');
     } catch (err) {
       const message = coerceError(err).message;
-      this.#logger.error(`Worker '${this.name}' could not start: ${message}`);
+      this.#logger.error(`Worker '${this.name}' não pôde iniciar: ${message}`);
       this.#enterDraining();
       await this.#cleanup();
       throw new Error(`starting ${this.name} failed: ${message}`, { cause: err });
@@ -217,12 +217,12 @@ export class WorkerUnit extends EventEmitter<WorkerUnitEvents> {
     try {
       await this.#worker?.close(this.#force.signal.aborted);
     } catch (err) {
-      this.#logger.warn(`Closing the BullMQ worker failed: ${coerceError(err).message}`);
+      this.#logger.warn(`Falha ao fechar o worker BullMQ: ${coerceError(err).message}`);
     }
     try {
       await this.#session?.close();
     } catch (err) {
-      this.#logger.warn(`Closing the browser failed: ${coerceError(err).message}`);
+      this.#logger.warn(`Falha ao fechar o navegador: ${coerceError(err).message}`);
     }
     if (this.#session) {
       this.#options.onBrowserMemory?.({ queue: this.#options.queue.name, worker: this.name, memory: undefined });

@@ -52,7 +52,7 @@ describe('bridge: duplicate ids', () => {
     expect(seenData).not.toContainEqual({ id: 'dup', v: 2 });
     expect(duplicates).toEqual(['dup', 'dup', 7]);
     expect(bridge.stats()[world.name]).toMatchObject({ moved: 6, duplicates: 3, invalid: 0, replayed: 0 });
-    expect(world.log.lines.filter((line) => line.startsWith('warn') && line.includes('duplicate id'))).toHaveLength(3);
+    expect(world.log.lines.filter((line) => line.startsWith('warn') && line.includes('id duplicado'))).toHaveLength(3);
     expect(await world.redis.llen(world.queue.sourceList)).toBe(0);
   });
 });

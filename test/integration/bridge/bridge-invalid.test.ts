@@ -71,7 +71,7 @@ describe('bridge: invalid items', () => {
 
     expect(bridge.stats()[world.name]).toMatchObject({ moved: valid.length, invalid: invalid.length });
     expect(reasons).toEqual(invalid.map(([, reason]) => reason));
-    expect(world.log.lines.filter((line) => line.startsWith('warn') && line.includes('invalid item'))).toHaveLength(
+    expect(world.log.lines.filter((line) => line.startsWith('warn') && line.includes('item inválido'))).toHaveLength(
       invalid.length,
     );
   });

@@ -51,7 +51,7 @@ describe('bridge: lifecycle and Redis outages', () => {
     const bull = new Queue(queue.name, { connection: bullConnection });
     bull.on('error', () => undefined);
     const outages = (): number =>
-      lines.filter((line) => line.startsWith('warn') && /unreachable|lost/.test(line)).length;
+      lines.filter((line) => line.startsWith('warn') && /inacessível|perdida/.test(line)).length;
     try {
       await client.rpush(queue.sourceList, JSON.stringify({ id: 'before' }));
       await waitFor(async () => (await bull.getJobCountByTypes('waiting', 'prioritized')) === 1, { what: 'first job' });

@@ -71,7 +71,7 @@ describe('an instance cut off from Redis fences itself', () => {
       INSTANCE_ID: 'maq-isolada',
       BRIDGE_ID: 'ponte-isolada',
     });
-    await service.waitForLine(/service ready/, 90_000);
+    await service.waitForLine(/serviço pronto/, 90_000);
     client = new Redis({ port: redis.port, maxRetriesPerRequest: null });
     client.on('error', () => undefined); // Redis is paused and killed on purpose
     queue = new Queue(QUEUE, { connection: client, skipVersionCheck: true });

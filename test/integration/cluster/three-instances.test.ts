@@ -67,7 +67,7 @@ describe('three instances on one Redis', () => {
         }),
       );
     }
-    await Promise.all([...procs.values()].map((p) => p.waitForLine(/service ready/, 90_000)));
+    await Promise.all([...procs.values()].map((p) => p.waitForLine(/serviço pronto/, 90_000)));
   }, 120_000);
 
   afterAll(async () => {

@@ -57,7 +57,7 @@ describe('a worker process killed mid-job', () => {
     { timeout: 240_000 },
     async () => {
       const first = startService('first');
-      await first.waitForLine(/service ready/);
+      await first.waitForLine(/serviço pronto/);
       await redis.rpush('fila:conferencia', JSON.stringify({ id: 'longo-1', sleepMs: 6000 }));
       // Wait until the job is active in the first process, then kill that process outright.
       await waitFor(async () => (await queue.getActiveCount()) === 1, { what: 'job active' });
@@ -67,7 +67,7 @@ describe('a worker process killed mid-job', () => {
       expect(await redis.llen('fila:resultado')).toBe(0);
 
       const second = startService('second');
-      await second.waitForLine(/service ready/);
+      await second.waitForLine(/serviço pronto/);
       await waitFor(async () => (await redis.llen('fila:resultado')) >= 1, { timeoutMs: 90_000, what: 'result entry' });
       const job = await waitFor(
         async () => {

@@ -40,7 +40,7 @@ describe('SIGTERM while Redis is unreachable mid-job', () => {
       );
       const env = { CONFIG_FILE: configFile, REDIS_PORT: String(redis.port), LOG_FILE: path.join(dir, 'svc.log') };
       service = new ServiceProcess(env);
-      await service.waitForLine(/service ready/);
+      await service.waitForLine(/serviço pronto/);
       const client = new Redis({ port: redis.port });
       client.on('error', () => undefined); // Redis is stopped on purpose below
       const queue = new Queue('conferencia', { connection: { port: redis.port } });
@@ -51,15 +51,15 @@ describe('SIGTERM while Redis is unreachable mid-job', () => {
         const firstRun = (await waitFor(() => queue.getJob('lento'), { what: 'job' })).processedOn ?? 0;
         expect(firstRun).toBeGreaterThan(0);
         await redis.stop();
-        await service.waitForLine(/Redis unreachable|lost; reconnecting/);
+        await service.waitForLine(/Redis inacessível|perdida; reconectando/);
         const { code } = await service.stop('SIGTERM', 120_000);
         expect(code).toBe(0);
-        expect(service.output()).toMatch(/did not finish within 2s; forcing workers to stop/);
+        expect(service.output()).toMatch(/não terminaram em 2s; forçando a parada dos workers/);
 
         // With Redis back, the job that was cut short is picked up again by a new worker.
         await redis.start();
         service = new ServiceProcess(env);
-        await service.waitForLine(/service ready/);
+        await service.waitForLine(/serviço pronto/);
         await waitFor(async () => ((await queue.getJob('lento'))?.processedOn ?? 0) > firstRun, {
           timeoutMs: 90_000,
           what: 'the job run again after Redis came back',

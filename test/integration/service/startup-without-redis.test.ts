@@ -36,9 +36,11 @@ describe('service start-up with Redis unreachable', () => {
         BOARD_PASSWORD: 'board-que-nao-pode-vazar',
       });
 
-      const waiting = await service.waitForLine(/waiting for Redis at 127\.0\.0\.1:\d+/);
+      const waiting = await service.waitForLine(/aguardando o Redis em 127\.0\.0\.1:\d+/);
       expect(waiting).toContain(String(redis.port));
-      const unreachable = await service.waitForLine(/Redis unreachable at 127\.0\.0\.1:\d+ \(ECONNREFUSED\); retrying/);
+      const unreachable = await service.waitForLine(
+        /Redis inacessível em 127\.0\.0\.1:\d+ \(ECONNREFUSED\); tentando de novo/,
+      );
       expect(unreachable).toBeTruthy();
       // Stays up, answers /healthz, and /readyz says not ready.
       const health = await fetch(`http://127.0.0.1:${httpPort}/healthz`);
@@ -49,22 +51,22 @@ describe('service start-up with Redis unreachable', () => {
       expect(service.output()).not.toMatch(/\n\s+at .*\(/);
 
       await redis.start();
-      await service.waitForLine(/service ready/);
+      await service.waitForLine(/serviço pronto/);
       expect((await fetch(`http://127.0.0.1:${httpPort}/readyz`)).status).toBe(200);
 
       const { code } = await service.stop('SIGTERM');
       expect(code).toBe(0);
-      expect(service.output()).toMatch(/SIGTERM received: stopping/);
-      expect(service.output()).toMatch(/stopped \(exit 0\)/);
+      expect(service.output()).toMatch(/SIGTERM recebido: parando/);
+      expect(service.output()).toMatch(/parado \(saída 0\)/);
 
       const written = fs.readFileSync(logFile, 'utf8');
-      expect(written).toContain('service ready');
+      expect(written).toContain('serviço pronto');
       for (const text of [written, service.output()]) {
         expect(text).not.toContain('senha-que-nao-pode-vazar');
         expect(text).not.toContain('board-que-nao-pode-vazar');
       }
       // The debug config dump is there, masked.
-      expect(written).toMatch(/configuration: .*"password":"\*\*\*"/);
+      expect(written).toMatch(/configuração: .*"password":"\*\*\*"/);
     },
   );
 
@@ -75,10 +77,10 @@ describe('service start-up with Redis unreachable', () => {
       HTTP_PORT: String(await freePort()),
       LOG_FILE: path.join(dir, 'waiting.log'),
     });
-    await waiting.waitForLine(/waiting for Redis/);
+    await waiting.waitForLine(/aguardando o Redis/);
     const { code } = await waiting.stop('SIGTERM');
     expect(code).toBe(0);
-    expect(waiting.output()).toMatch(/stopped \(exit 0\)/);
+    expect(waiting.output()).toMatch(/parado \(saída 0\)/);
   });
 
   it('stops start-up on a bad value with one line, exit 78 and no stack trace', async () => {

@@ -17,11 +17,13 @@ describe('service log lines', () => {
       level: 'info',
       message: up,
     });
-    expect(parseServiceLine(`${at} warn: Redis unreachable at 127.0.0.1:6379 (ECONNREFUSED); retrying`)).toEqual({
+    expect(
+      parseServiceLine(`${at} warn: Redis inacessível em 127.0.0.1:6379 (ECONNREFUSED); tentando de novo`),
+    ).toEqual({
       level: 'warn',
-      message: 'Redis unreachable at 127.0.0.1:6379 (ECONNREFUSED); retrying',
+      message: 'Redis inacessível em 127.0.0.1:6379 (ECONNREFUSED); tentando de novo',
     });
-    expect(parseServiceLine(`\x1b[32m${at} info: service ready\x1b[39m`).message).toBe('service ready');
+    expect(parseServiceLine(`\x1b[32m${at} info: serviço pronto\x1b[39m`).message).toBe('serviço pronto');
     expect(parseServiceLine('    at foo (bar.js:1:2)')).toEqual({
       level: undefined,
       message: '    at foo (bar.js:1:2)',
