@@ -93,8 +93,17 @@ describe('an instance cut off from Redis fences itself', () => {
   };
   const lines = (pattern: RegExp): string[] => service.lines.filter((l) => pattern.test(l));
 
-  /** Pushes `ids`, waits until each runs on its own unit. */
+  /** From no unit (so the scaler sees the whole burst), pushes `ids`, waits until each runs on its own unit. */
   async function burst(ids: string[]): Promise<void> {
+    await waitFor(
+      async () => {
+        const status = (await (await fetch(`${url}/api/status`)).json()) as {
+          instances: { self: boolean; workers: number }[];
+        };
+        return status.instances.find((i) => i.self)?.workers === 0;
+      },
+      { timeoutMs: 90_000, what: 'no unit left from before' },
+    );
     await client.rpush(`fila:${QUEUE}`, ...ids.map((id) => JSON.stringify({ id, sleepMs: SLEEP_MS })));
     await waitFor(async () => (await queue.getActiveCount()) === ids.length, {
       timeoutMs: 90_000,
@@ -127,12 +136,14 @@ describe('an instance cut off from Redis fences itself', () => {
     expect(metrics).toMatch(/^rpa_instance_fenced 1$/m);
     // Stay cut off past the lease: the slots lapse in Redis meanwhile; nothing starts here.
     const started = lines(/iniciado/).length;
+    const claims = lines(/vaga de worker/).length;
     await waitFor(() => Date.now() > fence.lastRenewalAt + LEASE_MS + 3000, {
       timeoutMs: 30_000,
       what: 'the lease to run out',
     });
     expect((await readyz()).body).toContain('workers abertos: 0');
     expect(lines(/iniciado/)).toHaveLength(started);
+    expect(lines(/vaga de worker/)).toHaveLength(claims); // no slot claims tried, so none failing
     expect(lines(/\[ISOLADA\]/)).toHaveLength(fencesBefore + 1);
     return fence;
   }
