@@ -192,9 +192,7 @@ export class QueueBridge {
     const waiting = await this.#o.bullQueue.getJobCountByTypes('waiting', 'prioritized');
     const room = Math.max(0, Math.min(batchSize, maxWaiting - waiting));
     if (room === 0 && !stats.holding) {
-      logger.warn(
-        `${waiting} jobs em espera (limite ${maxWaiting}): segurando os itens em ${this.#o.queue.sourceList}`,
-      );
+      logger.warn(`${waiting} jobs em espera (limite ${maxWaiting}): segurando itens em ${this.#o.queue.sourceList}`);
     } else if (room > 0 && stats.holding) {
       logger.info(`${waiting} jobs em espera (limite ${maxWaiting}): movendo itens de novo`);
     }

@@ -195,14 +195,14 @@ async function failAttempt(
   finished(deps, last ? 'error' : 'retry', finishedAtMs - ctx.entryBase.startedAtMs);
   const where = artifacts ? ` [screenshot: ${artifacts.screenshot ?? 'none'}; url: ${artifacts.url ?? 'none'}]` : '';
   const verdict = interrupted
-    ? 'interrupted (its worker was forced to close); it returns to waiting'
+    ? 'interrompido (o worker foi forçado a fechar); volta à espera'
     : permanent
-      ? 'failed permanently'
+      ? 'falhou de forma permanente'
       : last
-        ? 'failed on its last attempt'
-        : 'failed; will retry';
+        ? 'falhou na última tentativa'
+        : 'falhou; será tentado de novo';
   ctx.logger[last ? 'error' : 'warn'](
-    `Job ${verdict} (attempt ${ctx.attempt}/${ctx.maxAttempts}): ${error.name}: ${error.message}${where}`,
+    `Job ${verdict} (tentativa ${ctx.attempt}/${ctx.maxAttempts}): ${error.name}: ${error.message}${where}`,
   );
   if (artifacts) await job.log(`attempt ${ctx.attempt}: ${error.message}${where}`).catch(() => undefined);
   if (permanent) return new UnrecoverableError(`${error.message}${where}`);
