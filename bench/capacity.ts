@@ -92,6 +92,8 @@ async function oneRun(ctx: BenchContext, portalUrl: string, variant: Variant): P
   let split: CpuSplit | undefined;
   const sample = async (): Promise<void> => {
     split?.sample();
+    // Every second, not only at both ends: a browser retired before the end keeps the CPU it used.
+    if (split) own.read();
     peakPss = Math.max(peakPss, (await browserMemoryMb()).pssMb);
   };
   const sampler = setInterval(() => void sample(), 1000);
