@@ -48,6 +48,34 @@ const CAPACITY_GAUGES: readonly { name: string; help: string; value: (c: Capacit
   },
 ];
 
+type QueueStatusOf = ServiceStatus['queues'][number];
+
+/**
+ * One gauge per spec with a `queue` label, read from the status at scrape time; reset first, so a
+ * queue that disappeared (or a status that failed) leaves no stale series. `null`: no series.
+ */
+export function registerQueueGauges(
+  registers: Registry[],
+  snapshot: Snapshot,
+  specs: readonly { name: string; help: string; value: (q: QueueStatusOf) => number | null }[],
+): void {
+  for (const spec of specs) {
+    const gauge: Gauge<'queue'> = new Gauge({
+      name: spec.name,
+      help: spec.help,
+      labelNames: ['queue'],
+      registers,
+      collect: async () => {
+        gauge.reset();
+        for (const q of (await snapshot())?.queues ?? []) {
+          const value = spec.value(q);
+          if (value !== null) gauge.set({ queue: q.name }, value);
+        }
+      },
+    });
+  }
+}
+
 function mb(value: number | null): number | null {
   return value === null ? null : value * 1024 * 1024;
 }
@@ -94,21 +122,11 @@ export function registerCapacityGauges(registers: Registry[], snapshot: Snapshot
       value: (s) => s.jobSeconds,
     },
   ];
-  for (const spec of perQueue) {
-    const gauge: Gauge<'queue'> = new Gauge({
-      name: spec.name,
-      help: spec.help,
-      labelNames: ['queue'],
-      registers,
-      collect: async () => {
-        gauge.reset();
-        for (const q of (await snapshot())?.queues ?? []) {
-          const value = q.scaling ? spec.value(q.scaling) : null;
-          if (value !== null) gauge.set({ queue: q.name }, value);
-        }
-      },
-    });
-  }
+  registerQueueGauges(
+    registers,
+    snapshot,
+    perQueue.map((spec) => ({ ...spec, value: (q) => (q.scaling ? spec.value(q.scaling) : null) })),
+  );
   const bound: Gauge<'queue' | 'bound'> = new Gauge({
     name: 'rpa_queue_bound',
     help: 'What held the queue target at the last decision (1 for: rule, total, capacity, overload, stabilizing)',

@@ -1,5 +1,5 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import { registerCapacityGauges } from './capacity-metrics.js';
+import { registerCapacityGauges, registerQueueGauges } from './capacity-metrics.js';
 import { withTimeout } from '../lib/with-timeout.js';
 import type { Logger } from '../logging/logger.js';
 import type { ServiceEventMap, ServiceEvents } from '../shared/events.js';
@@ -108,20 +108,11 @@ export class ServiceMetrics {
         statusUp.set((await this.#snapshotStatus())?.redis === 'up' ? 1 : 0);
       },
     });
-    for (const spec of QUEUE_GAUGES) {
-      const gauge: Gauge<'queue'> = new Gauge({
-        name: spec.name,
-        help: spec.help,
-        labelNames: ['queue'],
-        registers,
-        collect: async () => {
-          const status = await this.#snapshotStatus();
-          // Reset so a queue that disappeared (or a status that failed) leaves no stale series.
-          gauge.reset();
-          for (const q of status?.queues ?? []) gauge.set({ queue: q.name }, Number(q[spec.field]));
-        },
-      });
-    }
+    registerQueueGauges(
+      registers,
+      () => this.#snapshotStatus(),
+      QUEUE_GAUGES.map((spec) => ({ ...spec, value: (q) => Number(q[spec.field]) })),
+    );
     const instances = new Gauge({
       name: 'rpa_pool_instances',
       help: 'Live instances sharing this Redis (this one included)',
