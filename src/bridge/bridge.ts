@@ -96,15 +96,7 @@ export class Bridge {
     this.#bridgeId = options.bridgeId ?? os.hostname();
     this.#logger = options.logger.child({ component: 'bridge' });
     for (const queue of options.queues) {
-      this.#stats.set(queue.name, {
-        moved: 0,
-        invalid: 0,
-        duplicates: 0,
-        replayed: 0,
-        holding: false,
-        stuckSince: undefined,
-        stuckReason: '',
-      });
+      this.#stats.set(queue.name, emptyBridgeStats());
     }
   }
 
@@ -260,4 +252,9 @@ export class Bridge {
     }
     this.#logger.info('ponte fechada');
   }
+}
+
+/** A queue bridge's counters before it moved anything. */
+export function emptyBridgeStats(): QueueBridgeStats {
+  return { moved: 0, invalid: 0, duplicates: 0, replayed: 0, holding: false, stuckSince: undefined, stuckReason: '' };
 }

@@ -4,7 +4,8 @@ import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
 import { rawOfInvalidEntry, type InvalidReason } from '../../../src/bridge/item.js';
 import { processingListOf } from '../../../src/bridge/lossless-list-moves.js';
-import { QueueBridge, type QueueBridgeStats } from '../../../src/bridge/queue-bridge.js';
+import { emptyBridgeStats } from '../../../src/bridge/bridge.js';
+import { QueueBridge } from '../../../src/bridge/queue-bridge.js';
 import { sharedRedisConfig } from '../../helpers/redis.js';
 import { waitFor } from '../../helpers/wait.js';
 import { BridgeWorld } from './fixture.js';
@@ -24,18 +25,6 @@ interface InvalidEntry {
 async function invalidEntries(world: BridgeWorld): Promise<InvalidEntry[]> {
   const texts = await world.redis.lrange(world.queue.invalidList, 0, -1);
   return texts.map((text) => JSON.parse(text) as InvalidEntry);
-}
-
-function newStats(): QueueBridgeStats {
-  return {
-    moved: 0,
-    invalid: 0,
-    duplicates: 0,
-    replayed: 0,
-    holding: false,
-    stuckSince: undefined,
-    stuckReason: '',
-  };
 }
 
 describe('bridge: items that parse but cannot become jobs', () => {
@@ -141,7 +130,7 @@ describe('bridge: items that parse but cannot become jobs', () => {
       command.disconnect();
       blocking.disconnect();
     });
-    const stats = newStats();
+    const stats = emptyBridgeStats();
     const processingList = processingListOf(world.queue.sourceList, `unit-${randomUUID()}`);
     const bridge = new QueueBridge({
       queue: world.queue,
