@@ -77,10 +77,16 @@ export class WorkerPool extends EventEmitter<WorkerPoolEvents> {
     };
   }
 
-  /** Units not closed (and slot claims on their way), over all queues. */
-  totalCounted(): number {
+  /** Units not closed yet, over all queues (a forced unit counts until its browser and Worker are gone). */
+  openUnits(): number {
     let total = 0;
     for (const records of this.#records.values()) total += records.filter((r) => r.unit.state !== 'closed').length;
+    return total;
+  }
+
+  /** Open units and slot claims on their way, over all queues. */
+  totalCounted(): number {
+    let total = this.openUnits();
     for (const n of this.#claiming.values()) total += n;
     return total;
   }

@@ -111,12 +111,12 @@ export function clusterOf(config: AppConfig, redis: Redis): ServiceCluster {
           logger.warn(
             `[ISOLADA] sem Redis há ${seconds(silentMs)} s (lease de ${seconds(ttlMs)} s): encerrando ${closing} worker(s) para não exceder os limites`,
           );
-          if (openUnits(pool) === 0) selfFence.unitsClosed();
+          if (pool.openUnits() === 0) selfFence.unitsClosed();
         },
       });
       fence = selfFence;
       pool.on('unit-state', (_queue, _unit, to) => {
-        if (to === 'closed' && selfFence.fenced && openUnits(pool) === 0) selfFence.unitsClosed();
+        if (to === 'closed' && selfFence.fenced && pool.openUnits() === 0) selfFence.unitsClosed();
       });
       const heartbeat = new InstanceHeartbeat({
         membership,
@@ -162,9 +162,4 @@ export function clusterOf(config: AppConfig, redis: Redis): ServiceCluster {
 /** 5100 → "5,1" (pt-BR). */
 function seconds(ms: number): string {
   return (ms / 1000).toLocaleString('pt-BR', { maximumFractionDigits: 1 });
-}
-
-/** Units not closed yet, over all queues (a forced unit counts until its browser and Worker are gone). */
-export function openUnits(pool: WorkerPool): number {
-  return pool.queues().reduce((n, q) => n + pool.counts(q).counted, 0);
 }

@@ -24,7 +24,6 @@ import type {
 } from '../shared/status.js';
 import type { PoolSnapshot } from '../cluster/pool-membership.js';
 import type { FenceState } from '../cluster/self-fence.js';
-import { openUnits } from './cluster-wiring.js';
 
 /** Jobs read per queue for ages and deadlines. */
 const SCHEDULE_SCAN_LIMIT = 1000;
@@ -75,7 +74,7 @@ export class LiveStatusSource implements StatusSource {
 
   fence(): FenceStatus | undefined {
     const state = this.deps.fence?.();
-    return state && { ...state, openUnits: openUnits(this.deps.pool) };
+    return state && { ...state, openUnits: this.deps.pool.openUnits() };
   }
 
   async redisReady(): Promise<boolean> {
