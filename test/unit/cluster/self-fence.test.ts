@@ -10,7 +10,7 @@ function makeFence() {
     renewEveryMs: 2000,
     clock: () => now,
     wallClock: () => 1_700_000_000_000 + now,
-    onFence: (silentMs) => fences.push(silentMs),
+    onFence: (cause) => fences.push(cause.kind === 'silent' ? cause.silentMs : -1),
   });
   return { fence, fences, at: (ms: number) => (now = ms) };
 }
