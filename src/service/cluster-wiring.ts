@@ -100,8 +100,7 @@ export function clusterOf(config: AppConfig, redis: Redis): ServiceCluster {
   // Renewed every bridge loop: after a batch, or after an empty list's BLMOVE wait (blockSeconds).
   const leaseMs = Math.max(3 * self.heartbeatMs, config.bridge.blockSeconds * 1000 + 5000);
   const membership = new PoolMembership({ redis, prefix: config.redis.prefix, queues: queueNames, ttlMs });
-  const howToChange = (field = '<campo>', value = '<valor>'): string =>
-    `redis-cli -n ${config.redis.db} HSET ${membership.capsKey} ${field} ${value}`;
+  const howToChange = `redis-cli -n ${config.redis.db} HSET ${membership.capsKey} <campo> <valor>`;
   return {
     slots: {
       claim: (queueName) => membership.claimSlot(owner, queueName),
@@ -152,8 +151,8 @@ export function clusterOf(config: AppConfig, redis: Redis): ServiceCluster {
           )
           .finally(() => (applying = false));
       };
-      // The pool's stored caps are the ones in effect, never this instance's own.
-      const adopt = (renewal: Renewal): void => {
+      // The pool's stored caps are the ones in effect, never this instance's own. True when they changed.
+      const adopt = (renewal: Renewal): boolean => {
         const { caps: stored, invalid } = capsFromFields(renewal.caps, queueNames, caps);
         if (invalid.join() !== lastInvalid && invalid.length > 0) {
           logger.warn(
@@ -161,24 +160,23 @@ export function clusterOf(config: AppConfig, redis: Redis): ServiceCluster {
           );
         }
         lastInvalid = invalid.join();
+        const changes = capsDifferences(caps, stored);
         if (!joined) {
           const differences = capsDifferences(own, stored);
           if (differences.length > 0) {
             logger.warn(
               `os limites desta instância diferem dos gravados no pool (${membership.capsKey}); valem os do pool: ` +
-                `${describeDifferences(differences)}. Para mudá-los com o pool ativo: ${howToChange()}; ` +
+                `${describeDifferences(differences)}. Para mudá-los com o pool ativo: ${howToChange}; ` +
                 'ou pare todas as instâncias (os limites saem com a última)',
             );
           }
-        } else {
-          const changes = capsDifferences(caps, stored);
-          if (changes.length > 0) {
-            logger.info(
-              `limites do pool alterados em ${membership.capsKey}: ${changes.map((c) => `${c.field} ${c.own} → ${c.stored}`).join(', ')}`,
-            );
-          }
+        } else if (changes.length > 0) {
+          logger.info(
+            `limites do pool alterados em ${membership.capsKey}: ${changes.map((c) => `${c.field} ${c.own} → ${c.stored}`).join(', ')}`,
+          );
         }
         caps = stored;
+        return joined && changes.length > 0;
       };
       const selfFence = new SelfFence({
         ttlMs,
@@ -208,7 +206,7 @@ export function clusterOf(config: AppConfig, redis: Redis): ServiceCluster {
         monotonic: () => selfFence.now(),
         onRenewed: (renewal, sentAtMonotonic) => {
           lastRefusal = '';
-          adopt(renewal);
+          if (adopt(renewal)) onChange(); // the scaler decides again under the new caps
           ensureConcurrency();
           if (renewal.released.length > 0) {
             const slots = renewal.released.map((r) => `${r.queue}|${r.n}`).join(', ');

@@ -71,4 +71,21 @@ describe('self-fencing', () => {
     fence.check();
     expect(fences).toEqual([4500, 4100]);
   });
+
+  it('fences at once when Redis refuses a beat, once, and lifts with a renewal sent after', () => {
+    const { fence, fences, at } = makeFence();
+    const refusal = { kind: 'other-pool', pool: 'a+b' } as const;
+    fence.renewed(10_000);
+    at(11_000);
+    fence.fenceNow(refusal);
+    expect(fence.fenced).toBe(true);
+    expect(fence.state().fencedAt).toBe(1_700_000_011_000);
+    at(16_000);
+    fence.fenceNow(refusal);
+    fence.check(); // the silence is past the threshold too: still the one fence
+    expect(fences).toEqual([-1]);
+    expect(fence.renewed(10_500)).toBe(false);
+    expect(fence.renewed(16_000)).toBe(true);
+    expect(fence.fenced).toBe(false);
+  });
 });

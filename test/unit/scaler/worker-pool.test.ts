@@ -339,6 +339,7 @@ describe('WorkerPool with global slots (several instances)', () => {
     const claim: { grant?: () => void } = {};
     // The fence's owner is outside the pool (the self-fence): the pool only reads it.
     let fenced = false;
+    let claims = 0;
     const pool = new WorkerPool({
       maxWorkersByQueue: { conferencia: 10, emissao: 10 },
       maxTotalWorkers: 20,
@@ -346,10 +347,12 @@ describe('WorkerPool with global slots (several instances)', () => {
       fenced: () => fenced,
       slots: {
         // emissao's claim reaches Redis only after the fence (it hung on an unreachable Redis).
-        claim: (queue) =>
-          queue === 'emissao'
+        claim: (queue) => {
+          claims++;
+          return queue === 'emissao'
             ? new Promise((resolve) => (claim.grant = () => resolve(s.claim(queue))))
-            : s.claim(queue),
+            : s.claim(queue);
+        },
         release: s.release,
       },
       createUnit: (queue, index) => {
@@ -376,10 +379,12 @@ describe('WorkerPool with global slots (several instances)', () => {
     await flush();
     expect(units).toHaveLength(2);
     expect(s.held.get('emissao')?.size ?? 0).toBe(0);
-    // The scaler may still set targets: nothing starts while fenced.
+    // The scaler may still set targets: nothing starts while fenced, no slot is even claimed.
+    const claimsBefore = claims;
     pool.setTarget('conferencia', 3);
     await flush();
     expect(units).toHaveLength(2);
+    expect(claims).toBe(claimsBefore);
     // Unfenced: the next target starts units again.
     fenced = false;
     pool.setTarget('conferencia', 3);
