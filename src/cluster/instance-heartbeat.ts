@@ -74,6 +74,7 @@ export class InstanceHeartbeat {
   #last: PoolSnapshot | undefined;
   #failing = false;
   #joined = false;
+  #starting: Promise<Renewal> | undefined;
   #loop: Promise<void> | undefined;
   #closing: Promise<void> | undefined;
 
@@ -93,12 +94,17 @@ export class InstanceHeartbeat {
    * Resolves with what the join renewed (the pool's stored caps among it). A record with this id
    * left by a dead predecessor (same id, another process) is waited out, up to its lease and a
    * beat; one that keeps beating is another live process: refused. Rejects when `signal` aborts.
+   * Idempotent.
    */
-  async start(signal?: AbortSignal): Promise<Renewal> {
-    if (this.#joined) throw new Error('heartbeat already started');
+  start(signal?: AbortSignal): Promise<Renewal> {
+    this.#starting ??= this.#doStart(signal);
+    return this.#starting;
+  }
+
+  async #doStart(signal: AbortSignal | undefined): Promise<Renewal> {
     const renewal = await this.#join(signal);
     this.#joined = true;
-    await this.#observe(this.#clock(), renewal.held);
+    await this.#observe(this.#clock(), renewal.held).catch((err: unknown) => this.#failed(err));
     this.#loop = this.#run();
     return renewal;
   }

@@ -66,3 +66,44 @@ export function capsDifferences(own: PoolCaps, stored: PoolCaps): CapDifference[
   }
   return out;
 }
+
+/** What taking the stored caps changed (the operator's words are made by the caller). */
+export interface CapsTaken {
+  /** The first take (at join): `differences` are from this instance's own configuration. */
+  readonly first: boolean;
+  /** From the configuration (first take) or from the caps in effect before (later takes). */
+  readonly differences: readonly CapDifference[];
+  /** Stored fields that could not be read (kept from the caps in effect). */
+  readonly invalid: readonly string[];
+}
+
+/**
+ * The caps this instance runs with: its own configuration's until it joins the pool, then always
+ * the pool's stored ones. The one owner of them; the pool, the scaler, the status and BullMQ's
+ * global concurrency read {@link CapsInEffect.current}.
+ */
+export class CapsInEffect {
+  #current: PoolCaps;
+  #taken = false;
+
+  constructor(
+    readonly own: PoolCaps,
+    readonly queues: readonly string[],
+  ) {
+    this.#current = own;
+  }
+
+  get current(): PoolCaps {
+    return this.#current;
+  }
+
+  /** Takes the stored caps (HGETALL's field/value pairs, as the join and every beat answer them). */
+  take(flat: readonly string[]): CapsTaken {
+    const { caps, invalid } = capsFromFields(flat, this.queues, this.#current);
+    const first = !this.#taken;
+    const differences = capsDifferences(first ? this.own : this.#current, caps);
+    this.#current = caps;
+    this.#taken = true;
+    return { first, differences, invalid };
+  }
+}

@@ -58,7 +58,7 @@ export class SelfFence {
   readonly #stop = new AbortController();
   /** Monotonic and wall time of the last successful renewal's sending. */
   #renewed: { at: number; wallAt: number } | undefined;
-  #fenced: { at: number; wallAt: number; closedWallAt?: number } | undefined;
+  #fenced: { at: number; wallAt: number; cause: FenceCause; closedWallAt?: number } | undefined;
   #loop: Promise<void> | undefined;
 
   constructor(options: SelfFenceOptions) {
@@ -74,6 +74,11 @@ export class SelfFence {
 
   get fenced(): boolean {
     return this.#fenced !== undefined;
+  }
+
+  /** Why the current fence started; undefined when not fenced. */
+  get cause(): FenceCause | undefined {
+    return this.#fenced?.cause;
   }
 
   state(): FenceState {
@@ -110,8 +115,9 @@ export class SelfFence {
    */
   fenceNow(refusal: Refusal): void {
     if (this.#fenced) return;
-    this.#fenced = { at: this.#clock(), wallAt: this.#wall() };
-    this.#options.onFence({ kind: 'refused', refusal });
+    const cause: FenceCause = { kind: 'refused', refusal };
+    this.#fenced = { at: this.#clock(), wallAt: this.#wall(), cause };
+    this.#options.onFence(cause);
   }
 
   /** Every unit the fence closed has closed (recorded once per fence, for `/readyz`). */
@@ -126,8 +132,9 @@ export class SelfFence {
     const now = this.#clock();
     const { ttlMs, renewEveryMs } = this.#options;
     if (!fenceDue(last.at, now, ttlMs, renewEveryMs)) return;
-    this.#fenced = { at: now, wallAt: this.#wall() };
-    this.#options.onFence({ kind: 'silent', silentMs: now - last.at });
+    const cause: FenceCause = { kind: 'silent', silentMs: now - last.at };
+    this.#fenced = { at: now, wallAt: this.#wall(), cause };
+    this.#options.onFence(cause);
   }
 
   async #run(): Promise<void> {

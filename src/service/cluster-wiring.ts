@@ -9,14 +9,8 @@ import type { Redis } from 'ioredis';
 import type { OrphanBridges } from '../bridge/bridge.js';
 import type { ListLease } from '../bridge/list-lease.js';
 import { describeHolder, InstanceHeartbeat } from '../cluster/instance-heartbeat.js';
-import { capsDifferences, capsFromFields, type CapDifference, type PoolCaps } from '../cluster/pool-caps.js';
-import {
-  PoolMembership,
-  type InstanceOwner,
-  type PoolSnapshot,
-  type Refusal,
-  type Renewal,
-} from '../cluster/pool-membership.js';
+import { CapsInEffect, type CapsTaken, type PoolCaps } from '../cluster/pool-caps.js';
+import { PoolMembership, type InstanceOwner, type PoolSnapshot, type Refusal } from '../cluster/pool-membership.js';
 import { SelfFence, type FenceCause, type FenceState } from '../cluster/self-fence.js';
 import type { AppConfig } from '../config/types.js';
 import { coerceError } from '../lib/errors.js';
@@ -93,14 +87,12 @@ export function clusterOf(config: AppConfig, redis: Redis): ServiceCluster {
   const ttlMs = self.heartbeatMs * 3;
   const owner: InstanceOwner = { id: self.id, host: os.hostname(), pid: process.pid, startedAt: Date.now() };
   const queueNames = config.queues.map((q) => q.name);
-  const own = ownCaps(config);
-  let caps = own;
+  const caps = new CapsInEffect(ownCaps(config), queueNames);
   let fence: SelfFence | undefined;
   const fenced = (): boolean => fence?.fenced ?? false;
   // Renewed every bridge loop: after a batch, or after an empty list's BLMOVE wait (blockSeconds).
   const leaseMs = Math.max(3 * self.heartbeatMs, config.bridge.blockSeconds * 1000 + 5000);
   const membership = new PoolMembership({ redis, prefix: config.redis.prefix, queues: queueNames, ttlMs });
-  const howToChange = `redis-cli -n ${config.redis.db} HSET ${membership.capsKey} <campo> <valor>`;
   return {
     slots: {
       claim: (queueName) => membership.claimSlot(owner, queueName),
@@ -126,72 +118,17 @@ export function clusterOf(config: AppConfig, redis: Redis): ServiceCluster {
     }),
     snapshot: () => membership.snapshot(),
     nudgeOthers: () => void membership.nudgeOthers(self.id).catch(() => undefined),
-    caps: () => caps,
+    caps: () => caps.current,
     fenced,
     fence: () => fence?.state(),
 
     async startHeartbeat({ pool, capacity, logger, onChange, applyCaps, signal }) {
       let members = '';
-      let joined = false;
-      let lastCause: FenceCause | undefined;
       let lastRefusal = '';
-      let lastInvalid = '';
-      // BullMQ's global concurrency follows the stored per-queue caps; a failed apply is retried at the next beat.
-      let applied = '';
-      let applying = false;
-      const ensureConcurrency = (): void => {
-        const key = JSON.stringify(caps.maxWorkers);
-        if (!joined || key === applied || applying) return;
-        applying = true;
-        applyCaps(caps)
-          .then(
-            () => void (applied = key),
-            (err: unknown) =>
-              logger.warn(`não foi possível aplicar a concorrência global das filas: ${coerceError(err).message}`),
-          )
-          .finally(() => (applying = false));
-      };
-      // The pool's stored caps are the ones in effect, never this instance's own. True when they changed.
-      const adopt = (renewal: Renewal): boolean => {
-        const { caps: stored, invalid } = capsFromFields(renewal.caps, queueNames, caps);
-        if (invalid.join() !== lastInvalid && invalid.length > 0) {
-          logger.warn(
-            `limites do pool inválidos em ${membership.capsKey} (${invalid.join(', ')}: inteiro ≥ 0): mantendo os atuais`,
-          );
-        }
-        lastInvalid = invalid.join();
-        const changes = capsDifferences(caps, stored);
-        if (!joined) {
-          const differences = capsDifferences(own, stored);
-          if (differences.length > 0) {
-            logger.warn(
-              `os limites desta instância diferem dos gravados no pool (${membership.capsKey}); valem os do pool: ` +
-                `${describeDifferences(differences)}. Para mudá-los com o pool ativo: ${howToChange}; ` +
-                'ou pare todas as instâncias (os limites saem com a última)',
-            );
-          }
-        } else if (changes.length > 0) {
-          logger.info(
-            `limites do pool alterados em ${membership.capsKey}: ${changes.map((c) => `${c.field} ${c.own} → ${c.stored}`).join(', ')}`,
-          );
-        }
-        caps = stored;
-        return joined && changes.length > 0;
-      };
-      const selfFence = new SelfFence({
-        ttlMs,
-        renewEveryMs: self.heartbeatMs,
-        onFence: (cause) => {
-          lastCause = cause;
-          const closing = pool.forceCloseAll();
-          logger.warn(fenceLine(cause, closing, ttlMs));
-          if (pool.openUnits() === 0) selfFence.unitsClosed();
-        },
-      });
+      const capsLog = capsLogger(logger, membership.capsKey, config.redis.db);
+      const concurrency = concurrencyFollower(applyCaps, logger);
+      const selfFence = fenceOf(pool, logger, ttlMs, self.heartbeatMs);
       fence = selfFence;
-      pool.on('unit-state', (_queue, _unit, to) => {
-        if (to === 'closed' && selfFence.fenced && pool.openUnits() === 0) selfFence.unitsClosed();
-      });
       const heartbeat = new InstanceHeartbeat({
         membership,
         owner,
@@ -200,21 +137,24 @@ export function clusterOf(config: AppConfig, redis: Redis): ServiceCluster {
         capacity,
         units: () => Object.fromEntries(config.queues.map((q) => [q.name, pool.counts(q.name).live])),
         slots: () => pool.slotsHeld(),
-        caps: () => caps,
+        caps: () => caps.current,
         intervalMs: self.heartbeatMs,
         logger,
         monotonic: () => selfFence.now(),
         onRenewed: (renewal, sentAtMonotonic) => {
           lastRefusal = '';
-          if (adopt(renewal)) onChange(); // the scaler decides again under the new caps
-          ensureConcurrency();
+          const taken = caps.take(renewal.caps);
+          capsLog(taken);
+          if (!taken.first) concurrency.follow(caps.current);
+          if (!taken.first && taken.differences.length > 0) onChange(); // decide again under the new caps
           if (renewal.released.length > 0) {
             const slots = renewal.released.map((r) => `${r.queue}|${r.n}`).join(', ');
             logger.info(`vaga(s) ${slots} devolvida(s) ao pool: nenhum worker aberto desta instância a usa`);
           }
+          const cause = selfFence.cause;
           if (!selfFence.renewed(sentAtMonotonic)) return;
           logger.info(
-            lastCause?.kind === 'refused'
+            cause?.kind === 'refused'
               ? `[REINTEGRADA] o id ${self.id} voltou a ser desta instância: retomando`
               : '[REINTEGRADA] Redis voltou: retomando',
           );
@@ -237,10 +177,8 @@ export function clusterOf(config: AppConfig, redis: Redis): ServiceCluster {
         },
       });
       await heartbeat.start(signal);
-      joined = true;
       try {
-        await applyCaps(caps);
-        applied = JSON.stringify(caps.maxWorkers);
+        await concurrency.apply(caps.current);
       } catch (err) {
         await heartbeat.close();
         throw err;
@@ -259,9 +197,75 @@ export function clusterOf(config: AppConfig, redis: Redis): ServiceCluster {
   };
 }
 
-/** `maxTotalWorkers 30 aqui, 20 no pool; maxWorkers:conferencia 12 aqui, 10 no pool` */
-function describeDifferences(differences: readonly CapDifference[]): string {
-  return differences.map((d) => `${d.field} ${d.own} aqui, ${d.stored} no pool`).join('; ');
+/**
+ * The self-fence of this instance: when it fences, the pool forces its units closed; `/readyz`
+ * learns when the last one has closed.
+ */
+function fenceOf(pool: WorkerPool, logger: Logger, ttlMs: number, renewEveryMs: number): SelfFence {
+  const fence: SelfFence = new SelfFence({
+    ttlMs,
+    renewEveryMs,
+    onFence: (cause) => {
+      const closing = pool.forceCloseAll();
+      logger.warn(fenceLine(cause, closing, ttlMs));
+      if (pool.openUnits() === 0) fence.unitsClosed();
+    },
+  });
+  pool.on('unit-state', (_queue, _unit, to) => {
+    if (to === 'closed' && fence.fenced && pool.openUnits() === 0) fence.unitsClosed();
+  });
+  return fence;
+}
+
+/**
+ * BullMQ's global concurrency follows the caps in effect: `apply` at start (its failure fails the
+ * start), `follow` at every beat (applies a change; a failure is logged and retried at the next).
+ */
+function concurrencyFollower(
+  applyCaps: (caps: PoolCaps) => Promise<void>,
+  logger: Logger,
+): { apply(caps: PoolCaps): Promise<void>; follow(caps: PoolCaps): void } {
+  let applied = '';
+  let applying = false;
+  const apply = async (caps: PoolCaps): Promise<void> => {
+    await applyCaps(caps);
+    applied = JSON.stringify(caps.maxWorkers);
+  };
+  return {
+    apply,
+    follow(caps) {
+      if (applying || JSON.stringify(caps.maxWorkers) === applied) return;
+      applying = true;
+      apply(caps)
+        .catch((err: unknown) => {
+          logger.warn(`não foi possível aplicar a concorrência global das filas: ${coerceError(err).message}`);
+        })
+        .finally(() => (applying = false));
+    },
+  };
+}
+
+/** The lines about the caps in effect: how this instance's differ (at join), what changed later. */
+function capsLogger(logger: Logger, capsKey: string, db: number): (taken: CapsTaken) => void {
+  let lastInvalid = '';
+  return ({ first, differences, invalid }) => {
+    if (invalid.length > 0 && invalid.join() !== lastInvalid) {
+      logger.warn(`limites do pool inválidos em ${capsKey} (${invalid.join(', ')}: inteiro ≥ 0): mantendo os atuais`);
+    }
+    lastInvalid = invalid.join();
+    if (differences.length === 0) return;
+    if (first) {
+      const both = differences.map((d) => `${d.field} ${d.own} aqui, ${d.stored} no pool`).join('; ');
+      logger.warn(
+        `os limites desta instância diferem dos gravados no pool (${capsKey}); valem os do pool: ${both}. ` +
+          `Para mudá-los com o pool ativo: redis-cli -n ${db} HSET ${capsKey} <campo> <valor>; ` +
+          'ou pare todas as instâncias (os limites saem com a última)',
+      );
+    } else {
+      const changes = differences.map((d) => `${d.field} ${d.own} → ${d.stored}`).join(', ');
+      logger.info(`limites do pool alterados em ${capsKey}: ${changes}`);
+    }
+  };
 }
 
 /** The `[ISOLADA]` line. */

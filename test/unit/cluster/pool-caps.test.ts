@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { capsDifferences, capsFields, capsFromFields, type PoolCaps } from '../../../src/cluster/pool-caps.js';
+import {
+  CapsInEffect,
+  capsDifferences,
+  capsFields,
+  capsFromFields,
+  type PoolCaps,
+} from '../../../src/cluster/pool-caps.js';
 
 const caps = (total: number, conferencia: number, emissao: number): PoolCaps => ({
   maxTotalWorkers: total,
@@ -32,5 +38,27 @@ describe('pool caps as stored in Redis', () => {
       { field: 'maxWorkers:conferencia', own: 10, stored: 12 },
     ]);
     expect(capsDifferences(caps(20, 10, 3), caps(20, 10, 3))).toEqual([]);
+  });
+});
+
+describe('the caps in effect', () => {
+  it('are the configuration’s until the first take, then the stored ones; reports what changed', () => {
+    const effect = new CapsInEffect(caps(30, 10, 5), ['conferencia', 'emissao']);
+    expect(effect.current).toEqual(caps(30, 10, 5));
+    expect(effect.take(capsFields(caps(20, 10, 5)))).toEqual({
+      first: true,
+      differences: [{ field: 'maxTotalWorkers', own: 30, stored: 20 }],
+      invalid: [],
+    });
+    expect(effect.current).toEqual(caps(20, 10, 5));
+    // Unchanged at the next beats; an operator's change is reported against the caps in effect.
+    expect(effect.take(capsFields(caps(20, 10, 5))).differences).toEqual([]);
+    const changed = effect.take(['maxTotalWorkers', '25', 'maxWorkers:conferencia', 'x', 'maxWorkers:emissao', '5']);
+    expect(changed).toEqual({
+      first: false,
+      differences: [{ field: 'maxTotalWorkers', own: 20, stored: 25 }],
+      invalid: ['maxWorkers:conferencia'],
+    });
+    expect(effect.current).toEqual(caps(25, 10, 5));
   });
 });

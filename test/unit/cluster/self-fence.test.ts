@@ -79,6 +79,7 @@ describe('self-fencing', () => {
     at(11_000);
     fence.fenceNow(refusal);
     expect(fence.fenced).toBe(true);
+    expect(fence.cause).toEqual({ kind: 'refused', refusal });
     expect(fence.state().fencedAt).toBe(1_700_000_011_000);
     at(16_000);
     fence.fenceNow(refusal);
@@ -87,5 +88,6 @@ describe('self-fencing', () => {
     expect(fence.renewed(10_500)).toBe(false);
     expect(fence.renewed(16_000)).toBe(true);
     expect(fence.fenced).toBe(false);
+    expect(fence.cause).toBeUndefined();
   });
 });
