@@ -36,21 +36,35 @@ end
  */
 const MEMBER_HEAD = `${PURGE}${FOREIGN}
 local ttl = tonumber(ARGV[3])
-local stalePools = redis.call('ZRANGEBYSCORE', KEYS[7], '-inf', now)
-if #stalePools > 0 then redis.call('ZREM', KEYS[7], unpack(stalePools)) end
+-- Another live pool on this prefix (expired entries purged first), or nil.
 local function otherPool()
+  local stale = redis.call('ZRANGEBYSCORE', KEYS[7], '-inf', now)
+  if #stale > 0 then redis.call('ZREM', KEYS[7], unpack(stale)) end
   for _, name in ipairs(redis.call('ZRANGE', KEYS[7], 0, -1)) do
     if name ~= ARGV[8] then return name end
   end
   return nil
 end
+-- Registers this instance and its pool; stores the offered caps where the pool has none. Returns
+-- the stored caps (HGETALL's pairs).
 local function register()
   redis.call('SET', KEYS[4], ARGV[2], 'PX', ttl)
   redis.call('ZADD', KEYS[1], now + ttl, ARGV[1])
   redis.call('ZADD', KEYS[7], now + ttl, ARGV[8])
   if ARGV[4] ~= '' then redis.call('HSET', KEYS[5], ARGV[4], ARGV[1]) end
-  for i = 11, #ARGV, 2 do redis.call('HSETNX', KEYS[6], ARGV[i], ARGV[i + 1]) end
+  local caps = redis.call('HGETALL', KEYS[6])
+  local stored = {}
+  for i = 1, #caps, 2 do stored[caps[i]] = true end
+  local missing = false
+  for i = 11, #ARGV, 2 do
+    if not stored[ARGV[i]] then
+      redis.call('HSET', KEYS[6], ARGV[i], ARGV[i + 1])
+      missing = true
+    end
+  end
   redis.call('PEXPIRE', KEYS[6], ttl)
+  if missing then caps = redis.call('HGETALL', KEYS[6]) end
+  return caps
 end
 local function set(csv)
   local s = {}
@@ -88,9 +102,9 @@ local other = otherPool()
 if other then return {'other-pool', other} end
 local cur = redis.call('GET', KEYS[4])
 if foreign(cur, ARGV[5], ARGV[6], ARGV[7]) then return {'duplicate', cur} end
-register()
+local caps = register()
 local held, released = reconcile()
-return {'joined', held, released, redis.call('HGETALL', KEYS[6])}
+return {'joined', held, released, caps}
 `;
 
 // Every heartbeat: renews the record and reconciles the slots (see reconcile). Does nothing when
@@ -99,13 +113,14 @@ return {'joined', held, released, redis.call('HGETALL', KEYS[6])}
 export const BEAT_SCRIPT = `${MEMBER_HEAD}
 local cur = redis.call('GET', KEYS[4])
 if foreign(cur, ARGV[5], ARGV[6], ARGV[7]) then return {'duplicate', cur} end
-if not redis.call('ZSCORE', KEYS[7], ARGV[8]) then
+local mine = redis.call('ZSCORE', KEYS[7], ARGV[8])
+if not mine or tonumber(mine) <= now then
   local other = otherPool()
   if other then return {'other-pool', other} end
 end
-register()
+local caps = register()
 local held, released = reconcile()
-return {'renewed', held, released, redis.call('HGETALL', KEYS[6])}
+return {'renewed', held, released, caps}
 `;
 
 // KEYS: instances, slots, holders, record, caps. ARGV: id, queue, ttlMs, host, pid, startedAt.
