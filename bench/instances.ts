@@ -187,10 +187,11 @@ async function commandsPerSecond(ctx: BenchContext, n: number, seconds: number):
     (_, i) =>
       new InstanceHeartbeat({
         membership,
-        id: `sim-${i}`,
+        owner: { id: `sim-${i}`, host: 'bench', pid: process.pid, startedAt: Date.now() },
         version: 'bench',
         capacity: () => 5,
         units: () => ({ conferencia: 2, emissao: 0 }),
+        caps: () => ({ maxTotalWorkers: 20, maxWorkers: { conferencia: 20, emissao: 10 } }),
         intervalMs: 2000,
         logger: silent,
       }),

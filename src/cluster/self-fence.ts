@@ -9,10 +9,23 @@
  * successful renewal, fencing at `ttlMs - renewEveryMs` leaves one renewal interval to close the
  * units. The bound assumes this process runs: a process paused as a whole (SIGSTOP, a very long
  * GC pause) cannot fence itself, and then only BullMQ's global concurrency bounds active jobs.
+ *
+ * It also fences at once when Redis refuses a beat (another process holds this instance id now,
+ * or another pool took the prefix): this instance's slots may be counted for someone else then.
+ *
+ * The one owner of the fenced flag: the worker pool and the scaler read {@link SelfFence.fenced}.
  */
 import { performance } from 'node:perf_hooks';
 import { sleep, type Clock } from '../lib/sleep.js';
 import type { FenceStatus } from '../shared/status.js';
+import type { Refusal } from './pool-membership.js';
+
+/** Why the instance fenced itself. */
+export type FenceCause =
+  /** No renewal reached Redis for `silentMs` (more than the lease minus one renewal interval). */
+  | { readonly kind: 'silent'; readonly silentMs: number }
+  /** Redis refused a beat: see {@link Refusal}. */
+  | { readonly kind: 'refused'; readonly refusal: Refusal };
 
 export interface SelfFenceOptions {
   /** Heartbeats and slots lapse this long after their last renewal. */
@@ -21,8 +34,8 @@ export interface SelfFenceOptions {
   readonly renewEveryMs: number;
   /** How often the watchdog looks. @defaultValue 100 */
   readonly checkEveryMs?: number;
-  /** The fence starts: close every unit, start none. `silentMs`: time since the last renewal. */
-  readonly onFence: (silentMs: number) => void;
+  /** The fence starts: close every unit, start none. */
+  readonly onFence: (cause: FenceCause) => void;
   /** Monotonic ms. @defaultValue performance.now */
   readonly clock?: Clock;
   /** Wall clock, for reporting only. @defaultValue Date.now */
@@ -45,7 +58,7 @@ export class SelfFence {
   readonly #stop = new AbortController();
   /** Monotonic and wall time of the last successful renewal's sending. */
   #renewed: { at: number; wallAt: number } | undefined;
-  #fenced: { at: number; wallAt: number; closedWallAt?: number } | undefined;
+  #fenced: { at: number; wallAt: number; cause: FenceCause; closedWallAt?: number } | undefined;
   #loop: Promise<void> | undefined;
 
   constructor(options: SelfFenceOptions) {
@@ -61,6 +74,11 @@ export class SelfFence {
 
   get fenced(): boolean {
     return this.#fenced !== undefined;
+  }
+
+  /** Why the current fence started; undefined when not fenced. */
+  get cause(): FenceCause | undefined {
+    return this.#fenced?.cause;
   }
 
   state(): FenceState {
@@ -91,6 +109,17 @@ export class SelfFence {
     return true;
   }
 
+  /**
+   * Fences now: Redis refused a beat, so this instance's slots may be counted for another process.
+   * Lifted like any fence, by a renewal sent after it. Nothing happens while already fenced.
+   */
+  fenceNow(refusal: Refusal): void {
+    if (this.#fenced) return;
+    const cause: FenceCause = { kind: 'refused', refusal };
+    this.#fenced = { at: this.#clock(), wallAt: this.#wall(), cause };
+    this.#options.onFence(cause);
+  }
+
   /** Every unit the fence closed has closed (recorded once per fence, for `/readyz`). */
   unitsClosed(): void {
     if (this.#fenced && this.#fenced.closedWallAt === undefined) this.#fenced.closedWallAt = this.#wall();
@@ -103,8 +132,9 @@ export class SelfFence {
     const now = this.#clock();
     const { ttlMs, renewEveryMs } = this.#options;
     if (!fenceDue(last.at, now, ttlMs, renewEveryMs)) return;
-    this.#fenced = { at: now, wallAt: this.#wall() };
-    this.#options.onFence(now - last.at);
+    const cause: FenceCause = { kind: 'silent', silentMs: now - last.at };
+    this.#fenced = { at: now, wallAt: this.#wall(), cause };
+    this.#options.onFence(cause);
   }
 
   async #run(): Promise<void> {

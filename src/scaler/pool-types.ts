@@ -32,13 +32,22 @@ export interface UnitSlots {
 }
 
 export interface WorkerPoolOptions {
-  /** Per-queue ceilings, counting starting and draining units. */
+  /**
+   * Per-queue ceilings, counting starting and draining units; its keys are the pool's queues. Read
+   * at every start, so a getter may hand the pool caps that change at run time (the caps stored
+   * for several instances).
+   */
   readonly maxWorkersByQueue: Readonly<Record<string, number>>;
-  /** Ceiling over all queues, counting starting and draining units. */
+  /** Ceiling over all queues, counting starting and draining units. Read at every start, like the above. */
   readonly maxTotalWorkers: number;
   readonly createUnit: UnitFactory;
   /** Global slots; without them the pool numbers its units itself (one instance). */
   readonly slots?: UnitSlots;
+  /**
+   * True while the instance has fenced itself (read from its owner, the self-fence): no unit
+   * starts, and a slot claim granted meanwhile is given back. @defaultValue never fenced
+   */
+  readonly fenced?: () => boolean;
   readonly logger: Logger;
   /** Wait after a unit failed to start before starting another for that queue. @defaultValue 2000 */
   readonly startRetryMs?: number;

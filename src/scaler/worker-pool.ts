@@ -40,10 +40,10 @@ export class WorkerPool extends EventEmitter<WorkerPoolEvents> {
   readonly #stop = new AbortController();
   readonly #options: WorkerPoolOptions;
   readonly #clock: Clock;
-  /** Set by {@link fence}: no unit starts, slot claims under way are given back. */
-  #fenced = false;
-  /** Bumped by every fence: a slot claim sent before it must not start a unit after it. */
-  #fences = 0;
+  /** Bumped by {@link forceCloseAll}: a slot claim sent before it must not start a unit after it. */
+  #forcedAll = 0;
+  /** A slot release failed and was logged; the next failure is not (the heartbeat frees the slot). */
+  #releaseFailing = false;
   #closing: Promise<void> | undefined;
 
   constructor(options: WorkerPoolOptions) {
@@ -84,6 +84,20 @@ export class WorkerPool extends EventEmitter<WorkerPoolEvents> {
     return total;
   }
 
+  /**
+   * The slots this instance holds, for the heartbeat to hand Redis (which renews those and releases
+   * any other slot recorded for this instance): every open unit's, and the queues with a claim on
+   * its way (their slot number is not known yet).
+   */
+  slotsHeld(): { held: { queue: string; n: number }[]; claiming: string[] } {
+    const held: { queue: string; n: number }[] = [];
+    for (const [queue, records] of this.#records) {
+      for (const r of records) if (r.unit.state !== 'closed') held.push({ queue, n: r.index });
+    }
+    const claiming = [...this.#claiming].filter(([, n]) => n > 0).map(([queue]) => queue);
+    return { held, claiming };
+  }
+
   /** Open units and slot claims on their way, over all queues. */
   totalCounted(): number {
     let total = this.openUnits();
@@ -114,41 +128,26 @@ export class WorkerPool extends EventEmitter<WorkerPoolEvents> {
     return [...this.#records.keys()];
   }
 
-  get fenced(): boolean {
-    return this.#fenced;
-  }
-
   /**
-   * The instance may lose its slots (no renewal reached Redis): forces every unit to close now
-   * (their running jobs are interrupted and return to waiting through the stalled check) and
-   * starts none until {@link rejoin}. Returns how many units it closed.
+   * The instance fenced itself (it may lose its slots): forces every unit to close now (their
+   * running jobs are interrupted and return to waiting through the stalled check); a slot claim
+   * sent before is given back when granted. Nothing starts while `fenced()` says so. Returns how
+   * many units it closed.
    */
-  fence(): number {
-    this.#fenced = true;
-    this.#fences += 1;
+  forceCloseAll(): number {
+    this.#forcedAll += 1;
     const open = [...this.#records.values()].flat().filter((r) => r.unit.state !== 'closed');
     for (const r of open) this.#track(r.unit.forceClose().catch(() => undefined));
     return open.length;
   }
 
-  /**
-   * Renewals reach Redis again: gives back the slots Redis still counts for this instance but no
-   * open unit holds (their release was lost while Redis was away), then starts units again.
-   */
-  rejoin(held: readonly { queue: string; n: number }[]): void {
-    if (!this.#fenced) return;
-    const slots = this.#options.slots;
-    for (const { queue, n } of held) {
-      const open = (this.#records.get(queue) ?? []).some((r) => r.index === n && r.unit.state !== 'closed');
-      if (slots && !open) this.#track(slots.release(queue, n).catch(() => undefined));
-    }
-    this.#fenced = false;
-    for (const queue of this.#records.keys()) this.#reconcile(queue);
+  #fenced(): boolean {
+    return this.#options.fenced?.() ?? false;
   }
 
   #reconcile(queue: string): void {
     const records = this.#records.get(queue);
-    if (!records || this.#stop.signal.aborted || this.#fenced) return;
+    if (!records || this.#stop.signal.aborted || this.#fenced()) return;
     const target = this.#targets.get(queue) ?? 0;
     const live = records.filter((r) => LIVE.has(r.unit.state));
     if (live.length > target) {
@@ -171,7 +170,7 @@ export class WorkerPool extends EventEmitter<WorkerPoolEvents> {
   #claimAndStart(queue: string, slots: UnitSlots): void {
     this.#claiming.set(queue, (this.#claiming.get(queue) ?? 0) + 1);
     const done = (): void => void this.#claiming.set(queue, (this.#claiming.get(queue) ?? 1) - 1);
-    const fences = this.#fences;
+    const forcedAll = this.#forcedAll;
     this.#track(
       slots.claim(queue).then(
         (index) => {
@@ -182,9 +181,9 @@ export class WorkerPool extends EventEmitter<WorkerPoolEvents> {
           if (index === null) return this.#retryLater(queue);
           // Taken: the slot was given back and granted again to an open unit, which keeps it.
           if (taken) return;
-          const stale = fences !== this.#fences || this.#fenced;
+          const stale = forcedAll !== this.#forcedAll || this.#fenced();
           if (stale || this.#stop.signal.aborted || live >= (this.#targets.get(queue) ?? 0)) {
-            this.#track(slots.release(queue, index).catch(() => undefined));
+            this.#releaseSlot(slots, queue, index);
             return;
           }
           this.#startUnit(queue, records, index);
@@ -264,7 +263,7 @@ export class WorkerPool extends EventEmitter<WorkerPoolEvents> {
     if (at < 0) return;
     records.splice(at, 1);
     const slots = this.#options.slots;
-    if (slots) this.#track(slots.release(queue, record.index).catch(() => undefined));
+    if (slots) this.#releaseSlot(slots, queue, record.index);
     this.#options.logger.info(workerStoppedLine(record.unit.name, queue, this.counts(queue).live), {
       queue,
       worker: record.unit.name,
@@ -272,6 +271,27 @@ export class WorkerPool extends EventEmitter<WorkerPoolEvents> {
     if (this.#stop.signal.aborted) return;
     // A unit that closed on its own (not retired) leaves a gap; a closed draining unit frees room.
     for (const name of this.#records.keys()) this.#reconcile(name);
+  }
+
+  /**
+   * Gives a slot back. A failure (Redis away) is logged once until a release succeeds again; the
+   * slot is not lost: the next heartbeat hands Redis the slots this instance holds, and Redis
+   * releases every other one recorded for it.
+   */
+  #releaseSlot(slots: UnitSlots, queue: string, n: number): void {
+    this.#track(
+      slots.release(queue, n).then(
+        () => void (this.#releaseFailing = false),
+        (err: unknown) => {
+          if (this.#releaseFailing) return;
+          this.#releaseFailing = true;
+          this.#options.logger.warn(
+            `vaga ${queue}|${n} não devolvida (${coerceError(err).message}); o próximo heartbeat a devolve`,
+            { queue },
+          );
+        },
+      ),
+    );
   }
 
   #track(promise: Promise<unknown>): void {

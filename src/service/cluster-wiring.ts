@@ -1,15 +1,19 @@
 /**
  * The several-instances part of the service, wired once (CONTRACT.md "Several instances"): the
- * pool membership in Redis, the unit slots the worker pool starts under, the other instances as
- * the scaler sees them, the dead bridges the bridge takes over, and the heartbeat.
+ * pool membership in Redis, the unit slots the worker pool starts under, the pool's stored caps,
+ * the other instances as the scaler sees them, the dead bridges the bridge takes over, the
+ * heartbeat and the self-fence.
  */
+import os from 'node:os';
 import type { Redis } from 'ioredis';
 import type { OrphanBridges } from '../bridge/bridge.js';
 import type { ListLease } from '../bridge/list-lease.js';
-import { InstanceHeartbeat } from '../cluster/instance-heartbeat.js';
-import { PoolMembership, type PoolSnapshot } from '../cluster/pool-membership.js';
-import { SelfFence, type FenceState } from '../cluster/self-fence.js';
+import { describeHolder, InstanceHeartbeat } from '../cluster/instance-heartbeat.js';
+import { CapsInEffect, type CapsTaken, type PoolCaps } from '../cluster/pool-caps.js';
+import { PoolMembership, type InstanceOwner, type PoolSnapshot, type Refusal } from '../cluster/pool-membership.js';
+import { SelfFence, type FenceCause, type FenceState } from '../cluster/self-fence.js';
 import type { AppConfig } from '../config/types.js';
+import { coerceError } from '../lib/errors.js';
 import type { Logger } from '../logging/logger.js';
 import { createRedis } from '../redis/connection.js';
 import type { CapacityBound } from '../scaler/decide.js';
@@ -29,20 +33,34 @@ export interface ServiceCluster {
   snapshot(): Promise<PoolSnapshot>;
   /** Asks the other instances to evaluate now (errors logged at debug, never thrown). */
   nudgeOthers(): void;
+  /**
+   * The caps in effect: this instance's configuration until it joins the pool, then the pool's
+   * stored ones (read them at every use: an operator may change them live).
+   */
+  readonly caps: () => PoolCaps;
+  /** True while this instance has fenced itself; the self-fence owns the flag, everyone reads it. */
+  readonly fenced: () => boolean;
   /** Self-fencing (undefined before the heartbeat starts): `/readyz` and `/metrics` show it. */
   readonly fence: () => FenceState | undefined;
 
   /**
-   * Beats once, then every `instance.heartbeatMs`; `onChange` when instances come or go, and when
-   * another instance nudges (it bridged new items): every instance then starts its share at once.
-   * Fences this instance (closes its units, starts none) when its renewals stop reaching Redis for
-   * longer than its slots' lease minus one beat, and lifts the fence at the next renewal.
+   * Joins the pool (refused with a ConfigError when another process holds this instance id or
+   * another pool is live on the prefix), takes the pool's stored caps and applies them through
+   * `applyCaps` (BullMQ's global concurrency), then beats every `instance.heartbeatMs`. Each beat
+   * reconciles this instance's slots with the pool's open units. `onChange` when instances come or
+   * go, and when another instance nudges (it bridged new items): every instance then starts its
+   * share at once. Fences this instance (closes its units, starts none) when its renewals stop
+   * reaching Redis for longer than its slots' lease minus one beat, or when Redis refuses a beat,
+   * and lifts the fence at the next renewal.
    */
   startHeartbeat(deps: {
     readonly pool: WorkerPool;
     readonly capacity: () => number;
     readonly logger: Logger;
     readonly onChange: () => void;
+    readonly applyCaps: (caps: PoolCaps) => Promise<void>;
+    /** Aborts the join (a stop requested while a predecessor's record is waited out). */
+    readonly signal?: AbortSignal;
   }): Promise<{ close(): Promise<void> }>;
 }
 
@@ -56,28 +74,29 @@ export function instanceCapacityOf(maxWorkers: number, bound: CapacityBound | un
   return Math.max(0, Math.min(maxWorkers, units));
 }
 
+/** The caps this instance's configuration asks for. */
+export function ownCaps(config: AppConfig): PoolCaps {
+  return {
+    maxTotalWorkers: config.scaler.maxTotalWorkers,
+    maxWorkers: Object.fromEntries(config.queues.map((q) => [q.name, q.maxWorkers])),
+  };
+}
+
 export function clusterOf(config: AppConfig, redis: Redis): ServiceCluster {
   const self = config.instance;
   const ttlMs = self.heartbeatMs * 3;
+  const owner: InstanceOwner = { id: self.id, host: os.hostname(), pid: process.pid, startedAt: Date.now() };
+  const queueNames = config.queues.map((q) => q.name);
+  const caps = new CapsInEffect(ownCaps(config), queueNames);
   let fence: SelfFence | undefined;
+  const fenced = (): boolean => fence?.fenced ?? false;
   // Renewed every bridge loop: after a batch, or after an empty list's BLMOVE wait (blockSeconds).
   const leaseMs = Math.max(3 * self.heartbeatMs, config.bridge.blockSeconds * 1000 + 5000);
-  const membership = new PoolMembership({
-    redis,
-    prefix: config.redis.prefix,
-    queues: config.queues.map((q) => q.name),
-    ttlMs,
-  });
+  const membership = new PoolMembership({ redis, prefix: config.redis.prefix, queues: queueNames, ttlMs });
   return {
     slots: {
-      claim: (queueName) =>
-        membership.claimSlot(
-          self.id,
-          queueName,
-          config.queues.find((q) => q.name === queueName)?.maxWorkers ?? 0,
-          config.scaler.maxTotalWorkers,
-        ),
-      release: (queueName, index) => membership.releaseSlot(self.id, queueName, index),
+      claim: (queueName) => membership.claimSlot(owner, queueName),
+      release: (queueName, index) => membership.releaseSlot(owner, queueName, index),
     },
     orphans: {
       list: () => membership.orphanedBridges(),
@@ -92,47 +111,60 @@ export function clusterOf(config: AppConfig, redis: Redis): ServiceCluster {
     scaler: (capacity) => ({
       selfId: self.id,
       capacity,
-      fenced: () => fence?.fenced ?? false,
+      fenced,
       // Others by the slots they hold (granted at once, unlike their last heartbeat's counts).
       instances: async () =>
         (await membership.snapshot()).instances.map((i) => ({ id: i.id, capacity: i.capacity, units: i.slots })),
     }),
     snapshot: () => membership.snapshot(),
     nudgeOthers: () => void membership.nudgeOthers(self.id).catch(() => undefined),
+    caps: () => caps.current,
+    fenced,
     fence: () => fence?.state(),
 
-    async startHeartbeat({ pool, capacity, logger, onChange }) {
+    async startHeartbeat({ pool, capacity, logger, onChange, applyCaps, signal }) {
       let members = '';
-      const selfFence = new SelfFence({
-        ttlMs,
-        renewEveryMs: self.heartbeatMs,
-        onFence: (silentMs) => {
-          const closing = pool.fence();
-          logger.warn(
-            `[ISOLADA] sem Redis há ${seconds(silentMs)} s (lease de ${seconds(ttlMs)} s): encerrando ${closing} worker(s) para não exceder os limites`,
-          );
-          if (pool.openUnits() === 0) selfFence.unitsClosed();
-        },
-      });
+      let lastRefusal = '';
+      const capsLog = capsLogger(logger, membership.capsKey, config.redis.db);
+      const concurrency = concurrencyFollower(applyCaps, logger);
+      const selfFence = fenceOf(pool, logger, ttlMs, self.heartbeatMs);
       fence = selfFence;
-      pool.on('unit-state', (_queue, _unit, to) => {
-        if (to === 'closed' && selfFence.fenced && pool.openUnits() === 0) selfFence.unitsClosed();
-      });
       const heartbeat = new InstanceHeartbeat({
         membership,
-        id: self.id,
+        owner,
         bridgeId: config.bridge.id,
         version: SERVICE_VERSION,
         capacity,
         units: () => Object.fromEntries(config.queues.map((q) => [q.name, pool.counts(q.name).live])),
+        slots: () => pool.slotsHeld(),
+        caps: () => caps.current,
         intervalMs: self.heartbeatMs,
         logger,
         monotonic: () => selfFence.now(),
-        onRenewed: (held, sentAtMonotonic) => {
+        onRenewed: (renewal, sentAtMonotonic) => {
+          lastRefusal = '';
+          const taken = caps.take(renewal.caps);
+          capsLog(taken);
+          if (!taken.first) concurrency.follow(caps.current);
+          if (!taken.first && taken.differences.length > 0) onChange(); // decide again under the new caps
+          if (renewal.released.length > 0) {
+            const slots = renewal.released.map((r) => `${r.queue}|${r.n}`).join(', ');
+            logger.info(`vaga(s) ${slots} devolvida(s) ao pool: nenhum worker aberto desta instância a usa`);
+          }
+          const cause = selfFence.cause;
           if (!selfFence.renewed(sentAtMonotonic)) return;
-          pool.rejoin(held);
-          logger.info('[REINTEGRADA] Redis voltou: retomando');
+          logger.info(
+            cause?.kind === 'refused'
+              ? `[REINTEGRADA] o id ${self.id} voltou a ser desta instância: retomando`
+              : '[REINTEGRADA] Redis voltou: retomando',
+          );
           onChange();
+        },
+        onRefused: (refusal) => {
+          const line = refusalLine(refusal, self.id);
+          if (line !== lastRefusal) logger.error(line);
+          lastRefusal = line;
+          selfFence.fenceNow(refusal);
         },
         onBeat: (snapshot, held, sentAt) => {
           pool.retireLapsed(held, sentAt);
@@ -144,7 +176,13 @@ export function clusterOf(config: AppConfig, redis: Redis): ServiceCluster {
           onChange();
         },
       });
-      await heartbeat.start();
+      await heartbeat.start(signal);
+      try {
+        await concurrency.apply(caps.current);
+      } catch (err) {
+        await heartbeat.close();
+        throw err;
+      }
       selfFence.start();
       const subscriber = createRedis(config.redis, 'blocking', logger, `nudges-${self.id}`);
       await membership.listenForNudges(subscriber, self.id, onChange);
@@ -157,6 +195,100 @@ export function clusterOf(config: AppConfig, redis: Redis): ServiceCluster {
       };
     },
   };
+}
+
+/**
+ * The self-fence of this instance: when it fences, the pool forces its units closed; `/readyz`
+ * learns when the last one has closed.
+ */
+function fenceOf(pool: WorkerPool, logger: Logger, ttlMs: number, renewEveryMs: number): SelfFence {
+  const fence: SelfFence = new SelfFence({
+    ttlMs,
+    renewEveryMs,
+    onFence: (cause) => {
+      const closing = pool.forceCloseAll();
+      logger.warn(fenceLine(cause, closing, ttlMs));
+      if (pool.openUnits() === 0) fence.unitsClosed();
+    },
+  });
+  pool.on('unit-state', (_queue, _unit, to) => {
+    if (to === 'closed' && fence.fenced && pool.openUnits() === 0) fence.unitsClosed();
+  });
+  return fence;
+}
+
+/**
+ * BullMQ's global concurrency follows the caps in effect: `apply` at start (its failure fails the
+ * start), `follow` at every beat (applies a change; a failure is logged and retried at the next).
+ */
+function concurrencyFollower(
+  applyCaps: (caps: PoolCaps) => Promise<void>,
+  logger: Logger,
+): { apply(caps: PoolCaps): Promise<void>; follow(caps: PoolCaps): void } {
+  let applied = '';
+  let applying = false;
+  const apply = async (caps: PoolCaps): Promise<void> => {
+    await applyCaps(caps);
+    applied = JSON.stringify(caps.maxWorkers);
+  };
+  return {
+    apply,
+    follow(caps) {
+      if (applying || JSON.stringify(caps.maxWorkers) === applied) return;
+      applying = true;
+      apply(caps)
+        .catch((err: unknown) => {
+          logger.warn(`não foi possível aplicar a concorrência global das filas: ${coerceError(err).message}`);
+        })
+        .finally(() => (applying = false));
+    },
+  };
+}
+
+/** The lines about the caps in effect: how this instance's differ (at join), what changed later. */
+function capsLogger(logger: Logger, capsKey: string, db: number): (taken: CapsTaken) => void {
+  let lastInvalid = '';
+  return ({ first, differences, invalid }) => {
+    if (invalid.length > 0 && invalid.join() !== lastInvalid) {
+      logger.warn(`limites do pool inválidos em ${capsKey} (${invalid.join(', ')}: inteiro ≥ 0): mantendo os atuais`);
+    }
+    lastInvalid = invalid.join();
+    if (differences.length === 0) return;
+    if (first) {
+      const both = differences.map((d) => `${d.field} ${d.own} aqui, ${d.stored} no pool`).join('; ');
+      logger.warn(
+        `os limites desta instância diferem dos gravados no pool (${capsKey}); valem os do pool: ${both}. ` +
+          `Para mudá-los com o pool ativo: redis-cli -n ${db} HSET ${capsKey} <campo> <valor>; ` +
+          'ou pare todas as instâncias (os limites saem com a última)',
+      );
+    } else {
+      const changes = differences.map((d) => `${d.field} ${d.own} → ${d.stored}`).join(', ');
+      logger.info(`limites do pool alterados em ${capsKey}: ${changes}`);
+    }
+  };
+}
+
+/** The `[ISOLADA]` line. */
+function fenceLine(cause: FenceCause, closing: number, ttlMs: number): string {
+  const why =
+    cause.kind === 'silent'
+      ? `sem Redis há ${seconds(cause.silentMs)} s (lease de ${seconds(ttlMs)} s)`
+      : 'o Redis recusou o heartbeat';
+  return `[ISOLADA] ${why}: encerrando ${closing} worker(s) para não exceder os limites`;
+}
+
+/** Why Redis refused a beat, for operators. */
+function refusalLine(refusal: Refusal, id: string): string {
+  if (refusal.kind === 'duplicate') {
+    return (
+      `INSTANCE_ID '${id}' tomado por outro processo (${describeHolder(refusal.holder)}): esta instância ` +
+      'não renova nem devolve as vagas dele e fica isolada enquanto o outro viver; dê a cada instância um INSTANCE_ID próprio'
+    );
+  }
+  return (
+    `outro pool (filas [${refusal.pool.split('+').join(', ')}]) ocupou este Redis enquanto este estava expirado: ` +
+    'esta instância fica isolada; reinicie-a com as mesmas filas do outro pool, ou com outro redis.prefix'
+  );
 }
 
 /** 5100 → "5,1" (pt-BR). */

@@ -23,6 +23,7 @@ import type {
   StatusSource,
 } from '../shared/status.js';
 import type { PoolSnapshot } from '../cluster/pool-membership.js';
+import type { PoolCaps } from '../cluster/pool-caps.js';
 import type { FenceState } from '../cluster/self-fence.js';
 
 /** Jobs read per queue for ages and deadlines. */
@@ -61,6 +62,8 @@ export class LiveStatusSource implements StatusSource {
       readonly stuckBridges?: () => readonly BridgeStuck[];
       /** This instance's self-fence (none before the heartbeat starts). */
       readonly fence?: () => FenceState | undefined;
+      /** The caps in effect (the pool's stored ones once joined). @defaultValue the configuration's */
+      readonly caps?: () => PoolCaps;
     },
   ) {
     this.#startedAtMs = (deps.clock ?? Date.now)();
@@ -94,8 +97,14 @@ export class LiveStatusSource implements StatusSource {
    * The workers the queue has or is about to get: live units, the scaler's last decision, or what
    * the scaling rule gives this backlog (a burst is seen before the scaler's next evaluation).
    */
-  #workersFor(q: AppConfig['queues'][number], pending: number, live: number, desired: number | undefined): number {
-    const byRule = Math.min(q.maxWorkers, Math.ceil(pending / q.jobsPerWorker));
+  #workersFor(
+    q: AppConfig['queues'][number],
+    maxWorkers: number,
+    pending: number,
+    live: number,
+    desired: number | undefined,
+  ): number {
+    const byRule = Math.min(maxWorkers, Math.ceil(pending / q.jobsPerWorker));
     return Math.max(live, desired ?? 0, byRule);
   }
 
@@ -166,6 +175,10 @@ export class LiveStatusSource implements StatusSource {
         )
       : [];
     const stuck = this.stuckBridges();
+    const caps = this.deps.caps?.() ?? {
+      maxTotalWorkers: config.scaler.maxTotalWorkers,
+      maxWorkers: Object.fromEntries(config.queues.map((q) => [q.name, q.maxWorkers])),
+    };
     const instances = await this.#instances(ready, now);
     const queues: QueueStatus[] = config.queues.map((q, i) => {
       const d = depths.find((x) => x.queue === q.name);
@@ -192,7 +205,7 @@ export class LiveStatusSource implements StatusSource {
         starting: c.starting,
         draining: c.draining,
         desired: plan?.desired ?? 0,
-        maxWorkers: q.maxWorkers,
+        maxWorkers: caps.maxWorkers[q.name] ?? q.maxWorkers,
         jobsPerWorker: q.jobsPerWorker,
         workerNames: c.names,
         nextDelayedAt: d?.nextDueAt != null ? new Date(d.nextDueAt).toISOString() : null,
@@ -201,7 +214,7 @@ export class LiveStatusSource implements StatusSource {
           ? this.#deadlines(
               view,
               q.name,
-              this.#workersFor(q, d?.pending ?? 0, c.live, plan?.desired),
+              this.#workersFor(q, caps.maxWorkers[q.name] ?? q.maxWorkers, d?.pending ?? 0, c.live, plan?.desired),
               local.live - local.busy,
               now,
             )
@@ -229,7 +242,7 @@ export class LiveStatusSource implements StatusSource {
       queues,
       totalWorkers: queues.reduce((sum, q) => sum + q.workers, 0),
       totalDesired: queues.reduce((sum, q) => sum + q.desired, 0),
-      maxTotalWorkers: config.scaler.maxTotalWorkers,
+      maxTotalWorkers: caps.maxTotalWorkers,
       recentDecisions: decisions,
       ...(this.deps.capacity ? { capacity: this.deps.capacity.status() } : {}),
     };

@@ -105,13 +105,20 @@ export class Service {
       redis,
       config.queues.map((c, i) => ({ config: c, queue: queues[i] as Queue })),
     );
+    // The caps in effect are the pool's, stored in Redis (this instance's own until it joins).
+    const caps = cluster.caps;
     const pool = new WorkerPool({
-      maxWorkersByQueue: Object.fromEntries(config.queues.map((q) => [q.name, q.maxWorkers])),
-      maxTotalWorkers: Math.min(config.scaler.maxTotalWorkers, self.maxWorkers),
+      get maxWorkersByQueue() {
+        return caps().maxWorkers;
+      },
+      get maxTotalWorkers() {
+        return Math.min(caps().maxTotalWorkers, self.maxWorkers);
+      },
       logger: log.child({ component: 'pool' }),
       createUnit: (queueName, index) =>
         createWorkerUnit({ config, flows: this.#flows, logger: log, events: this.events }, queueName, index),
       slots: cluster.slots,
+      fenced: cluster.fenced,
       clock: systemClock,
     });
     this.#pool = pool;
@@ -130,8 +137,17 @@ export class Service {
       history,
       cluster: cluster.scaler(instanceCapacity),
       limits: {
-        queues: Object.fromEntries(config.queues.map((q) => [q.name, capacity.queueLimits(q)])),
-        maxTotalWorkers: config.scaler.maxTotalWorkers,
+        get queues() {
+          return Object.fromEntries(
+            config.queues.map((q) => [
+              q.name,
+              { ...capacity.queueLimits(q), maxWorkers: caps().maxWorkers[q.name] ?? 0 },
+            ]),
+          );
+        },
+        get maxTotalWorkers() {
+          return caps().maxTotalWorkers;
+        },
         stabilizationMs: config.scaler.stabilizationSeconds * 1000,
         minJobSamples: config.capacity.minJobSamples,
       },
@@ -181,6 +197,7 @@ export class Service {
       instanceCapacity,
       poolSnapshot: () => cluster.snapshot(),
       fence: cluster.fence,
+      caps,
       capacity,
       stuckBridges: () => bridgeRef.current?.stuck() ?? [],
     });
@@ -217,13 +234,15 @@ export class Service {
     await janitor.start();
     this.#started.push({ name: 'janitor', stop: () => janitor.close() });
 
-    // The hard per-queue cap on active jobs, enforced by BullMQ inside Redis for every instance.
-    await Promise.all(queues.map((queue, i) => queue.setGlobalConcurrency(config.queues[i]?.maxWorkers ?? 1)));
     const heartbeat = await cluster.startHeartbeat({
       pool,
       capacity: instanceCapacity,
       logger: log.child({ component: 'instance' }),
       onChange: () => scaler.nudge(),
+      // The hard per-queue cap on active jobs, enforced by BullMQ inside Redis for every instance.
+      applyCaps: async (c) =>
+        void (await Promise.all(queues.map((queue) => queue.setGlobalConcurrency(c.maxWorkers[queue.name] ?? 1)))),
+      signal: this.#stopping.signal,
     });
     // Stopped after the workers: it renews their slots until they have closed.
     this.#started.push({ name: 'heartbeat', stop: () => heartbeat.close() });
@@ -270,7 +289,9 @@ export class Service {
     log.info(
       `serviço pronto: filas ${config.queues.map((q) => `${q.name} (${q.sourceList} → ${q.flow})`).join(', ')}; ` +
         `scaler a cada ${config.scaler.intervalSeconds}s, ${config.scaler.jobsPerWorker} jobs/worker, ` +
-        `máx. ${config.scaler.maxWorkersPerQueue}/fila e ${config.scaler.maxTotalWorkers} no total`,
+        `máx. ${Object.entries(caps().maxWorkers)
+          .map(([q, n]) => `${n} ${q}`)
+          .join(', ')} e ${caps().maxTotalWorkers} no total (limites do pool)`,
     );
   }
 

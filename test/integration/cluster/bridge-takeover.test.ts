@@ -11,11 +11,12 @@ import { deleteKeys, sharedRedisConfig, uniqueName } from '../../helpers/redis.j
 import { serviceConfig } from '../../helpers/service-config.js';
 import { waitFor } from '../../helpers/wait.js';
 
-// The cluster tests' database (names are unique per test).
+// The cluster tests' database; each test has its own prefix (one pool per prefix and queue set).
 const DB = 4;
 
 describe('bridge takeover', () => {
   const queue = uniqueName('adopt');
+  const prefix = uniqueName('adoptprefix');
   const results = `${queue}:resultado`;
   const redis = new Redis({ ...sharedRedisConfig(), db: DB });
   let service: Service | undefined;
@@ -23,33 +24,37 @@ describe('bridge takeover', () => {
   afterAll(async () => {
     await service?.stop();
     await deleteKeys(redis, `*${queue}*`);
+    await deleteKeys(redis, `${prefix}*`);
     redis.disconnect();
   });
 
   it('bridges the batch a dead instance left in its processing list, each item once, and forgets that bridge', async () => {
     const membership = new PoolMembership({
       redis,
-      prefix: 'bull',
+      prefix,
       queues: ['conferencia', 'emissao', queue],
       ttlMs: 300,
     });
     // maq-morta took three items (sequence numbers 1..3 from the queue's id counter), then died.
-    await redis.set(`bull:${queue}:id`, 3);
+    await redis.set(`${prefix}:${queue}:id`, 3);
     await redis.rpush(
       `fila:${queue}:processing:ponte-morta`,
       ...[1, 2, 3].map((n) => `${n}|${JSON.stringify({ id: `item-${n}` })}`),
     );
-    await membership.beat({
-      id: 'maq-morta',
-      bridgeId: 'ponte-morta',
-      host: 'h',
-      version: 'v',
-      pid: 1,
-      capacity: 20,
-      units: {},
-      beatAt: Date.now(),
-      startedAt: Date.now(),
-    });
+    await membership.join(
+      {
+        id: 'maq-morta',
+        bridgeId: 'ponte-morta',
+        host: 'h',
+        version: 'v',
+        pid: 1,
+        capacity: 20,
+        units: {},
+        beatAt: Date.now(),
+        startedAt: Date.now(),
+      },
+      { maxTotalWorkers: 20, maxWorkers: { conferencia: 10, emissao: 10, [queue]: 10 } },
+    );
     await waitFor(async () => (await membership.orphanedBridges()).includes('ponte-morta'), {
       what: 'maq-morta dead',
     });
@@ -59,7 +64,7 @@ describe('bridge takeover', () => {
     const { logger, lines } = memoryLogger('info');
     const config = serviceConfig(
       { queues: { [queue]: { flow: 'echo', resultList: results } } },
-      { REDIS_DB: String(DB), INSTANCE_ID: 'maq-viva', BRIDGE_ID: uniqueName('ponte') },
+      { REDIS_DB: String(DB), REDIS_PREFIX: prefix, INSTANCE_ID: 'maq-viva', BRIDGE_ID: uniqueName('ponte') },
     );
     service = new Service({ config, logger });
     await service.start();
@@ -85,7 +90,7 @@ describe('bridge takeover', () => {
     const make = async (id: string) => {
       const config = serviceConfig(
         { queues: { [list]: { flow: 'echo', resultList: `${list}:resultado` } } },
-        { REDIS_DB: String(DB), INSTANCE_ID: id, BRIDGE_ID: `${list}-${id}` },
+        { REDIS_DB: String(DB), REDIS_PREFIX: list, INSTANCE_ID: id, BRIDGE_ID: `${list}-${id}` },
       );
       const s = new Service({ config, logger: memoryLogger('warn').logger });
       const moved = { n: 0 };

@@ -15,7 +15,8 @@ import { ServiceProcess, tempDir } from '../../helpers/service-process.js';
 import { waitFor } from '../../helpers/wait.js';
 
 const IDS = ['maq-a', 'maq-b', 'maq-c'] as const;
-// This file owns Redis database 4: the seed's two queues (always configured) stay idle there.
+// Redis database 4, under a prefix of its own (one pool per prefix and set of queues): the seed's
+// two queues (always configured) stay idle there.
 const DB = 4;
 const DEFAULT_QUEUES = ['conferencia', 'emissao'];
 // Enough for the rule to want more than the total cap for ~30 s at full speed.
@@ -37,8 +38,8 @@ describe('three instances on one Redis', () => {
 
   beforeAll(async () => {
     redis = new Redis({ host: redisConfig.host, port: redisConfig.port, db: DB });
-    membership = new PoolMembership({ redis, prefix: 'bull', queues: [...DEFAULT_QUEUES, ...queues], ttlMs: 6000 });
-    bull = queues.map((q) => new Queue(q, { connection: redis, skipVersionCheck: true }));
+    membership = new PoolMembership({ redis, prefix: tag, queues: [...DEFAULT_QUEUES, ...queues], ttlMs: 6000 });
+    bull = queues.map((q) => new Queue(q, { connection: redis, prefix: tag, skipVersionCheck: true }));
     const configFile = path.join(dir, 'config.json');
     fs.writeFileSync(
       configFile,
@@ -60,6 +61,7 @@ describe('three instances on one Redis', () => {
           REDIS_HOST: redisConfig.host,
           REDIS_PORT: String(redisConfig.port),
           REDIS_DB: String(DB),
+          REDIS_PREFIX: tag,
           HTTP_PORT: String(port),
           INSTANCE_ID: id,
           BRIDGE_ID: `${tag}-${id}`,
@@ -77,7 +79,7 @@ describe('three instances on one Redis', () => {
     await Promise.all(bull.map((q) => q.close()));
     await redis.del(results, ...queues.map((q) => `fila:${q}`));
     await deleteKeys(redis, `fila:${tag}*`);
-    await deleteKeys(redis, `bull:pool:*${tag}*`);
+    await deleteKeys(redis, `${tag}:*`);
     await deleteKeys(redis, `rpa:scaler:job-ms:${tag}*`);
     redis.disconnect();
     fs.rmSync(dir, { recursive: true, force: true });

@@ -10,7 +10,7 @@ function makeFence() {
     renewEveryMs: 2000,
     clock: () => now,
     wallClock: () => 1_700_000_000_000 + now,
-    onFence: (silentMs) => fences.push(silentMs),
+    onFence: (cause) => fences.push(cause.kind === 'silent' ? cause.silentMs : -1),
   });
   return { fence, fences, at: (ms: number) => (now = ms) };
 }
@@ -70,5 +70,24 @@ describe('self-fencing', () => {
     at(24_100);
     fence.check();
     expect(fences).toEqual([4500, 4100]);
+  });
+
+  it('fences at once when Redis refuses a beat, once, and lifts with a renewal sent after', () => {
+    const { fence, fences, at } = makeFence();
+    const refusal = { kind: 'other-pool', pool: 'a+b' } as const;
+    fence.renewed(10_000);
+    at(11_000);
+    fence.fenceNow(refusal);
+    expect(fence.fenced).toBe(true);
+    expect(fence.cause).toEqual({ kind: 'refused', refusal });
+    expect(fence.state().fencedAt).toBe(1_700_000_011_000);
+    at(16_000);
+    fence.fenceNow(refusal);
+    fence.check(); // the silence is past the threshold too: still the one fence
+    expect(fences).toEqual([-1]);
+    expect(fence.renewed(10_500)).toBe(false);
+    expect(fence.renewed(16_000)).toBe(true);
+    expect(fence.fenced).toBe(false);
+    expect(fence.cause).toBeUndefined();
   });
 });

@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import winston from 'winston';
 import { WorkerPool, type PoolUnit } from '../../../src/scaler/worker-pool.js';
 import type { UnitState } from '../../../src/workers/unit-state.js';
+import { memoryLogger } from '../../helpers/memory-logger.js';
 
 const logger = winston.createLogger({ silent: true });
 
@@ -332,7 +333,73 @@ describe('WorkerPool with global slots (several instances)', () => {
     await pool.close();
   });
 
-  it('fenced: forces every unit closed, starts none (not even a claim already granted), resumes at rejoin', async () => {
+  it('fenced: forces every unit closed, starts none (not even a claim already granted), starts again once unfenced', async () => {
+    const s = slots(10, 20);
+    const units: FakeUnit[] = [];
+    const claim: { grant?: () => void } = {};
+    // The fence's owner is outside the pool (the self-fence): the pool only reads it.
+    let fenced = false;
+    let claims = 0;
+    const pool = new WorkerPool({
+      maxWorkersByQueue: { conferencia: 10, emissao: 10 },
+      maxTotalWorkers: 20,
+      logger,
+      fenced: () => fenced,
+      slots: {
+        // emissao's claim reaches Redis only after the fence (it hung on an unreachable Redis).
+        claim: (queue) => {
+          claims++;
+          return queue === 'emissao'
+            ? new Promise((resolve) => (claim.grant = () => resolve(s.claim(queue))))
+            : s.claim(queue);
+        },
+        release: s.release,
+      },
+      createUnit: (queue, index) => {
+        const unit = new FakeUnit(`Worker-${queue}-${index}`);
+        units.push(unit);
+        return unit;
+      },
+    });
+    pool.setTarget('conferencia', 2);
+    pool.setTarget('emissao', 1);
+    await flush();
+    for (const u of units) u.finishStart();
+    units[0]?.takeJob();
+    fenced = true;
+    expect(pool.forceCloseAll()).toBe(2);
+    await flush();
+    expect(units.map((u) => [u.state, u.forced])).toEqual([
+      ['closed', true],
+      ['closed', true],
+    ]);
+    // The claim sent before the fence is granted now: given back, no unit starts under it.
+    claim.grant?.();
+    await flush();
+    await flush();
+    expect(units).toHaveLength(2);
+    expect(s.held.get('emissao')?.size ?? 0).toBe(0);
+    // The scaler may still set targets: nothing starts while fenced, no slot is even claimed.
+    const claimsBefore = claims;
+    pool.setTarget('conferencia', 3);
+    await flush();
+    expect(units).toHaveLength(2);
+    expect(claims).toBe(claimsBefore);
+    // Unfenced: the next target starts units again.
+    fenced = false;
+    pool.setTarget('conferencia', 3);
+    await flush();
+    expect(units.slice(2).map((u) => u.name)).toEqual([
+      'Worker-conferencia-1',
+      'Worker-conferencia-2',
+      'Worker-conferencia-3',
+    ]);
+    for (const u of units.slice(2)) u.finishStart();
+    claim.grant?.(); // emissao's new claim
+    await pool.close();
+  });
+
+  it('reports the slots its open units hold and the queues with a claim under way (for the heartbeat)', async () => {
     const s = slots(10, 20);
     const units: FakeUnit[] = [];
     const claim: { grant?: () => void } = {};
@@ -341,7 +408,6 @@ describe('WorkerPool with global slots (several instances)', () => {
       maxTotalWorkers: 20,
       logger,
       slots: {
-        // emissao's claim reaches Redis only after the fence (it hung on an unreachable Redis).
         claim: (queue) =>
           queue === 'emissao'
             ? new Promise((resolve) => (claim.grant = () => resolve(s.claim(queue))))
@@ -357,38 +423,74 @@ describe('WorkerPool with global slots (several instances)', () => {
     pool.setTarget('conferencia', 2);
     pool.setTarget('emissao', 1);
     await flush();
-    for (const u of units) u.finishStart();
+    units[0]?.finishStart();
+    units[1]?.finishStart();
     units[0]?.takeJob();
-    expect(pool.fence()).toBe(2);
-    expect(pool.fenced).toBe(true);
+    // A draining unit (retired, its job still running) holds its slot until it closes.
+    pool.setTarget('conferencia', 0);
     await flush();
-    expect(units.map((u) => [u.state, u.forced])).toEqual([
-      ['closed', true],
-      ['closed', true],
-    ]);
-    // The claim sent before the fence is granted now: given back, no unit starts under it.
+    expect(units.map((u) => u.state)).toEqual(['draining', 'closed']);
+    expect(pool.slotsHeld()).toEqual({ held: [{ queue: 'conferencia', n: 1 }], claiming: ['emissao'] });
     claim.grant?.();
     await flush();
     await flush();
-    expect(units).toHaveLength(2);
-    expect(s.held.get('emissao')?.size ?? 0).toBe(0);
-    // The scaler may still set targets: nothing starts while fenced.
+    expect(pool.slotsHeld()).toEqual({
+      held: [
+        { queue: 'conferencia', n: 1 },
+        { queue: 'emissao', n: 1 },
+      ],
+      claiming: [],
+    });
+    units[2]?.finishStart();
+    units[0]?.finishJob();
+    await pool.close();
+  });
+
+  it('a failed slot release is logged once until a release succeeds; the unit is gone from the held slots', async () => {
+    const s = slots(10, 20);
+    const units: FakeUnit[] = [];
+    const { logger: memory, lines } = memoryLogger('warn');
+    let failing = true;
+    const pool = new WorkerPool({
+      maxWorkersByQueue: { conferencia: 10 },
+      maxTotalWorkers: 20,
+      logger: memory,
+      slots: {
+        claim: s.claim,
+        release: (queue, n) => (failing ? Promise.reject(new Error('Connection is closed.')) : s.release(queue, n)),
+      },
+      createUnit: (queue, index) => {
+        const unit = new FakeUnit(`Worker-${queue}-${index}`);
+        units.push(unit);
+        return unit;
+      },
+    });
     pool.setTarget('conferencia', 3);
     await flush();
-    expect(units).toHaveLength(2);
-    // Back: Redis still counted slot 7 for this instance (its release was lost), no unit holds it.
-    s.taken('conferencia', 7);
-    pool.rejoin([{ queue: 'conferencia', n: 7 }]);
-    expect(pool.fenced).toBe(false);
+    for (const u of units) u.finishStart();
+    pool.setTarget('conferencia', 1);
     await flush();
-    expect(s.held.get('conferencia')?.has(7)).toBe(false);
-    expect(units.slice(2).map((u) => u.name)).toEqual([
-      'Worker-conferencia-1',
-      'Worker-conferencia-2',
-      'Worker-conferencia-3',
+    await flush();
+    const failures = () => lines.filter((l) => /não devolvida/.test(l.message));
+    expect(failures().map((l) => l.message)).toEqual([
+      'vaga conferencia|3 não devolvida (Connection is closed.); o próximo heartbeat a devolve',
     ]);
-    for (const u of units.slice(2)) u.finishStart();
-    claim.grant?.(); // emissao's new claim
+    // Still counted in the fake Redis (the heartbeat frees it there), no longer held by the pool.
+    expect([...(s.held.get('conferencia') ?? [])].sort()).toEqual([1, 2, 3]);
+    expect(pool.slotsHeld().held).toEqual([{ queue: 'conferencia', n: 1 }]);
+    failing = false;
+    pool.setTarget('conferencia', 2);
+    await flush();
+    units[3]?.finishStart();
+    pool.setTarget('conferencia', 1);
+    await flush();
+    await flush();
+    failing = true;
+    pool.setTarget('conferencia', 0);
+    await flush();
+    await flush();
+    // A release succeeded in between: the next failure is news again.
+    expect(failures()).toHaveLength(2);
     await pool.close();
   });
 });
