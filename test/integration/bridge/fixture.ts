@@ -33,6 +33,7 @@ export const jobsDefaults: AppConfig['jobs'] = {
   backoffMs: 1000,
   timeoutSeconds: 60,
   keepCompletedSeconds: 86_400,
+  keepCompletedJobSeconds: 3_600,
   keepFailedSeconds: 604_800,
   lockSeconds: 30,
 };
