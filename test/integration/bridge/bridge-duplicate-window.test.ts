@@ -5,7 +5,7 @@ import { echoFlow } from '../../../src/flows/echo.js';
 import { jobIdForPayloadId, jobIdForSequence } from '../../../src/bridge/job-id.js';
 import { processingListOf } from '../../../src/bridge/lossless-list-moves.js';
 import { WorkerUnit } from '../../../src/workers/worker-unit.js';
-import { deleteKeys, sharedRedisConfig } from '../../helpers/redis.js';
+import { sharedRedisConfig } from '../../helpers/redis.js';
 import { waitFor } from '../../helpers/wait.js';
 import { BridgeWorld, jobsDefaults } from './fixture.js';
 
@@ -20,7 +20,6 @@ describe('bridge: duplicate window past the whole job', () => {
   afterEach(async () => {
     await unit?.retire();
     unit = undefined;
-    await deleteKeys(world.redis, `bull:rpa:seen:${world.name}:*`);
     await world.cleanup();
   });
 

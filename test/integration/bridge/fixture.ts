@@ -96,6 +96,7 @@ export class BridgeWorld {
     await this.bull.close();
     await deleteKeys(this.redis, `fila:${this.name}*`);
     await deleteKeys(this.redis, `bull:${this.name}:*`);
+    await deleteKeys(this.redis, `bull:rpa:*:${this.name}:*`);
     this.redis.disconnect();
   }
 }
