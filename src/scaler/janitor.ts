@@ -3,6 +3,7 @@ import { Redis } from 'ioredis';
 import type { QueueConfig, RedisConfig } from '../config/types.js';
 import { coerceError } from '../lib/errors.js';
 import { sleep } from '../lib/sleep.js';
+import { untilAborted } from '../lib/with-timeout.js';
 import type { Logger } from '../logging/logger.js';
 import { redisOptions, watchConnection } from '../redis/connection.js';
 import { ResultWriter } from '../workers/result-writer.js';
@@ -102,7 +103,6 @@ export class StalledJanitor {
     this.#abort.abort();
     await this.#starting?.catch(() => undefined);
     await Promise.allSettled(this.#workers.map((w) => w.close(true)));
-    // A sweep waiting on an unreachable Redis ends when its connection goes.
     this.#connection?.disconnect();
     await this.#sweeping;
   }
@@ -114,7 +114,8 @@ export class StalledJanitor {
     while (!signal.aborted) {
       const startedAt = this.#clock();
       try {
-        for (const queue of this.options.queues) await this.#sweep(connection, queue, since);
+        // Abandoned on close: a command queued while Redis is unreachable may never settle.
+        for (const queue of this.options.queues) await untilAborted(this.#sweep(connection, queue, since), signal);
         since = startedAt - SWEEP_OVERLAP_MS;
         this.#lastError = '';
       } catch (err) {
