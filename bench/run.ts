@@ -14,6 +14,7 @@ import { instancesBench } from './instances.js';
 import { capacityBench } from './capacity.js';
 import { pipelineBench } from './pipeline.js';
 import { priorityBench } from './priority.js';
+import { redisFootprintBench } from './redis-footprint.js';
 import { scaleUpBench } from './scale-up.js';
 import { scenarioBench } from './scenario.js';
 import { soakBench } from './soak.js';
@@ -29,6 +30,7 @@ const BENCHES: Readonly<Record<string, Bench>> = {
   capacity: capacityBench,
   soak: soakBench,
   instances: instancesBench,
+  'redis-footprint': redisFootprintBench,
 };
 
 const args = process.argv.slice(2);

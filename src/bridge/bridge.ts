@@ -18,6 +18,7 @@ import { sleep } from '../lib/sleep.js';
 import type { Logger } from '../logging/logger.js';
 import { createRedis } from '../redis/connection.js';
 import type { InvalidReason } from './item.js';
+import { CompletedJobIds } from '../workers/completed-ids.js';
 import { jobOptionsFor } from '../workers/job-options.js';
 import { abortable } from './abortable.js';
 import type { ListLease } from './list-lease.js';
@@ -167,7 +168,8 @@ export class Bridge {
         backPressureCheckMs: this.#options.backPressureCheckMs ?? 1000,
         retryDelayMs: this.#options.retryDelayMs ?? 1000,
         ...(this.#options.clock ? { clock: this.#options.clock } : {}),
-        jobOptions: jobOptionsFor(queue, jobs.keepCompletedSeconds, jobs.keepFailedSeconds),
+        jobOptions: jobOptionsFor(queue, jobs),
+        completedIds: new CompletedJobIds(command, { prefix: redis.prefix, queue: queue.name, retention: jobs }),
         logger,
         events: this.#options,
         stats: this.#stats.get(queue.name) as QueueBridgeStats,

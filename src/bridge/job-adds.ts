@@ -4,6 +4,7 @@ import type { Redis } from 'ioredis';
 import { coerceError } from '../lib/errors.js';
 import type { Logger } from '../logging/logger.js';
 import { scheduleJobOptions, type Schedule } from '../lib/scheduling.js';
+import type { CompletedJobIds } from '../workers/completed-ids.js';
 
 /** The queue a batch goes to, and how to tell an outage from a refusal. */
 export interface JobTarget {
@@ -16,6 +17,8 @@ export interface JobTarget {
   /** Key prefix of `bullQueue`. */
   readonly prefix: string;
   readonly command: Redis;
+  /** Ids of completed jobs whose whole job already lapsed, still within the duplicate window. */
+  readonly completedIds?: CompletedJobIds;
   readonly logger: Logger;
   /** True when Redis does not answer (the error is an outage, not a refusal). */
   redisDown(): Promise<boolean>;
@@ -95,14 +98,21 @@ export async function addIsolating(
   return rejected;
 }
 
-/** Which of `jobIds` already have a job hash (one pipelined round trip). */
+/**
+ * Which of `jobIds` name a retained job: one with a job hash (any state), or a completed one whose
+ * whole job lapsed but whose id is still within the duplicate window (`completed-ids.ts`). Two
+ * pipelined round trips, sent together.
+ */
 export async function existingJobIds(to: JobTarget, jobIds: readonly string[]): Promise<Set<string>> {
   if (jobIds.length === 0) return new Set();
   const pipeline = to.command.pipeline();
   for (const id of jobIds) pipeline.exists(`${to.prefix}:${to.queue}:${id}`);
-  const results = (await pipeline.exec()) ?? [];
-  const found = new Set<string>();
-  results.forEach(([err, value], index) => {
+  const [results, completed] = await Promise.all([
+    pipeline.exec(),
+    to.completedIds?.completed(jobIds) ?? Promise.resolve(new Set<string>()),
+  ]);
+  const found = completed;
+  (results ?? []).forEach(([err, value], index) => {
     if (err) throw err;
     if (value === 1) found.add(jobIds[index] as string);
   });

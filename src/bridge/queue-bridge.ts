@@ -6,6 +6,7 @@ import { coerceError } from '../lib/errors.js';
 import { sleep } from '../lib/sleep.js';
 import { withTimeout } from '../lib/with-timeout.js';
 import type { Logger } from '../logging/logger.js';
+import type { CompletedJobIds } from '../workers/completed-ids.js';
 import { classifyItem, invalidEntry, type InvalidReason } from './item.js';
 import { abortable } from './abortable.js';
 import { addIsolating, existingJobIds, type Candidate, type JobTarget } from './job-adds.js';
@@ -48,6 +49,8 @@ export interface QueueBridgeOptions {
   /** Key prefix of `bullQueue` (for job-hash existence checks and its id counter). */
   readonly prefix: string;
   readonly command: Redis;
+  /** Ids of completed jobs kept past their whole job (duplicate window); absent: job hashes only. */
+  readonly completedIds?: CompletedJobIds;
   /** This loop's own connection for BLMOVE (`maxRetriesPerRequest: null`). */
   readonly blocking: Redis;
   readonly processingList: string;
@@ -99,6 +102,7 @@ export class QueueBridge {
       jobOptions: options.jobOptions,
       prefix: options.prefix,
       command: options.command,
+      ...(options.completedIds ? { completedIds: options.completedIds } : {}),
       logger: options.logger,
       redisDown: () => this.#redisDown(),
     };

@@ -173,10 +173,16 @@ export const schema = {
     backoffMs: { doc: 'First retry delay (doubles each attempt)', format: 'nat', default: 5000, env: 'JOB_BACKOFF_MS' },
     timeoutSeconds: { doc: 'Per-attempt timeout', format: 'positive-int', default: 300 },
     keepCompletedSeconds: {
-      doc: 'Completed jobs kept this long',
+      doc: 'A completed job counts as retained this long: an item with its id is a duplicate (its id is remembered)',
       format: 'nat',
       default: 86_400,
       env: 'JOB_KEEP_COMPLETED_SECONDS',
+    },
+    keepCompletedJobSeconds: {
+      doc: 'The whole completed job (payload, result, Bull Board, items history) is kept this long (at most keepCompletedSeconds)',
+      format: 'nat',
+      default: 1_800,
+      env: 'JOB_KEEP_COMPLETED_JOB_SECONDS',
     },
     keepFailedSeconds: {
       doc: 'Failed jobs kept this long',

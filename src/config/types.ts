@@ -154,8 +154,14 @@ export interface AppConfig {
     readonly attempts: number;
     readonly backoffMs: number;
     readonly timeoutSeconds: number;
-    /** Completed jobs are kept (for duplicate detection and the board) this long. */
+    /**
+     * The duplicate window: for this long after a job completed, an item with its id is a
+     * duplicate (CONTRACT.md "Job payload and identity"). Past `keepCompletedJobSeconds` only the
+     * id is kept (`src/workers/completed-ids.ts`).
+     */
     readonly keepCompletedSeconds: number;
+    /** The whole completed job (payload, result; Bull Board, `items history`) is kept this long, at most `keepCompletedSeconds`. */
+    readonly keepCompletedJobSeconds: number;
     readonly keepFailedSeconds: number;
     /** BullMQ lock duration: a job whose worker died is stalled after this. */
     readonly lockSeconds: number;

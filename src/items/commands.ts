@@ -9,6 +9,7 @@ import { classifyItem } from '../bridge/item.js';
 import type { AppConfig, QueueConfig } from '../config/types.js';
 import { createRedis } from '../redis/connection.js';
 import { createLogger } from '../logging/logger.js';
+import { CompletedJobIds } from '../workers/completed-ids.js';
 import { coerceError } from '../lib/errors.js';
 import {
   applyEdit,
@@ -90,7 +91,7 @@ async function dispatch(command: string, args: string[], values: Values, ctx: Ct
     case 'retry':
       return withQueue(ctx, queueOf(ctx.config, args[0]), (q) => retry(ctx, q, args.slice(1), values));
     case 'history':
-      return withQueue(ctx, queueOf(ctx.config, args[0]), (q) => history(ctx, q, args[1]));
+      return withQueue(ctx, queueOf(ctx.config, args[0]), (q) => history(ctx, q, args[1], completedIdsOf(ctx, q.name)));
     default:
       throw new UsageError(`comando desconhecido '${command}'`);
   }
@@ -216,10 +217,18 @@ async function requeue(ctx: Ctx, queue: QueueConfig, picks: string[], values: Va
   return moved === plan.length && skipped === 0 ? 0 : 1;
 }
 
+/** The state of the retained job `jobId`, also one completed whose id alone is still kept; undefined when none. */
 async function jobState(ctx: Ctx, queue: QueueConfig, jobId: string): Promise<string | undefined> {
   const key = `${ctx.config.redis.prefix}:${queue.name}:${jobId}`;
-  if ((await ctx.redis.exists(key)) === 0) return undefined;
-  return withQueue(ctx, queue, async (q) => (await q.getJobState(jobId)) as string);
+  if ((await ctx.redis.exists(key)) === 1) {
+    return withQueue(ctx, queue, async (q) => (await q.getJobState(jobId)) as string);
+  }
+  const ids = completedIdsOf(ctx, queue.name);
+  return (await ids.completed([jobId])).has(jobId) ? 'completed, só o id guardado' : undefined;
+}
+
+function completedIdsOf(ctx: Ctx, queue: string): CompletedJobIds {
+  return new CompletedJobIds(ctx.redis, { prefix: ctx.config.redis.prefix, queue, retention: ctx.config.jobs });
 }
 
 async function drop(ctx: Ctx, queue: QueueConfig, picks: string[], values: Values): Promise<number> {

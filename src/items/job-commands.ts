@@ -2,7 +2,8 @@
 import type { Queue } from 'bullmq';
 import { coerceError } from '../lib/errors.js';
 import { confirmed, UsageError, type Ctx, type Values } from './command-context.js';
-import { findJob, jobHistoryLines } from './job-history.js';
+import type { CompletedJobIds } from '../workers/completed-ids.js';
+import { findJob, jobHistoryLines, jobIdCandidates } from './job-history.js';
 
 /** Retries failed jobs (by payload or job id, or `--all`) after confirmation. */
 export async function retry(ctx: Ctx, queue: Queue, ids: string[], values: Values): Promise<number> {
@@ -41,11 +42,22 @@ export async function retry(ctx: Ctx, queue: Queue, ids: string[], values: Value
 }
 
 /** Prints a job's attempts, errors, logs and screenshots. */
-export async function history(ctx: Ctx, queue: Queue, id: string | undefined): Promise<number> {
+export async function history(
+  ctx: Ctx,
+  queue: Queue,
+  id: string | undefined,
+  completedIds: CompletedJobIds,
+): Promise<number> {
   if (id === undefined) throw new UsageError('falta o id do job');
   const job = await findJob(queue, id);
   if (!job) {
-    ctx.io.err(`job ${id}: não encontrado na fila ${queue.name} (terminados são guardados por jobs.keep*Seconds)`);
+    const remembered = await completedIds.completed(jobIdCandidates(id));
+    ctx.io.err(
+      remembered.size > 0
+        ? `job ${id}: concluído; o job inteiro já foi removido (jobs.keepCompletedJobSeconds), só o id é guardado ` +
+            `(duplicatas, até jobs.keepCompletedSeconds)`
+        : `job ${id}: não encontrado na fila ${queue.name} (terminados são guardados por jobs.keep*Seconds)`,
+    );
     return 1;
   }
   for (const line of await jobHistoryLines(queue, job, ctx.config.artifactsDir)) ctx.io.out(line);

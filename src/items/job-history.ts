@@ -10,15 +10,19 @@ import { fileSafe } from '../workers/artifacts.js';
  * payload id, string first (`doc-1`, `7`), then number (`7`). Undefined when none exists.
  */
 export async function findJob(queue: Queue, typed: string): Promise<Job | undefined> {
-  const candidates = [typed, jobIdForPayloadId(typed)];
-  const asNumber = Number(typed);
-  if (typed.trim() !== '' && Number.isFinite(asNumber)) candidates.push(jobIdForPayloadId(asNumber));
-  for (const id of new Set(candidates)) {
-    if (id.includes(':')) continue;
+  for (const id of jobIdCandidates(typed)) {
     const job = await Job.fromId(queue, id);
     if (job) return job;
   }
   return undefined;
+}
+
+/** The job ids `typed` may mean, in the order {@link findJob} tries them. */
+export function jobIdCandidates(typed: string): string[] {
+  const candidates = [typed, jobIdForPayloadId(typed)];
+  const asNumber = Number(typed);
+  if (typed.trim() !== '' && Number.isFinite(asNumber)) candidates.push(jobIdForPayloadId(asNumber));
+  return [...new Set(candidates)].filter((id) => !id.includes(':'));
 }
 
 /** Lines for people: state, scheduling, attempts with their errors, logs, screenshots. */

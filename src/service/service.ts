@@ -224,11 +224,12 @@ export class Service {
     });
     if (this.#stopping.signal.aborted) return;
     const janitor = new StalledJanitor({
-      queues: config.queues.map((q) => q.name),
+      queues: config.queues,
       redis: config.redis,
       logger: log.child({ component: 'janitor' }),
       stalledIntervalMs: config.scaler.stalledIntervalMs,
       maxStalledCount: MAX_STALLED_COUNT,
+      keepFailedSeconds: config.jobs.keepFailedSeconds,
       onStalled: () => scaler.nudge(),
     });
     await janitor.start();

@@ -32,6 +32,7 @@ export function createWorkerUnit(ctx: UnitFactoryContext, queueName: string, ind
     artifactsDir: config.artifactsDir,
     logger: ctx.logger.child({ component: 'worker', queue: queueName }),
     keepCompletedSeconds: config.jobs.keepCompletedSeconds,
+    keepCompletedJobSeconds: config.jobs.keepCompletedJobSeconds,
     keepFailedSeconds: config.jobs.keepFailedSeconds,
     lockDurationMs: config.jobs.lockSeconds * 1000,
     stalledIntervalMs: config.scaler.stalledIntervalMs,

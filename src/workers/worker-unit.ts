@@ -13,6 +13,8 @@ import { fileSafe } from './artifacts.js';
 import { expireIfLate, runAttempt, type AttemptOutcome } from './attempt.js';
 import { BrowserSession, type RestartReason } from './browser-session.js';
 import type { TreeMemory } from './process-tree.js';
+import { CompletedJobIds } from './completed-ids.js';
+import { completedJobAgeSeconds, type Retention } from './job-options.js';
 import { ResultWriter } from './result-writer.js';
 import { assertTransition, unitName, type UnitState } from './unit-state.js';
 
@@ -29,7 +31,10 @@ export interface WorkerUnitOptions {
   readonly artifactsDir: string;
   /** The unit logs through a child of this with `worker: <name>`. */
   readonly logger: Logger;
+  /** The duplicate window after a job completed (`jobs.keepCompletedSeconds`). */
   readonly keepCompletedSeconds: number;
+  /** The whole completed job is kept this long; past it only its id (`completed-ids.ts`). @defaultValue keepCompletedSeconds */
+  readonly keepCompletedJobSeconds?: number;
   readonly keepFailedSeconds: number;
   /** BullMQ job lock: a job whose process died is judged stalled after this. @defaultValue 30000 */
   readonly lockDurationMs?: number;
@@ -150,6 +155,12 @@ export class WorkerUnit extends EventEmitter<WorkerUnitEvents> {
     const bull = createRedis(redis, 'blocking', this.#logger, this.name);
     const results = createRedis(redis, 'command', this.#logger, `${this.name}-results`);
     this.#connections = [bull, results];
+    const retention: Retention = {
+      keepCompletedSeconds: this.#options.keepCompletedSeconds,
+      keepCompletedJobSeconds: this.#options.keepCompletedJobSeconds ?? this.#options.keepCompletedSeconds,
+      keepFailedSeconds: this.#options.keepFailedSeconds,
+    };
+    const completedIds = new CompletedJobIds(results, { prefix: redis.prefix, queue: queue.name, retention });
     const deps = {
       queue,
       flow: this.#options.flow,
@@ -167,10 +178,15 @@ export class WorkerUnit extends EventEmitter<WorkerUnitEvents> {
       queue.name,
       async (job, _token, signal) => {
         const expired = await expireIfLate(deps, job);
-        if (expired) return expired;
+        if (expired) {
+          await this.#rememberCompleted(completedIds, job.id);
+          return expired;
+        }
         if (this.#state === 'ready') this.#setState('busy');
         try {
-          return await runAttempt(deps, job, signal);
+          const result = await runAttempt(deps, job, signal);
+          await this.#rememberCompleted(completedIds, job.id);
+          return result;
         } catch (err) {
           // Forced: BullMQ must not move the job (it may be running elsewhere by then); once the
           // Worker is closed it leaves the job active and the stalled check returns it to waiting.
@@ -186,7 +202,7 @@ export class WorkerUnit extends EventEmitter<WorkerUnitEvents> {
         concurrency: 1,
         name: this.name,
         autorun: true,
-        removeOnComplete: { age: this.#options.keepCompletedSeconds },
+        removeOnComplete: { age: completedJobAgeSeconds(retention) },
         removeOnFail: { age: this.#options.keepFailedSeconds },
         lockDuration: this.#options.lockDurationMs ?? 30_000,
         stalledInterval: this.#options.stalledIntervalMs ?? 30_000,
@@ -199,6 +215,23 @@ export class WorkerUnit extends EventEmitter<WorkerUnitEvents> {
       this.#logger.log(connectionLost ? 'debug' : 'warn', `BullMQ worker error: ${coerceError(err).message}`);
     });
     return worker;
+  }
+
+  /**
+   * The job is about to complete: its id is recorded first, so it stays a duplicate for the whole
+   * window after BullMQ drops the whole job. A failure is logged, not thrown: failing the job
+   * would run the flow again, a worse outcome than a late duplicate not being caught.
+   */
+  async #rememberCompleted(completedIds: CompletedJobIds, jobId: string | undefined): Promise<void> {
+    if (jobId === undefined || !completedIds.enabled) return;
+    try {
+      await completedIds.record(jobId);
+    } catch (err) {
+      this.#logger.error(
+        `id do job não registrado para detectar duplicatas depois que o job for removido: ${coerceError(err).message}`,
+        { jobId },
+      );
+    }
   }
 
   async #close(): Promise<void> {

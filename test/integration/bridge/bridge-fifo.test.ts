@@ -34,7 +34,8 @@ describe('bridge: 10,000 items', () => {
     for (let i = 1; i < stamps.length; i++) expect(stamps[i]).toBeGreaterThanOrEqual(stamps[i - 1] ?? 0);
     expect(jobs[0]?.id).toBe('item-0');
     expect(jobs[0]?.opts.attempts).toBe(3);
-    expect(jobs[0]?.opts.removeOnComplete).toEqual({ age: 86_400 });
+    // Whole completed jobs are kept jobs.keepCompletedJobSeconds; their ids the whole duplicate window.
+    expect(jobs[0]?.opts.removeOnComplete).toEqual({ age: 3_600 });
 
     expect(bridge.stats()[world.name]).toMatchObject({ moved: 10_000, invalid: 0, duplicates: 0 });
     expect(moved.reduce((a, b) => a + b, 0)).toBe(10_000);

@@ -33,6 +33,7 @@ export const jobsDefaults: AppConfig['jobs'] = {
   backoffMs: 1000,
   timeoutSeconds: 60,
   keepCompletedSeconds: 86_400,
+  keepCompletedJobSeconds: 3_600,
   keepFailedSeconds: 604_800,
   lockSeconds: 30,
 };
@@ -95,6 +96,7 @@ export class BridgeWorld {
     await this.bull.close();
     await deleteKeys(this.redis, `fila:${this.name}*`);
     await deleteKeys(this.redis, `bull:${this.name}:*`);
+    await deleteKeys(this.redis, `bull:rpa:*:${this.name}:*`);
     this.redis.disconnect();
   }
 }

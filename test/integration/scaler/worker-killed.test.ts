@@ -88,4 +88,48 @@ describe('a worker process killed mid-job', () => {
       expect(code).toBe(0);
     },
   );
+
+  it(
+    'a job whose process is killed every time it runs is failed by BullMQ and gets exactly one error entry',
+    { timeout: 300_000 },
+    async () => {
+      const id = 'travado-1';
+      const hash = `bull:conferencia:${id}`;
+      const entriesFor = async (): Promise<Record<string, unknown>[]> =>
+        (await redis.lrange('fila:resultado', 0, -1))
+          .map((e) => JSON.parse(e) as Record<string, unknown>)
+          .filter((e) => e.id === id);
+      await redis.rpush('fila:conferencia', JSON.stringify({ id, sleepMs: 120_000 }));
+      // MAX_STALLED_COUNT (2) deaths are survived; the third stall fails the job.
+      for (let run = 1; run <= 3; run++) {
+        const doomed = startService(`doomed-${run}`);
+        await doomed.waitForLine(/serviço pronto/);
+        await waitFor(
+          async () =>
+            Number(await redis.hget(hash, 'ats')) === run && (await queue.getJobState(id)) === 'active'
+              ? true
+              : undefined,
+          { timeoutMs: 90_000, what: `run ${run} active` },
+        );
+        doomed.child.kill('SIGKILL');
+        await doomed.exited;
+      }
+      // Two instances watch the failure: one of them fails the job, one entry is written.
+      const [a, b] = [startService('survivor-a'), startService('survivor-b')];
+      await Promise.all([a.waitForLine(/serviço pronto/), b.waitForLine(/serviço pronto/)]);
+      await waitFor(async () => (await queue.getJobState(id)) === 'failed', { timeoutMs: 90_000, what: 'failed' });
+      await waitFor(async () => (await entriesFor()).length > 0, { timeoutMs: 60_000, what: 'error entry' });
+      expect((await a.stop('SIGTERM')).code).toBe(0);
+      expect((await b.stop('SIGTERM')).code).toBe(0);
+      const entries = await entriesFor();
+      expect(entries).toHaveLength(1);
+      expect(entries[0]).toMatchObject({
+        id,
+        status: 'error',
+        error: { name: 'JobTravado', permanent: true },
+        attempts: 3,
+      });
+      expect(String(entries[0]?.worker)).toMatch(/^Worker-conferencia-\d+$/);
+    },
+  );
 });

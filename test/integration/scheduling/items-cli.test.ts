@@ -117,6 +117,43 @@ describe('items CLI (real Redis, echo flow)', () => {
     }
   });
 
+  it('refuses to requeue an id whose whole job is gone but is still within the duplicate window', async () => {
+    world = new SchedulingWorld();
+    const w = world;
+    await w.start({ jobs: { keepCompletedSeconds: 600, keepCompletedJobSeconds: 1 } });
+    const config = w.config;
+    if (!config) throw new Error('no config');
+    await w.push({ id: 'doc-9' });
+    await w.waitForEntries(1);
+    // BullMQ drops a lapsed whole job when a later job completes.
+    let fillers = 0;
+    await waitFor(
+      async () => {
+        if ((await w.redis.exists(`${w.u}:conferencia:doc-9`)) === 0) return true;
+        await w.push({ filler: fillers++ });
+        return false;
+      },
+      { intervalMs: 500, what: 'whole job doc-9 dropped' },
+    );
+    const invalidKey = `${w.source}:invalid`;
+    await w.push({ id: 'doc-9', prazo: 'depois' });
+    await waitFor(async () => (await w.redis.llen(invalidKey)) === 1, { what: 'the invalid copy of doc-9' });
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'items-'));
+    const nullPatch = path.join(dir, 'p.json');
+    fs.writeFileSync(nullPatch, '{"prazo": null}');
+    try {
+      const refused = capture(true);
+      expect(await runItems(['requeue', 'conferencia', '1', '--patch', nullPatch], { config, io: refused.io })).toBe(1);
+      expect(refused.err[0]).toMatch(/^#1: o job "doc-9" ainda existe \(estado completed, só o id guardado\)/);
+      expect(await w.redis.llen(invalidKey)).toBe(1);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+    const shown = capture(true);
+    expect(await runItems(['history', 'conferencia', 'doc-9'], { config, io: shown.io })).toBe(1);
+    expect(shown.err[0]).toMatch(/^job doc-9: concluído; o job inteiro já foi removido/);
+  });
+
   it('retries a failed job by id and shows its history', async () => {
     world = new SchedulingWorld();
     const w = world;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { launchOptionsFor, requiredChromiumArgs, resolveExecutablePath } from '../../../src/workers/browser-launch.js';
-import { jobOptionsFor } from '../../../src/workers/job-options.js';
+import { completedJobAgeSeconds, jobOptionsFor, remembersCompletedIds } from '../../../src/workers/job-options.js';
 import { canTransition, UNIT_TRANSITIONS } from '../../../src/workers/unit-state.js';
 import { processTree } from '../../../src/workers/process-tree.js';
 
@@ -34,15 +34,25 @@ describe('launchOptionsFor', () => {
 });
 
 describe('jobOptionsFor', () => {
+  const retention = { keepCompletedSeconds: 600, keepCompletedJobSeconds: 60, keepFailedSeconds: 120 };
   it('sets attempts, the normal priority, exponential backoff and retention', () => {
-    expect(jobOptionsFor({ attempts: 3, backoffMs: 500 }, 60, 120)).toEqual({
+    expect(jobOptionsFor({ attempts: 3, backoffMs: 500 }, retention)).toEqual({
       attempts: 3,
       priority: 2,
       backoff: { type: 'exponential', delay: 500 },
       removeOnComplete: { age: 60 },
       removeOnFail: { age: 120 },
     });
-    expect(jobOptionsFor({ attempts: 1, backoffMs: 0 }, 1, 1)).not.toHaveProperty('backoff');
+    expect(jobOptionsFor({ attempts: 1, backoffMs: 0 }, retention)).not.toHaveProperty('backoff');
+  });
+
+  it('keeps a whole completed job at most for the duplicate window', () => {
+    const longer = { ...retention, keepCompletedJobSeconds: 3600 };
+    expect(jobOptionsFor({ attempts: 1, backoffMs: 0 }, longer).removeOnComplete).toEqual({ age: 600 });
+    expect(completedJobAgeSeconds(longer)).toBe(600);
+    expect(remembersCompletedIds(longer)).toBe(false);
+    expect(remembersCompletedIds(retention)).toBe(true);
+    expect(remembersCompletedIds({ ...retention, keepCompletedSeconds: 0 })).toBe(false);
   });
 });
 
