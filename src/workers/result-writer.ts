@@ -2,8 +2,8 @@
  * The one writer of result entries (CONTRACT.md "Result entry"), written exactly once per run of a
  * job whatever fails around the write.
  *
- * The entry is RPUSHed by a Lua script that also records it under a marker key
- * (`<redis.prefix>:rpa:result:<queue>:<jobId>`) with the run it belongs to, in one atomic step:
+ * The entry is RPUSHed by a Lua script that also records it under a marker key of the job's run
+ * (`<redis.prefix>:rpa:result:<queue>:<jobId>:<run>`), in one atomic step:
  * - a retry of a write that did land (its reply was lost, ioredis resent it after a reconnect, a
  *   stale attempt of the same run writes too) finds the marker and pushes nothing;
  * - an attempt that starts after the run's entry was written (BullMQ's completion step failed, or
@@ -26,17 +26,18 @@ import type { Logger } from '../logging/logger.js';
 import { buildResultEntry, type ResultEntry, type ResultEntryInput } from './result-entry.js';
 
 /**
- * Pushes the entry unless the marker already holds this run. RPUSH comes first: a command error
- * there (a wrong-typed list) aborts the script before the marker is set, so a failed push is
- * retried, never taken for a landed one.
- * KEYS: marker, result list. ARGV: run, entry, marker TTL in ms. Returns 1 pushed, 0 already there.
+ * Sets the run's marker (holding the entry) and pushes the entry, unless the marker was there. A
+ * push Redis refuses (a wrong-typed list) takes the marker back, so a failed push is retried,
+ * never taken for a landed one. KEYS: marker, result list. ARGV: entry, marker TTL in ms.
+ * Returns 1 pushed, 0 already there.
  */
 const WRITE_ONCE_SCRIPT = `
-if redis.call('HGET', KEYS[1], 'run') == ARGV[1] then return 0 end
-redis.call('RPUSH', KEYS[2], ARGV[2])
-redis.call('DEL', KEYS[1])
-redis.call('HSET', KEYS[1], 'run', ARGV[1], 'entry', ARGV[2])
-redis.call('PEXPIRE', KEYS[1], ARGV[3])
+if not redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then return 0 end
+local pushed = redis.pcall('RPUSH', KEYS[2], ARGV[1])
+if type(pushed) == 'table' and pushed.err then
+  redis.call('DEL', KEYS[1])
+  return pushed
+end
 return 1
 `;
 
@@ -82,15 +83,11 @@ const MIN_MARKER_TTL_MS = 10 * 60_000;
 /** While a write keeps failing, a line at `warn` at most this often (the rest at `debug`). */
 const WARN_EVERY_MS = 60_000;
 
-type WriteOnceCommand = (marker: string, list: string, run: string, entry: string, ttlMs: number) => Promise<number>;
+type WriteOnceCommand = (marker: string, list: string, entry: string, ttlMs: number) => Promise<number>;
 
-/** Where the run's entry is recorded. */
-export function resultMarkerKey(prefix: string, queue: string, jobId: string): string {
-  return `${prefix}:rpa:result:${queue}:${jobId}`;
-}
-
-function runText(run: JobRun): string {
-  return `${run.createdAtMs}:${run.attemptsMade}`;
+/** Where the entry of `run` of job `jobId` of `queue` is recorded. */
+export function resultMarkerKey(prefix: string, queue: string, jobId: string, run: JobRun): string {
+  return `${prefix}:rpa:result:${queue}:${jobId}:${run.createdAtMs}:${run.attemptsMade}`;
 }
 
 /** The one writer of result entries of one result list; see the file comment. */
@@ -117,10 +114,10 @@ export class ResultWriter {
     const keepSeconds =
       input.outcome.status === 'error' ? this.#options.keepFailedSeconds : this.#options.keepCompletedSeconds;
     const ttlMs = Math.max(MIN_MARKER_TTL_MS, keepSeconds * 1000);
-    const marker = resultMarkerKey(this.#options.prefix, input.queue, input.jobId);
+    const marker = resultMarkerKey(this.#options.prefix, input.queue, input.jobId, run);
     const pushed = await this.#retrying(input.jobId, `gravar em ${this.#options.resultList}`, signal, async () => {
       const command = this.#redis.rpaWriteResultOnce as WriteOnceCommand;
-      return Number(await command.call(this.#redis, marker, this.#options.resultList, runText(run), entry, ttlMs));
+      return Number(await command.call(this.#redis, marker, this.#options.resultList, entry, ttlMs));
     });
     return pushed === 1 ? 'written' : 'already-written';
   }
@@ -130,12 +127,9 @@ export class ResultWriter {
    * pause while Redis fails, for as long as `signal` allows ({@link ResultWriteAbortedError}).
    */
   async recorded(queue: string, jobId: string, run: JobRun, signal?: AbortSignal): Promise<ResultEntry | undefined> {
-    const marker = resultMarkerKey(this.#options.prefix, queue, jobId);
-    const [held, entry] = await this.#retrying(jobId, `ler ${marker}`, signal, () =>
-      this.#redis.hmget(marker, 'run', 'entry'),
-    );
-    if (held !== runText(run) || typeof entry !== 'string') return undefined;
-    return JSON.parse(entry) as ResultEntry;
+    const marker = resultMarkerKey(this.#options.prefix, queue, jobId, run);
+    const entry = await this.#retrying(jobId, `ler ${marker}`, signal, () => this.#redis.get(marker));
+    return entry === null ? undefined : (JSON.parse(entry) as ResultEntry);
   }
 
   /** Runs `action` until it succeeds or `signal` aborts; `what` names it in the log lines. */

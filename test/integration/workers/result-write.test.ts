@@ -214,8 +214,9 @@ describe('ResultWriter', () => {
   it('keeps the marker at least as long as the job is retained', async () => {
     const list = ownResultList();
     const writer = writerFor(list);
-    await writer.write(input('ttl', 'error'), { createdAtMs: 1, attemptsMade: 0 });
-    const ttl = await redis.pttl(resultMarkerKey(prefix, 'q', 'ttl'));
+    const run = { createdAtMs: 1, attemptsMade: 0 };
+    await writer.write(input('ttl', 'error'), run);
+    const ttl = await redis.pttl(resultMarkerKey(prefix, 'q', 'ttl', run));
     expect(ttl).toBeGreaterThan(7100 * 1000);
     expect(ttl).toBeLessThanOrEqual(7200 * 1000);
   });
@@ -226,14 +227,15 @@ describe('ResultWriter', () => {
     const writer = writerFor(list, logger);
     await redis.set(list, 'not a list');
     const controller = new AbortController();
-    const writing = writer.write(input('refused'), { createdAtMs: 5, attemptsMade: 0 }, controller.signal);
+    const run = { createdAtMs: 5, attemptsMade: 0 };
+    const writing = writer.write(input('refused'), run, controller.signal);
     const failures = () => lines.filter((l) => l.message.includes('não foi possível gravar')).length;
     await waitFor(() => failures() >= 3, { what: 'refused writes, tried again' });
-    expect(await redis.exists(resultMarkerKey(prefix, 'q', 'refused'))).toBe(0);
+    expect(await redis.exists(resultMarkerKey(prefix, 'q', 'refused', run))).toBe(0);
     controller.abort(new Error('forced'));
     await expect(writing).rejects.toBeInstanceOf(ResultWriteAbortedError);
     await redis.del(list);
-    expect(await writer.write(input('refused'), { createdAtMs: 5, attemptsMade: 0 })).toBe('written');
+    expect(await writer.write(input('refused'), run)).toBe('written');
     expect(await redis.llen(list)).toBe(1);
   });
 });
