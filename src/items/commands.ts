@@ -19,15 +19,7 @@ import {
   type InvalidListEntry,
   type ItemEdit,
 } from './invalid-list.js';
-import {
-  confirmed,
-  OPTIONS,
-  printableIo,
-  UsageError,
-  type Ctx,
-  type ItemsIo,
-  type Values,
-} from './command-context.js';
+import { confirmed, OPTIONS, printableIo, UsageError, type Ctx, type ItemsIo, type Values } from './command-context.js';
 
 export type { ItemsIo } from './command-context.js';
 import { history, retry } from './job-commands.js';
