@@ -8,6 +8,7 @@ import { Queue, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Flow } from '../../../src/flows/flow.js';
+import { PermanentJobError } from '../../../src/lib/errors.js';
 import type { ResultEntry } from '../../../src/workers/result-entry.js';
 import { ResultWriteAbortedError, ResultWriter, resultMarkerKey, runOf } from '../../../src/workers/result-writer.js';
 import { captureLogger } from '../../helpers/capture-logger.js';
@@ -77,6 +78,63 @@ describe('result write', () => {
     expect(entries[0]).toMatchObject({ id: 'write-fails-once', status: 'ok', attempts: 1, result: { run: 1 } });
     expect(runs()).toBe(1);
     expect(events.finished.map((f) => f.outcome)).toEqual(['ok']);
+  });
+
+  it("the last attempt's error entry is retried too: one entry, one run", async () => {
+    const resultList = ownResultList();
+    const queue = fx.queueConfig('echo', { attempts: 1, backoffMs: 0, resultList });
+    let runs = 0;
+    const flow: Flow = {
+      name: 'echo',
+      needsBrowser: false,
+      run: () => {
+        runs += 1;
+        return Promise.reject(new PermanentJobError('documento recusado'));
+      },
+    };
+    const { logger, lines } = captureLogger();
+    await fx.redis.set(resultList, 'not a list');
+    const { jobs } = await fx.startUnit(queue, { flow, logger });
+    const jobId = await fx.addJob(jobs, queue, { id: 'error-write-fails' });
+    await waitFor(() => lines.some((l) => /não foi possível gravar/i.test(l.message)), {
+      what: 'a failed result write',
+    });
+    await fx.redis.del(resultList);
+    await waitFor(async () => (await jobs.getJobState(jobId)) === 'failed', { what: 'the job to fail' });
+    const entries = await entriesOf(resultList);
+    expect(entries.map((e) => [e.id, e.status, e.error?.message])).toEqual([
+      ['error-write-fails', 'error', 'documento recusado'],
+    ]);
+    expect(runs).toBe(1);
+  });
+
+  it('a forced close gives the write up: no entry, the job stays for the stalled check and runs again', async () => {
+    const resultList = ownResultList();
+    const queue = fx.queueConfig('echo', { attempts: 3, backoffMs: 0, resultList });
+    const { flow, runs } = countingFlow();
+    const { logger, lines } = captureLogger();
+    await fx.redis.set(resultList, 'not a list');
+    // Short lock and stalled check (BullMQ runs one check per queue per interval, whichever worker).
+    const first = await fx.startUnit(queue, { flow, logger, lockDurationMs: 2000, stalledIntervalMs: 500 });
+    const jobId = await fx.addJob(first.jobs, queue, { id: 'forced-mid-write' });
+    await waitFor(() => lines.some((l) => l.message.includes('não foi possível gravar')), {
+      what: 'a failed result write',
+    });
+    await first.unit.forceClose();
+    expect(first.events.finished.map((f) => f.outcome)).toEqual(['retry']);
+    expect(await first.jobs.getJobState(jobId)).toBe('active');
+    await fx.redis.del(resultList);
+
+    // The write never landed: the job runs again (at least once), and writes one entry.
+    const second = await fx.startUnit(queue, { flow, stalledIntervalMs: 500 });
+    await waitFor(async () => (await second.jobs.getJobState(jobId)) === 'completed', {
+      what: 'the job to complete on the second unit',
+      timeoutMs: 30_000,
+    });
+    expect(runs()).toBe(2);
+    expect((await entriesOf(resultList)).map((e) => [e.id, e.worker])).toEqual([
+      ['forced-mid-write', second.unit.name],
+    ]);
   });
 
   it('a write whose reply is lost (the write landed) leaves one entry and one flow run', async () => {
