@@ -6,7 +6,7 @@
  */
 import { Redis } from 'ioredis';
 import { echoFlow } from '../src/flows/echo.js';
-import { ResultWriter } from '../src/workers/result-writer.js';
+import { buildResultEntry } from '../src/workers/result-entry.js';
 import { pushItems, startService, whenFinished, type BenchContext } from './lib/context.js';
 import { figuresOf, type Figure, type FigureInput } from './lib/figures.js';
 import { progress } from './lib/progress.js';
@@ -34,7 +34,6 @@ async function rawRun(ctx: BenchContext, k: number, items: readonly string[]): P
   let finishedAt = 0;
   const stop = new AbortController();
   const loop = async (client: Redis, w: number): Promise<void> => {
-    const results = new ResultWriter(client, RESULTS);
     while (!stop.signal.aborted) {
       const popped = await client.blpop(SOURCE, 1);
       if (!popped) continue;
@@ -49,7 +48,8 @@ async function rawRun(ctx: BenchContext, k: number, items: readonly string[]): P
         artifactsDir: ctx.tmpDir,
         jobId: String(data.n),
       });
-      await results.write({
+      // The seed wrote its result with a plain RPUSH.
+      const entry = buildResultEntry({
         data,
         jobId: String(data.n),
         queue: 'conferencia',
@@ -59,6 +59,7 @@ async function rawRun(ctx: BenchContext, k: number, items: readonly string[]): P
         finishedAtMs: Date.now(),
         outcome: { status: 'ok', result },
       });
+      await client.rpush(RESULTS, JSON.stringify(entry));
       done += 1;
       if (done === items.length) {
         finishedAt = performance.now();

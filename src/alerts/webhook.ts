@@ -43,7 +43,8 @@ function requestParts(url: string): { target: string; headers: Record<string, st
  * the other rules, so failures are logged and reported as `false`. Credentials in the URL
  * (`https://user:pass@host/...`) are sent as an `Authorization: Basic` header; redirects are not
  * followed (a 3xx is a failure: the alert and its header must not travel elsewhere). Logs name
- * the webhook as scheme://host/path only, and the error text is scrubbed of the URL's secrets.
+ * the webhook as scheme://host only (Slack, Teams and Discord keep their secret in the path), and
+ * the error text is scrubbed of the URL's secrets.
  */
 export async function postAlert({ url, payload, logger, timeoutMs = 5000 }: PostAlertOptions): Promise<boolean> {
   try {

@@ -231,6 +231,7 @@ export function loadConfig(options: LoadConfigOptions = {}): AppConfig {
       maxWorkers: p.instance.maxWorkers < 0 ? p.scaler.maxTotalWorkers : p.instance.maxWorkers,
     },
     artifactsDir: p.artifactsDir,
+    artifacts: p.artifacts,
     shutdown: p.shutdown,
     alerts: { ...p.alerts, rules: p.alerts.rules.map((r) => normaliseRule(r)) },
     queues,

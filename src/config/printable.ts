@@ -2,7 +2,7 @@ import { safeUrl } from '../lib/safe-url.js';
 import { isPlainObject, sensitivePaths } from './layers.js';
 import type { AppConfig } from './types.js';
 
-/** Sensitive keys holding a URL: printed as scheme://host/path. */
+/** Sensitive keys holding a URL: printed as scheme://host only (webhooks keep secrets in the path). */
 const URL_PATHS = new Set(['alerts.webhookUrl']);
 
 /** A copy of the config safe to print: the schema's `sensitive` values masked (`***` when set, empty when not). */
@@ -14,7 +14,7 @@ export function printableConfig(config: AppConfig): Record<string, unknown> {
     let node: unknown = copy;
     for (const part of parts) node = isPlainObject(node) ? node[part] : undefined;
     if (!isPlainObject(node) || node[leaf] === undefined || node[leaf] === '') continue;
-    // A URL keeps what tells people where it points (scheme://host/path), never its credentials or query.
+    // A URL keeps what tells people where it points (scheme://host), never its credentials, path or query.
     node[leaf] = URL_PATHS.has(dotted) && typeof node[leaf] === 'string' ? safeUrl(node[leaf]) : '***';
   }
   return copy;

@@ -71,6 +71,18 @@ export const schema = {
     },
     file: { doc: 'Log file (empty: console only)', format: String, default: 'logs/main_rpa.log', env: 'LOG_FILE' },
     format: { doc: 'Log format', format: ['text', 'json'], default: 'text', env: 'LOG_FORMAT' },
+    maxSizeMb: {
+      doc: 'Rotate the log file at this size in MiB (0 = never)',
+      format: 'nat',
+      default: 50,
+      env: 'LOG_MAX_SIZE_MB',
+    },
+    maxFiles: {
+      doc: 'Log files kept by the rotation, the current one included',
+      format: 'positive-int',
+      default: 5,
+      env: 'LOG_MAX_FILES',
+    },
   },
   scaler: {
     intervalSeconds: {
@@ -216,6 +228,18 @@ export const schema = {
     },
   },
   artifactsDir: { doc: 'Screenshots of failing attempts', format: String, default: 'artifacts' },
+  artifacts: {
+    maxMb: {
+      doc: 'Most MiB the artifacts folder may hold; the oldest files are deleted past it (0 = no size bound)',
+      format: 'nat',
+      default: 1024,
+    },
+    sweepIntervalSeconds: {
+      doc: 'How often artifacts older than jobs.keepFailedSeconds, or past artifacts.maxMb, are deleted',
+      format: 'positive-int',
+      default: 600,
+    },
+  },
   shutdown: {
     timeoutSeconds: { doc: 'Graceful shutdown budget before forcing', format: 'positive-int', default: 30 },
   },

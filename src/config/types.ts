@@ -119,7 +119,15 @@ export interface AppConfig {
     readonly port: number;
     readonly auth: { readonly user: string; readonly password: string };
   };
-  readonly log: { readonly level: string; readonly file: string; readonly format: 'text' | 'json' };
+  readonly log: {
+    readonly level: string;
+    readonly file: string;
+    readonly format: 'text' | 'json';
+    /** Rotate the file at this size (0: never). @defaultValue 50 */
+    readonly maxSizeMb: number;
+    /** Files kept by the rotation, the current one included. @defaultValue 5 */
+    readonly maxFiles: number;
+  };
   readonly scaler: {
     readonly intervalSeconds: number;
     readonly jobsPerWorker: number;
@@ -176,6 +184,13 @@ export interface AppConfig {
     readonly heartbeatMs: number;
   };
   readonly artifactsDir: string;
+  /** Retention of the artifacts folder (workers/artifact-sweeper.ts); the age bound is jobs.keepFailedSeconds. */
+  readonly artifacts: {
+    /** Most MiB the folder may hold, oldest files deleted first (0: no size bound). @defaultValue 1024 */
+    readonly maxMb: number;
+    /** @defaultValue 600 */
+    readonly sweepIntervalSeconds: number;
+  };
   readonly shutdown: { readonly timeoutSeconds: number };
   readonly alerts: {
     readonly webhookUrl: string;

@@ -21,7 +21,10 @@ export interface FlowContext {
   readonly signal: AbortSignal;
   /** Folder where the flow may save files (receipts); created by the caller. */
   readonly artifactsDir: string;
-  /** The BullMQ job id (safe in file names). */
+  /**
+   * The BullMQ job id as a file-name stem: made safe for file names and ending with a hash of the
+   * whole id, so files named after two different jobs never collide.
+   */
   readonly jobId: string;
 }
 

@@ -1,6 +1,7 @@
 /** What every items command shares: its I/O, options, context and confirmation. */
 import type { parseArgs } from 'node:util';
 import type { AppConfig } from '../config/types.js';
+import { escapeControl } from '../lib/control-chars.js';
 import type { createRedis } from '../redis/connection.js';
 
 /** How the commands talk to the operator. */
@@ -9,6 +10,19 @@ export interface ItemsIo {
   err(line: string): void;
   /** Asks a yes/no question; false when no one can answer. */
   confirm(question: string): Promise<boolean>;
+}
+
+/**
+ * The commands' I/O with every control character of every line escaped: the lines show items,
+ * payloads, failure reasons and logs, and an ESC sequence in one of them must not rewrite what
+ * the operator reads before `Continuar? [s/N]` (a line is one line, whatever the item holds).
+ */
+export function printableIo(io: ItemsIo): ItemsIo {
+  return {
+    out: (line) => io.out(escapeControl(line)),
+    err: (line) => io.err(escapeControl(line)),
+    confirm: (question) => io.confirm(question),
+  };
 }
 
 /** A command line that does not make sense: print the usage and exit 2. */

@@ -10,6 +10,7 @@ import type { AppConfig, QueueConfig } from '../config/types.js';
 import { createRedis } from '../redis/connection.js';
 import { createLogger } from '../logging/logger.js';
 import { CompletedJobIds } from '../workers/completed-ids.js';
+import { escapeControl } from '../lib/control-chars.js';
 import { coerceError } from '../lib/errors.js';
 import {
   applyEdit,
@@ -19,7 +20,7 @@ import {
   type InvalidListEntry,
   type ItemEdit,
 } from './invalid-list.js';
-import { confirmed, OPTIONS, UsageError, type Ctx, type ItemsIo, type Values } from './command-context.js';
+import { confirmed, OPTIONS, printableIo, UsageError, type Ctx, type ItemsIo, type Values } from './command-context.js';
 
 export type { ItemsIo } from './command-context.js';
 import { history, retry } from './job-commands.js';
@@ -48,7 +49,7 @@ export async function runItems(argv: readonly string[], ctx: { config: AppConfig
   try {
     ({ values, positionals } = parseArgs({ args: [...argv], options: OPTIONS, allowPositionals: true }));
   } catch (err) {
-    io.err(`${coerceError(err).message}\n\n${USAGE}`);
+    io.err(`${escapeControl(coerceError(err).message)}\n\n${USAGE}`);
     return 2;
   }
   const [command, ...rest] = positionals;
@@ -59,9 +60,10 @@ export async function runItems(argv: readonly string[], ctx: { config: AppConfig
   const logger = createLogger({ level: 'error', file: '', format: 'text' });
   const redis = createRedis(ctx.config.redis, 'command', logger, 'items-cli');
   try {
-    return await dispatch(command, rest, values, { ...ctx, redis });
+    return await dispatch(command, rest, values, { ...ctx, io: printableIo(io), redis });
   } catch (err) {
-    io.err(err instanceof UsageError ? `${err.message}\n\n${USAGE}` : `erro: ${coerceError(err).message}`);
+    const message = escapeControl(coerceError(err).message);
+    io.err(err instanceof UsageError ? `${message}\n\n${USAGE}` : `erro: ${message}`);
     return err instanceof UsageError ? 2 : 1;
   } finally {
     await redis.quit().catch(() => redis.disconnect());

@@ -1,9 +1,8 @@
 /** A job's history for `items history` and the lookup of jobs by the id an operator types. */
-import fs from 'node:fs/promises';
 import path from 'node:path';
 import { Job, type Queue } from 'bullmq';
 import { jobIdForPayloadId } from '../bridge/job-id.js';
-import { fileSafe } from '../workers/artifacts.js';
+import { fileSafe, jobArtifactFiles } from '../workers/artifacts.js';
 
 /**
  * The job an operator means by `typed`: a BullMQ job id as Bull Board shows it (`conferencia-000012`), or a
@@ -46,11 +45,16 @@ export async function jobHistoryLines(queue: Queue, job: Job, artifactsDir: stri
   }
   const { logs } = await queue.getJobLogs(job.id ?? '', 0, -1);
   for (const log of logs) lines.push(`  log: ${log}`);
-  const dir = path.join(artifactsDir, fileSafe(queue.name));
-  const prefix = `${fileSafe(job.id ?? '')}-attempt`;
-  const files = await fs.readdir(dir).catch(() => [] as string[]);
-  const shots = files.filter((f) => f.startsWith(prefix)).sort();
-  for (const file of shots) lines.push(`  artefato: ${path.join(dir, file)}`);
-  if (shots.length === 0) lines.push(`  artefatos: nenhum em ${dir}`);
+  // Matched by the exact job id: the files of job `x-attempt1` are not those of job `x`.
+  const shots = await jobArtifactFiles({
+    artifactsDir,
+    queue: queue.name,
+    jobId: job.id ?? '',
+    attempts: job.attemptsMade,
+    kinds: ['png', 'json'],
+    mentions: [job.failedReason ?? '', ...logs].join('\n'),
+  });
+  for (const file of shots) lines.push(`  artefato: ${path.join(artifactsDir, file)}`);
+  if (shots.length === 0) lines.push(`  artefatos: nenhum em ${path.join(artifactsDir, fileSafe(queue.name))}`);
   return lines;
 }

@@ -11,6 +11,7 @@ import {
   STALLED_FAILED_REASON,
   STALLED_JOB_FIELDS,
   stalledEntryInput,
+  stalledRun,
   type StalledJobFields,
 } from '../workers/stalled-entry.js';
 
@@ -45,9 +46,10 @@ export interface JanitorOptions {
  * Also gives a job BullMQ failed for stalling too often its one `error` entry (CONTRACT.md "Result
  * entry"): BullMQ fails such a job without calling our processor, so no unit writes it. Every
  * `stalledIntervalMs` the failed jobs since the last sweep are read from the queue's `failed` set;
- * each one failed for stalling gets its entry through {@link ResultWriter.writeOnce}, keyed by
- * queue, job id and failure time, so with any number of instances (or a crash between the failure
- * and the sweep) it is written exactly once, and a retried job failing so again gets a new one.
+ * each one failed for stalling gets its entry through {@link ResultWriter.write}, under the marker
+ * of the job's run, so with any number of instances (or a crash between the failure and the sweep)
+ * it is written exactly once, a run whose entry a unit already wrote gets no second one, and a
+ * retried job failing so again (a new run) gets a new one.
  */
 export class StalledJanitor {
   readonly #workers: Worker[] = [];
@@ -147,7 +149,13 @@ export class StalledJanitor {
     const reasons = connection.pipeline();
     for (const { id } of fresh) reasons.hget(`${prefix}:${queue.name}:${id}`, 'failedReason');
     const replies = (await reasons.exec()) ?? [];
-    const writer = new ResultWriter(connection, queue.resultList);
+    const writer = new ResultWriter({
+      redis: connection,
+      prefix,
+      resultList: queue.resultList,
+      markerTtlSeconds: MARKER_TTL_SECONDS,
+      logger: this.options.logger,
+    });
     for (const [i, { id, failedAt }] of fresh.entries()) {
       const [err, reason] = replies[i] ?? [];
       if (err) throw err;
@@ -165,20 +173,19 @@ export class StalledJanitor {
   ): Promise<void> {
     const { prefix } = this.options.redis;
     const values = await connection.hmget(`${prefix}:${queue}:${jobId}`, ...STALLED_JOB_FIELDS);
-    const [data, finishedOn, processedBy, attemptsStarted, stalledCount] = values;
+    const [data, finishedOn, processedBy, attemptsStarted, stalledCount, timestamp, attemptsMade] = values;
     const fields: StalledJobFields = {
       data: data ?? null,
       finishedOn: finishedOn ?? String(failedAt),
       processedBy: processedBy ?? null,
       attemptsStarted: attemptsStarted ?? null,
       stalledCount: stalledCount ?? null,
+      timestamp: timestamp ?? null,
+      attemptsMade: attemptsMade ?? null,
     };
     const input = stalledEntryInput(queue, jobId, fields, this.options.maxStalledCount);
-    const written = await writer.writeOnce(input, {
-      key: `${prefix}:rpa:stalled-entry:${queue}:${jobId}:${failedAt}`,
-      ttlSeconds: MARKER_TTL_SECONDS,
-    });
-    if (written) {
+    const written = await writer.write(input, stalledRun(fields), this.#abort.signal);
+    if (written === 'written') {
       this.options.logger.warn(
         `job ${jobId} de ${queue} falhou por travar mais de ${this.options.maxStalledCount} vez(es): ` +
           `entrada de erro gravada`,

@@ -17,6 +17,7 @@ import { WorkerPool } from '../scaler/worker-pool.js';
 import { HttpServer } from '../http/server.js';
 import { AlertMonitor, alertWindowMs } from '../alerts/alert-monitor.js';
 import { OutcomeWindow } from '../shared/outcome-window.js';
+import { ArtifactSweeper } from '../workers/artifact-sweeper.js';
 import { ServiceEvents } from '../shared/events.js';
 import { startCapacity } from './capacity-wiring.js';
 import { createWorkerUnit, MAX_STALLED_COUNT } from './unit-factory.js';
@@ -79,6 +80,16 @@ export class Service {
   async #doStart(): Promise<void> {
     const config = this.#config;
     const log = this.#logger;
+    // The artifacts folder is bounded by age and size; it needs no Redis, so it starts first.
+    const sweeper = new ArtifactSweeper({
+      dir: config.artifactsDir,
+      maxAgeMs: config.jobs.keepFailedSeconds * 1000,
+      maxBytes: config.artifacts.maxMb * 1024 * 1024,
+      intervalMs: config.artifacts.sweepIntervalSeconds * 1000,
+      logger: log.child({ component: 'artifacts' }),
+    });
+    sweeper.start();
+    this.#started.push({ name: 'artifacts', stop: () => sweeper.close() });
     const redis = createRedis(config.redis, 'command', log.child({ component: 'redis' }), 'service');
     this.#started.push({
       name: 'redis',

@@ -7,11 +7,11 @@ import { BrowserCrashedError, coerceError, JobTimeoutError, PermanentJobError } 
 import { deadlineOf } from '../lib/scheduling.js';
 import { untilAborted } from '../lib/with-timeout.js';
 import type { Logger } from '../logging/logger.js';
-import { captureFailureArtifacts, fileSafe, type FailureArtifacts } from './artifacts.js';
+import { captureFailureArtifacts, fileSafe, jobFileStem, type FailureArtifacts } from './artifacts.js';
 import type { BrowserSession } from './browser-session.js';
 import { classifyFailure } from './classify-failure.js';
 import type { ResultEntryInput } from './result-entry.js';
-import type { ResultWriter } from './result-writer.js';
+import { ResultWriteAbortedError, runOf, type JobRun, type ResultWriter } from './result-writer.js';
 
 /** Screenshots of a failing attempt give up after this long (the page may be hung). */
 const SCREENSHOT_TIMEOUT_MS = 5_000;
@@ -40,9 +40,13 @@ export interface AttemptDeps {
 }
 
 /**
- * Runs one attempt of `job`: the flow under the queue's timeout, then the result entry (on
- * success or on the last attempt). Returns the flow's result, or throws what BullMQ should see
- * (`UnrecoverableError` for permanent failures, so they are not retried).
+ * Runs one attempt of `job` in two steps: the flow under the queue's timeout, then (on success or
+ * on the last attempt) the result entry. The entry is its own step: it is retried until it lands
+ * and never counts as a failure of the flow, so the flow is not run again because of it; only a
+ * forced close (shutdown past its timeout, self-fencing) gives it up, and then the job runs again
+ * later ({@link settleIfRecorded} finds the entry if it did land). Returns the flow's result, or
+ * throws what BullMQ should see (`UnrecoverableError` for permanent failures, so they are not
+ * retried).
  */
 export async function runAttempt(deps: AttemptDeps, job: Job, bullSignal?: AbortSignal): Promise<unknown> {
   const { queue, flow, session } = deps;
@@ -52,6 +56,7 @@ export async function runAttempt(deps: AttemptDeps, job: Job, bullSignal?: Abort
   const data = (typeof job.data === 'object' && job.data !== null ? job.data : {}) as Record<string, unknown>;
   const logger = deps.logger.child({ jobId });
   const startedAtMs = Date.now();
+  const run = runOf(job);
 
   const controller = new AbortController();
   const abortWith = (reason: unknown): void => controller.abort(coerceError(reason));
@@ -67,6 +72,7 @@ export async function runAttempt(deps: AttemptDeps, job: Job, bullSignal?: Abort
   const entryBase = { data, jobId, queue: queue.name, worker: deps.worker, attempts: attempt, startedAtMs };
 
   try {
+    let result: unknown;
     try {
       page = session ? await untilAborted(session.page(), controller.signal) : null;
       const ctx: FlowContext = {
@@ -76,14 +82,10 @@ export async function runAttempt(deps: AttemptDeps, job: Job, bullSignal?: Abort
         logger,
         signal: controller.signal,
         artifactsDir: path.join(deps.artifactsDir, fileSafe(queue.name)),
-        jobId: fileSafe(jobId),
+        jobId: jobFileStem(jobId),
       };
-      const result = await untilAborted(flow.run(ctx), controller.signal);
-      const finishedAtMs = Date.now();
-      await deps.results.write({ ...entryBase, finishedAtMs, outcome: { status: 'ok', result } });
-      finished(deps, 'ok', finishedAtMs - startedAtMs);
-      logger.info(`Job concluído em ${finishedAtMs - startedAtMs} ms (tentativa ${attempt}/${maxAttempts})`);
-      return result;
+      result = await untilAborted(flow.run(ctx), controller.signal);
+      assertSerializable(result);
     } catch (thrown) {
       const error = classifyFailure(thrown, {
         aborted: controller.signal.aborted,
@@ -91,13 +93,76 @@ export async function runAttempt(deps: AttemptDeps, job: Job, bullSignal?: Abort
         hadBrowser: session !== undefined,
         browserLost: session !== undefined && (session.crashes !== crashesBefore || !session.healthy),
       });
-      throw await failAttempt(deps, job, error, { page, attempt, maxAttempts, entryBase, logger });
+      throw await failAttempt(deps, job, error, { page, attempt, maxAttempts, entryBase, run, logger });
+    } finally {
+      clearTimeout(timer); // the flow is done: the result write is not under its timeout
     }
+    const finishedAtMs = Date.now();
+    const entry: ResultEntryInput = { ...entryBase, finishedAtMs, outcome: { status: 'ok', result } };
+    if (!(await writeEntry(deps, entry, run, logger))) {
+      finished(deps, 'retry', finishedAtMs - startedAtMs);
+      throw coerceError(deps.forced.reason);
+    }
+    finished(deps, 'ok', finishedAtMs - startedAtMs);
+    logger.info(`Job concluído em ${finishedAtMs - startedAtMs} ms (tentativa ${attempt}/${maxAttempts})`);
+    return result;
   } finally {
     clearTimeout(timer);
     deps.forced.removeEventListener('abort', onForced);
     bullSignal?.removeEventListener('abort', onBullAbort);
     session?.afterJob();
+  }
+}
+
+/** A flow result that cannot become JSON fails the job for good: running the flow again would not change it. */
+function assertSerializable(result: unknown): void {
+  try {
+    JSON.stringify(result);
+  } catch (err) {
+    throw new PermanentJobError(`the flow's result cannot be written as JSON: ${coerceError(err).message}`);
+  }
+}
+
+/**
+ * Writes the attempt's result entry through the one writer, trying until it lands. Resolves true
+ * when the entry is in the result list (written now or before, by this run), false when the unit
+ * was forced to close first: the job runs again and no entry may be assumed.
+ */
+async function writeEntry(deps: AttemptDeps, entry: ResultEntryInput, run: JobRun, logger: Logger): Promise<boolean> {
+  try {
+    const written = await deps.results.write(entry, run, deps.forced);
+    if (written === 'already-written') logger.warn('a entrada de resultado deste job já estava gravada: nenhuma nova');
+    return true;
+  } catch (err) {
+    if (!(err instanceof ResultWriteAbortedError)) throw err;
+    logger.warn(`Job interrompido antes de gravar o resultado (o worker foi forçado a fechar); volta à espera`);
+    return false;
+  }
+}
+
+/**
+ * An attempt of a run whose result entry is already written (the attempt that wrote it died, or
+ * BullMQ could not record the job's completion, and the job came back as stalled) settles the job
+ * with that entry's outcome instead of running the flow again: resolves with what the job
+ * returns, or throws an `UnrecoverableError` for a stored error. Undefined when the flow should
+ * run. Only a job started before can have one, so a first start costs no Redis call.
+ */
+export async function settleIfRecorded(deps: AttemptDeps, job: Job): Promise<{ value: unknown } | undefined> {
+  if (job.attemptsStarted <= 1) return undefined;
+  const jobId = job.id ?? 'unknown';
+  const entry = await deps.results.recorded(deps.queue.name, jobId, runOf(job), deps.forced);
+  if (!entry) return undefined;
+  const logger = deps.logger.child({ jobId });
+  const what = `resultado já gravado (${entry.status}, tentativa ${entry.attempts}, ${entry.finishedAt})`;
+  logger.warn(`Job volta com ${what}: concluído com esse resultado, sem executar o fluxo de novo`);
+  await job.log(`${what}: fluxo não executado de novo`).catch(() => undefined);
+  switch (entry.status) {
+    case 'ok':
+      return { value: entry.result };
+    case 'expired':
+      return { value: { expired: true, reason: entry.error?.message ?? '' } };
+    case 'error':
+      throw new UnrecoverableError(entry.error?.message ?? 'failed');
   }
 }
 
@@ -125,7 +190,8 @@ export async function expireIfLate(
     attempt > 1
       ? `prazo ${deadline} passou antes da tentativa ${attempt}/${maxAttempts} (${late}s de atraso)${previous}`
       : `prazo ${deadline} passou antes do início (${late}s de atraso); não executado`;
-  await deps.results.write({
+  const logger = deps.logger.child({ jobId });
+  const entry: ResultEntryInput = {
     data,
     jobId,
     queue: deps.queue.name,
@@ -134,8 +200,9 @@ export async function expireIfLate(
     startedAtMs,
     finishedAtMs: startedAtMs,
     outcome: { status: 'expired', reason },
-  });
-  deps.logger.child({ jobId }).warn(`Job expirado: ${reason}`);
+  };
+  if (!(await writeEntry(deps, entry, runOf(job), logger))) throw coerceError(deps.forced.reason);
+  logger.warn(`Job expirado: ${reason}`);
   await job.log(`expirado: ${reason}`).catch(() => undefined);
   finished(deps, 'expired', 0);
   return { expired: true, reason };
@@ -151,6 +218,7 @@ async function failAttempt(
     attempt: number;
     maxAttempts: number;
     entryBase: Omit<ResultEntryInput, 'finishedAtMs' | 'outcome'>;
+    run: JobRun;
     logger: Logger;
   },
 ): Promise<Error> {
@@ -182,14 +250,14 @@ async function failAttempt(
   }
   const finishedAtMs = Date.now();
   if (last) {
-    try {
-      await deps.results.write({
-        ...ctx.entryBase,
-        finishedAtMs,
-        outcome: { status: 'error', error, permanent, ...(artifacts ? { artifacts } : {}) },
-      });
-    } catch (err) {
-      ctx.logger.error(`Não foi possível gravar a entrada de resultado do erro: ${coerceError(err).message}`);
+    const entry: ResultEntryInput = {
+      ...ctx.entryBase,
+      finishedAtMs,
+      outcome: { status: 'error', error, permanent, ...(artifacts ? { artifacts } : {}) },
+    };
+    if (!(await writeEntry(deps, entry, ctx.run, ctx.logger))) {
+      finished(deps, 'retry', finishedAtMs - ctx.entryBase.startedAtMs);
+      return coerceError(deps.forced.reason);
     }
   }
   finished(deps, last ? 'error' : 'retry', finishedAtMs - ctx.entryBase.startedAtMs);

@@ -5,6 +5,7 @@
  * that takes it fails it at once. Pure: what the janitor reads from the job hash in, the entry out.
  */
 import type { ResultEntryInput } from './result-entry.js';
+import type { JobRun } from './result-writer.js';
 
 /** `failedReason` BullMQ gives a job it failed for stalling (bullmq 6.7.0, moveStalledJobsToWait). */
 export const STALLED_FAILED_REASON = 'job stalled more than allowable limit';
@@ -24,10 +25,14 @@ export interface StalledJobFields {
   readonly attemptsStarted: string | null;
   /** Times the job stalled. */
   readonly stalledCount: string | null;
+  /** ms since epoch when the job was added (`timestamp`): with `attemptsMade`, the run its entry belongs to. */
+  readonly timestamp: string | null;
+  /** Attempts BullMQ counted, the failing take included (`atm`). */
+  readonly attemptsMade: string | null;
 }
 
 /** The hash fields of {@link StalledJobFields}, in its order. */
-export const STALLED_JOB_FIELDS = ['data', 'finishedOn', 'pb', 'ats', 'stc'] as const;
+export const STALLED_JOB_FIELDS = ['data', 'finishedOn', 'pb', 'ats', 'stc', 'timestamp', 'atm'] as const;
 
 /** The entry for `jobId` of `queue`, failed by BullMQ after stalling more than `maxStalledCount` times. */
 export function stalledEntryInput(
@@ -65,4 +70,16 @@ function parseData(data: string | null): Record<string, unknown> {
   } catch {
     return {};
   }
+}
+
+/**
+ * The run the failing take belonged to (`result-writer.ts`): BullMQ counted that take's end in
+ * `atm`, so the run began one count lower. An entry the unit already wrote for that run (its
+ * completion lost before the job stalled again) is found under the same marker: no second entry.
+ */
+export function stalledRun(fields: StalledJobFields): JobRun {
+  return {
+    createdAtMs: Number(fields.timestamp ?? 0) || 0,
+    attemptsMade: Math.max(0, (Number(fields.attemptsMade ?? 0) || 0) - 1),
+  };
 }

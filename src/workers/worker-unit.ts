@@ -10,7 +10,7 @@ import { untilAborted } from '../lib/with-timeout.js';
 import type { Logger } from '../logging/logger.js';
 import { createRedis } from '../redis/connection.js';
 import { fileSafe } from './artifacts.js';
-import { expireIfLate, runAttempt, type AttemptOutcome } from './attempt.js';
+import { expireIfLate, runAttempt, settleIfRecorded, type AttemptOutcome } from './attempt.js';
 import { BrowserSession, type RestartReason } from './browser-session.js';
 import type { TreeMemory } from './process-tree.js';
 import { CompletedJobIds } from './completed-ids.js';
@@ -168,7 +168,13 @@ export class WorkerUnit extends EventEmitter<WorkerUnitEvents> {
       artifactsDir: this.#options.artifactsDir,
       worker: this.name,
       session: this.#session,
-      results: new ResultWriter(results, queue.resultList),
+      results: new ResultWriter({
+        redis: results,
+        prefix: redis.prefix,
+        resultList: queue.resultList,
+        markerTtlSeconds: retention.keepCompletedJobSeconds,
+        logger: this.#logger,
+      }),
       logger: this.#logger,
       forced: this.#force.signal,
       onFinished: (outcome: AttemptOutcome, durationMs: number) =>
@@ -177,13 +183,19 @@ export class WorkerUnit extends EventEmitter<WorkerUnitEvents> {
     const worker = new Worker(
       queue.name,
       async (job, _token, signal) => {
-        const expired = await expireIfLate(deps, job);
-        if (expired) {
-          await this.#rememberCompleted(completedIds, job.id);
-          return expired;
-        }
-        if (this.#state === 'ready') this.#setState('busy');
         try {
+          // A run whose entry is already written is settled with it, never run again.
+          const recorded = await settleIfRecorded(deps, job);
+          if (recorded) {
+            await this.#rememberCompleted(completedIds, job.id);
+            return recorded.value;
+          }
+          const expired = await expireIfLate(deps, job);
+          if (expired) {
+            await this.#rememberCompleted(completedIds, job.id);
+            return expired;
+          }
+          if (this.#state === 'ready') this.#setState('busy');
           const result = await runAttempt(deps, job, signal);
           await this.#rememberCompleted(completedIds, job.id);
           return result;

@@ -8,6 +8,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { outcomeWindowFor } from '../../helpers/outcomes.js';
 import { HttpServer } from '../../../src/http/server.js';
 import { ServiceEvents } from '../../../src/shared/events.js';
+import { artifactBase } from '../../../src/workers/artifacts.js';
 import type { StatusSource } from '../../../src/shared/status.js';
 import { captureLogger } from '../../helpers/capture-logger.js';
 import { FakeStatusSource, queueStatus } from '../../helpers/fake-status.js';
@@ -444,6 +445,38 @@ describe('HttpServer dashboard data', () => {
     const escape = await fetch(`${url}/artifacts/..%2f..%2fetc%2fpasswd`, { headers });
     expect(escape.status).toBeGreaterThanOrEqual(400);
     expect(await escape.text()).not.toContain('root:');
+  });
+
+  it('matches screenshots to failed jobs by exact id: x / x-attempt1 and a b / a_b keep their own', async () => {
+    const queue = queues[1];
+    if (!queue) throw new Error('no queue');
+    const ids = ['x', 'x-attempt1', 'a b', 'a_b'];
+    const worker = new Worker(
+      queue.name,
+      async (job) => {
+        // Named as the worker units name them; the error does not mention the file.
+        const file = `${artifactBase(artifactsDir, queue.name, job.id ?? '', 1)}.png`;
+        await fs.mkdir(path.dirname(file), { recursive: true });
+        await fs.writeFile(file, Buffer.from(String(job.id)));
+        throw new Error('portal caiu');
+      },
+      { connection, prefix, name: `Worker-${queue.name}-1` },
+    );
+    cleanups.push(() => worker.close());
+    for (const jobId of ids) await queue.add('j', {}, { jobId, attempts: 1 });
+    const { url } = await startServer({ auth: AUTH });
+    const headers = { authorization: basic(AUTH.user, AUTH.password) };
+    await waitFor(async () => (await queue.getFailedCount()) >= ids.length, { what: 'the jobs failed' });
+
+    const body = (await (await fetch(`${url}/api/dashboard`, { headers })).json()) as {
+      failures: { queue: string; id: string; screenshots: string[] }[];
+    };
+    for (const id of ids) {
+      const failure = body.failures.find((f) => f.queue === queue.name && f.id === id);
+      expect(failure?.screenshots, id).toHaveLength(1);
+      const shot = await fetch(`${url}${failure?.screenshots[0]}`, { headers });
+      expect(await shot.text(), id).toBe(id);
+    }
   });
 
   it('reports the decisions of the last hour and the completions of the last minute', async () => {

@@ -154,6 +154,35 @@ describe('items CLI (real Redis, echo flow)', () => {
     expect(shown.err[0]).toMatch(/^job doc-9: concluído; o job inteiro já foi removido/);
   });
 
+  it('shows control characters of an item escaped: ESC sequences cannot rewrite the preview before the prompt', async () => {
+    world = new SchedulingWorld();
+    const w = world;
+    await w.start();
+    const config = w.config;
+    if (!config) throw new Error('no config');
+    const invalidKey = `${w.source}:invalid`;
+    // Clears the screen, moves the cursor home and forges a harmless-looking line.
+    const hostile = '\u001b[2J\u001b[H\r\nnada a recolocar\u009b2K\u2028';
+    await w.redis.rpush(w.source, JSON.stringify({ id: 'esc-1', prazo: hostile }), `not json ${hostile}`);
+    await waitFor(async () => (await w.redis.llen(invalidKey)) === 2, { what: '2 invalid items' });
+
+    const rawControl = /[\u0000-\u001f\u007f-\u009f\u2028]/; // eslint-disable-line no-control-regex
+    const listed = capture(true);
+    expect(await runItems(['list', 'conferencia'], { config, io: listed.io })).toBe(0);
+    const shown = capture(true);
+    expect(await runItems(['show', 'conferencia', '2'], { config, io: shown.io })).toBe(0);
+    const dropping = capture(false);
+    expect(await runItems(['drop', 'conferencia', '--all'], { config, io: dropping.io })).toBe(1);
+    expect(dropping.asked).toHaveLength(1);
+    const lines = [...listed.out, ...shown.out, ...dropping.out, ...listed.err, ...shown.err, ...dropping.err];
+    for (const line of lines) expect(line).not.toMatch(rawControl);
+    expect(listed.out[0]).toMatch(/^#1 \[bad-prazo\] /);
+    expect(listed.out[1]).toMatch(/^#2 \[not-json\] .*not json \\x1b\[2J\\x1b\[H/);
+    expect(shown.out[1]).toBe('not json \\x1b[2J\\x1b[H\\r\\nnada a recolocar\\x9b2K\\u2028');
+    expect(dropping.out[0]).toBe(`Vou APAGAR 2 item(ns) de ${invalidKey} (não há como desfazer):`);
+    expect(await w.redis.llen(invalidKey)).toBe(2);
+  });
+
   it('retries a failed job by id and shows its history', async () => {
     world = new SchedulingWorld();
     const w = world;

@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { listProcesses } from '../../../src/workers/process-tree.js';
 import { waitFor } from '../../helpers/wait.js';
 import { WorkerFixture } from './fixture.js';
+import { jobFileStem } from '../../../src/workers/artifacts.js';
 
 const fx = new WorkerFixture();
 
@@ -44,7 +45,8 @@ describe('WorkerUnit failure handling with real Chromium', () => {
 
     await fx.addJob(jobs, queue, { id: 'after-kill', documento: '24680' });
     expect((await fx.resultFor('after-kill')).status).toBe('ok');
-    expect(unit.state).toBe('ready');
+    // The entry is written before the job returns: the unit is ready again just after.
+    await waitFor(() => unit.state === 'ready', { what: 'the unit ready again' });
   });
 
   it('fails an attempt over its timeout, closes the page and serves the next job on a fresh one', async () => {
@@ -67,13 +69,19 @@ describe('WorkerUnit failure handling with real Chromium', () => {
     expect(entry.error?.message).toContain('job exceeded its timeout of 8000 ms');
     expect(entry.durationMs).toBeGreaterThanOrEqual(8000);
     expect(entry.durationMs).toBeLessThan(20_000); // cut short, not waiting out the portal's 30 s
-    expect(entry.error?.artifacts?.screenshot).toBe(`${fx.artifactsDir}/${queue.name}/${jobId}-attempt1.png`);
-    const note = JSON.parse(await fs.readFile(`${fx.artifactsDir}/${queue.name}/${jobId}-attempt1.json`, 'utf8')) as {
+    expect(entry.error?.artifacts?.screenshot).toBe(
+      `${fx.artifactsDir}/${queue.name}/${jobFileStem(jobId)}-attempt1.png`,
+    );
+    const note = JSON.parse(
+      await fs.readFile(`${fx.artifactsDir}/${queue.name}/${jobFileStem(jobId)}-attempt1.json`, 'utf8'),
+    ) as {
       url: string;
     };
     expect(note.url).toBe(entry.error?.artifacts?.url);
     expect(note.url).toContain('/conferencia'); // the page the slow navigation left from
-    expect((await fs.stat(`${fx.artifactsDir}/${queue.name}/${jobId}-attempt1.png`)).size).toBeGreaterThan(0);
+    expect((await fs.stat(`${fx.artifactsDir}/${queue.name}/${jobFileStem(jobId)}-attempt1.png`)).size).toBeGreaterThan(
+      0,
+    );
     expect(pageBefore.isClosed()).toBe(true);
 
     await fx.addJob(jobs, queue, { id: 'after-timeout', documento: '33333' });

@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { lookupDocument } from '../../../src/demo/portal/documents.js';
 import { waitFor } from '../../helpers/wait.js';
 import { WorkerFixture } from './fixture.js';
+import { jobFileStem } from '../../../src/workers/artifacts.js';
 
 const fx = new WorkerFixture();
 
@@ -90,7 +91,7 @@ describe('WorkerUnit with real Chromium against the demo portal', () => {
     expect(entry.error?.message).toMatch(/portal login refused.*Usuário ou senha inválidos.*RPA_USUARIO/);
     expect(entry.error?.artifacts?.url).toContain('/login');
     const screenshot = entry.error?.artifacts?.screenshot;
-    expect(screenshot).toBe(`${fx.artifactsDir}/${queue.name}/${jobId}-attempt1.png`);
+    expect(screenshot).toBe(`${fx.artifactsDir}/${queue.name}/${jobFileStem(jobId)}-attempt1.png`);
     expect((await fs.stat(screenshot ?? '')).size).toBeGreaterThan(0);
 
     // Read the job after it is failed: a hash read before the failing script ran would show attemptsMade 0.

@@ -331,7 +331,19 @@ describe('postAlert: webhook secrets', () => {
     const text = JSON.stringify(lines);
     expect(lines.filter((l) => l.level === 'warn')).toHaveLength(2);
     for (const secret of ['pass-123', 'tok-secret-456', 'alert:']) expect(text).not.toContain(secret);
-    expect(text).toContain(`http://127.0.0.1:${failing.port}/hook`);
+    expect(text).toContain(`"webhook":"http://127.0.0.1:${failing.port}"`);
+  });
+
+  it('logs a webhook whose secret is in its path (Slack, Teams, Discord) as scheme://host only', async () => {
+    const failing = await recorder(500);
+    const { logger, lines } = captureLogger();
+    const slackLike = `http://127.0.0.1:${failing.port}/services/T0000/B0000/XyzSecretPath123`;
+    expect(await postAlert({ url: slackLike, payload, logger })).toBe(false);
+    expect(failing.seen.map((s) => s.url)).toEqual(['/services/T0000/B0000/XyzSecretPath123']);
+    const refused = 'http://127.0.0.1:1/services/T0000/B0000/XyzSecretPath123';
+    expect(await postAlert({ url: refused, payload, logger, timeoutMs: 2000 })).toBe(false);
+    expect(lines.map((l) => l.meta.webhook)).toEqual([`http://127.0.0.1:${failing.port}`, 'http://127.0.0.1:1']);
+    expect(JSON.stringify(lines)).not.toContain('XyzSecretPath123');
   });
 
   it('does not follow a redirect (the alert and its credentials stay with the configured host)', async () => {

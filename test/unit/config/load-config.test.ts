@@ -40,7 +40,8 @@ describe('loadConfig', () => {
     const c = load();
     expect(c.redis).toMatchObject({ host: '127.0.0.1', port: 6379, db: 0, password: '' });
     expect(c.http).toMatchObject({ host: '127.0.0.1', port: 3000 });
-    expect(c.log).toEqual({ level: 'info', file: 'logs/main_rpa.log', format: 'text' });
+    expect(c.log).toEqual({ level: 'info', file: 'logs/main_rpa.log', format: 'text', maxSizeMb: 50, maxFiles: 5 });
+    expect(c.artifacts).toEqual({ maxMb: 1024, sweepIntervalSeconds: 600 });
     expect(c.scaler).toMatchObject({
       intervalSeconds: 60,
       jobsPerWorker: 50,
@@ -78,6 +79,8 @@ describe('loadConfig', () => {
       LOG_LEVEL: 'debug',
       LOG_FILE: '/tmp/x.log',
       LOG_FORMAT: 'json',
+      LOG_MAX_SIZE_MB: '7',
+      LOG_MAX_FILES: '2',
       SCALER_INTERVAL_SECONDS: '5',
       SCALER_JOBS_PER_WORKER: '25',
       SCALER_MAX_WORKERS_PER_QUEUE: '4',
@@ -87,7 +90,7 @@ describe('loadConfig', () => {
     expect(c.portal).toEqual({ url: 'http://portal:9000', user: 'joao', password: 's3nha' });
     expect(c.browser.executablePath).toBe('/opt/chrome');
     expect(c.http).toMatchObject({ host: '0.0.0.0', port: 3100, auth: { user: 'ops', password: 'b-secret' } });
-    expect(c.log).toEqual({ level: 'debug', file: '/tmp/x.log', format: 'json' });
+    expect(c.log).toEqual({ level: 'debug', file: '/tmp/x.log', format: 'json', maxSizeMb: 7, maxFiles: 2 });
     expect(c.scaler).toMatchObject({
       intervalSeconds: 5,
       jobsPerWorker: 25,
@@ -248,9 +251,12 @@ describe('loadConfig', () => {
     }
   });
 
-  it('prints the alert webhook as scheme://host/path only (no user:password, no token)', () => {
+  it('prints the alert webhook as scheme://host only (no user:password, no token, no path)', () => {
     writeJson('test.json', {
-      alerts: { webhookUrl: 'https://hookuser:hook-pass-123@hooks.example/alert?token=tok-456#frag' },
+      alerts: {
+        webhookUrl:
+          'https://hookuser:hook-pass-123@hooks.example/services/T000/B000/path-secret-789?token=tok-456#frag',
+      },
     });
     const c = load();
     expect(c.alerts.webhookUrl).toContain('tok-456');
@@ -258,6 +264,7 @@ describe('loadConfig', () => {
     expect(printed).not.toContain('hook-pass-123');
     expect(printed).not.toContain('hookuser');
     expect(printed).not.toContain('tok-456');
-    expect(printed).toContain('"webhookUrl":"https://hooks.example/alert"');
+    expect(printed).not.toContain('path-secret-789');
+    expect(printed).toContain('"webhookUrl":"https://hooks.example"');
   });
 });

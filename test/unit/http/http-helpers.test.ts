@@ -1,7 +1,5 @@
-import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { credentialsMatch } from '../../../src/http/basic-auth.js';
-import { pngPathsUnder } from '../../../src/http/failures.js';
 import { authForListen, isLoopbackHost } from '../../../src/http/listen-guard.js';
 
 const header = (user: string, password: string) => `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
@@ -47,21 +45,5 @@ describe('listen guard', () => {
     expect(() => authForListen(http('127.0.0.1', '', 'p'))).toThrow(/only BOARD_PASSWORD is set/);
     expect(authForListen(http('127.0.0.1'))).toBeUndefined();
     expect(authForListen(http('0.0.0.0', 'u', 'p'))).toEqual({ user: 'u', password: 'p' });
-  });
-});
-
-describe('pngPathsUnder', () => {
-  const root = path.resolve('/srv/app/artifacts');
-  it('finds absolute and relative .png paths under the artifacts folder', () => {
-    const text = `boom [screenshot: ${root}/conferencia/7-attempt2.png; url: http://x]\n"conferencia/7-attempt1.png"`;
-    expect(pngPathsUnder(text, root).sort()).toEqual([
-      path.join('conferencia', '7-attempt1.png'),
-      path.join('conferencia', '7-attempt2.png'),
-    ]);
-  });
-  it('ignores paths outside it', () => {
-    expect(
-      pngPathsUnder('screenshot: /etc/x.png and ../../secret.png and /srv/app/artifacts-other/y.png', root),
-    ).toEqual([]);
   });
 });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { buildResultEntry } from '../../../src/workers/result-entry.js';
-import { stalledEntryInput } from '../../../src/workers/stalled-entry.js';
+import { stalledEntryInput, stalledRun } from '../../../src/workers/stalled-entry.js';
 
 const failedAt = Date.UTC(2026, 11, 1, 8, 0, 0);
 
@@ -16,6 +16,8 @@ describe('the entry of a job failed for stalling', () => {
           processedBy: 'Worker-conferencia-4',
           attemptsStarted: '4',
           stalledCount: '3',
+          timestamp: '1000',
+          attemptsMade: '3',
         },
         2,
       ),
@@ -39,10 +41,28 @@ describe('the entry of a job failed for stalling', () => {
   });
 
   it('falls back to the job id for a payload without id, or one that does not parse', () => {
-    const fields = { finishedOn: String(failedAt), processedBy: null, attemptsStarted: null, stalledCount: null };
+    const fields = {
+      finishedOn: String(failedAt),
+      processedBy: null,
+      attemptsStarted: null,
+      stalledCount: null,
+      timestamp: null,
+      attemptsMade: null,
+    };
     expect(buildResultEntry(stalledEntryInput('q', 'q-000007', { ...fields, data: '{"v":1}' }, 2)).id).toBe('q-000007');
     const broken = buildResultEntry(stalledEntryInput('q', 'q-000008', { ...fields, data: 'not json' }, 2));
     expect(broken).toMatchObject({ id: 'q-000008', attempts: 0, worker: '' });
     expect(broken.error?.message).toMatch(/travou 3 vez/);
+  });
+});
+
+describe('the run a stall-failed job belonged to', () => {
+  it("is the run before BullMQ counted the failing take, so a unit's entry for it is found", () => {
+    const base = { data: null, finishedOn: null, processedBy: null, attemptsStarted: '4', stalledCount: '3' };
+    expect(stalledRun({ ...base, timestamp: '1700000000000', attemptsMade: '1' })).toEqual({
+      createdAtMs: 1700000000000,
+      attemptsMade: 0,
+    });
+    expect(stalledRun({ ...base, timestamp: null, attemptsMade: null })).toEqual({ createdAtMs: 0, attemptsMade: 0 });
   });
 });
