@@ -24,6 +24,11 @@ export function queueConfig(name: string): QueueConfig {
 export const bridgeDefaults: AppConfig['bridge'] = {
   batchSize: 500,
   maxItemBytes: 1_048_576,
+  maxBatchBytes: 8_388_608,
+  oversizedMaxItems: 10,
+  oversizedMaxBytes: 268_435_456,
+  invalidMaxItems: 10_000,
+  invalidMaxBytes: 67_108_864,
   maxWaiting: 0,
   blockSeconds: 1,
   id: 'test',
