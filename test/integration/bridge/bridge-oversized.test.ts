@@ -1,13 +1,8 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
-import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { processingListOf } from '../../../src/bridge/lossless-list-moves.js';
-import { sharedRedisConfig } from '../../helpers/redis.js';
 import { waitFor } from '../../helpers/wait.js';
-import { BridgeWorld } from './fixture.js';
-
-const CLI = path.resolve('dist/bridge/cli.js');
+import { BridgeWorld, killBridgeProcess, startBridgeProcess, type BridgeProcess } from './fixture.js';
 const BIG = 100 * 1024 * 1024;
 
 /**
@@ -20,35 +15,6 @@ const PEAK_RSS_BOUND_BYTES = 180 * 1024 * 1024;
 
 /** Pushes `byte` repeated `length` times, built inside Redis (the test never holds the item). */
 const PUSH_REPEATED = `redis.call('RPUSH', KEYS[1], string.rep(ARGV[1], tonumber(ARGV[2]))) return redis.sha1hex(string.rep(ARGV[1], tonumber(ARGV[2])))`;
-
-interface Child {
-  process: ChildProcess;
-  output: string[];
-  exited: Promise<number | null>;
-}
-
-function startBridge(world: BridgeWorld, bridgeId: string, env: Record<string, string> = {}): Child {
-  const redis = sharedRedisConfig();
-  const child = spawn(process.execPath, [CLI], {
-    env: {
-      ...process.env,
-      REDIS_HOST: redis.host,
-      REDIS_PORT: String(redis.port),
-      BRIDGE_QUEUES: world.name,
-      BRIDGE_ID: bridgeId,
-      BRIDGE_BLOCK_SECONDS: '1',
-      LOG_LEVEL: 'info',
-      LOG_FORMAT: 'text',
-      ...env,
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const output: string[] = [];
-  child.stdout.on('data', (chunk: Buffer) => output.push(chunk.toString()));
-  child.stderr.on('data', (chunk: Buffer) => output.push(chunk.toString()));
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  return { process: child, output, exited };
-}
 
 /** Peak resident set size (VmHWM) of a live process, in bytes. */
 function peakRss(pid: number): number {
@@ -71,12 +37,9 @@ interface Entry {
 
 describe('bridge: oversized items', () => {
   let world: BridgeWorld;
-  let current: Child | undefined;
+  let current: BridgeProcess | undefined;
   afterEach(async () => {
-    if (current && current.process.exitCode === null && current.process.signalCode === null) {
-      current.process.kill('SIGKILL');
-      await current.exited;
-    }
+    await killBridgeProcess(current);
     current = undefined;
     await world.cleanup();
   });
@@ -97,7 +60,7 @@ describe('bridge: oversized items', () => {
     const badUtf8Sha = (await world.redis.eval(PUSH_REPEATED, 1, source, Buffer.from([0xff]), BIG)) as string;
     await pushValid(100, 150);
 
-    current = startBridge(world, bridgeId, { BRIDGE_OVERSIZED_MAX_BYTES: String(3 * BIG) });
+    current = startBridgeProcess(world, { BRIDGE_ID: bridgeId, BRIDGE_OVERSIZED_MAX_BYTES: String(3 * BIG) });
     const pid = current.process.pid as number;
     await waitFor(async () => (await world.jobCount()) >= 150, {
       what: 'the items before and between the big ones bridged',
@@ -159,7 +122,7 @@ describe('bridge: oversized items', () => {
     const sha = (await world.redis.eval(PUSH_REPEATED, 1, source, 'x', 3 * 1024 * 1024)) as string;
     await world.redis.rpush(source, JSON.stringify({ n: 1 }));
 
-    current = startBridge(world, bridgeId, { BRIDGE_OVERSIZED_MAX_BYTES: String(1024 * 1024) });
+    current = startBridgeProcess(world, { BRIDGE_ID: bridgeId, BRIDGE_OVERSIZED_MAX_BYTES: String(1024 * 1024) });
     await waitFor(async () => (await world.jobCount()) === 2, { what: 'both valid items bridged' });
     await waitFor(async () => (await world.redis.llen(world.queue.invalidList)) === 1, { what: 'one invalid entry' });
     const [text] = await world.redis.lrange(world.queue.invalidList, 0, -1);
