@@ -93,7 +93,13 @@ export interface CapacityConfig {
 export interface AlertRule {
   readonly name: string;
   readonly kind:
-    'workersAbove' | 'backlogAbove' | 'failureRatioAbove' | 'bridgeStuckAbove' | 'invalidAbove' | 'deadlineAtRisk';
+    | 'workersAbove'
+    | 'backlogAbove'
+    | 'failureRatioAbove'
+    | 'bridgeStuckAbove'
+    | 'invalidAbove'
+    | 'deadlineAtRisk'
+    | 'invalidListFillAbove';
   /** Queue the rule watches; empty: all queues together. */
   readonly queue: string;
   /**
