@@ -103,6 +103,14 @@ export class Bridge {
     this.#options = options;
     this.#bridgeId = options.bridgeId ?? `${os.hostname()}-${process.pid}`;
     this.#logger = options.logger.child({ component: 'bridge' });
+    const { invalidMaxBytes, maxItemBytes } = options.bridge;
+    if (invalidMaxBytes < 6 * maxItemBytes) {
+      // An entry holds the item as JSON: up to 6 characters a byte (control characters).
+      this.#logger.warn(
+        `bridge.invalidMaxBytes (${invalidMaxBytes}) < 6 × bridge.maxItemBytes (${maxItemBytes}): a grande ` +
+          'item inválido pode não caber na lista de inválidos e ser apagado logo ao entrar',
+      );
+    }
     for (const queue of options.queues) {
       this.#stats.set(queue.name, emptyBridgeStats());
     }
