@@ -344,8 +344,17 @@ export class LosslessListMoves {
    * The first entries of the processing list, oldest first, as exact bytes: at most `max` of
    * them and about `maxBatchBytes` (at least one). An oversized item still in the list is set
    * aside first (the entry comes back as its marker).
+   *
+   * `taken`: the list holds just the batch {@link take} moved (that many entries, each within
+   * `maxItemBytes`, together within `maxBatchBytes`): read them with one LRANGE instead of the
+   * script, which checks each entry. Anything else (a replay, leftovers of a crash or of an
+   * older version) goes through the script.
    */
-  async peek(processing: string, side: string, max: number): Promise<ProcessingEntry[]> {
+  async peek(processing: string, side: string, max: number, taken?: number): Promise<ProcessingEntry[]> {
+    if (taken !== undefined) {
+      const entries = await this.#redis.lrangeBuffer(processing, 0, Math.min(max, taken) - 1);
+      return entries.map(parseProcessingEntry);
+    }
     const peek = this.#redis.bridgePeekBuffer as PeekCommand;
     const l = this.#limits;
     const entries = await peek.call(

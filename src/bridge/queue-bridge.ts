@@ -167,7 +167,7 @@ export class QueueBridge {
         );
         if (moved > 0) {
           // Finished even when close() came meanwhile: this is the in-flight batch.
-          await abortable(this.#bridgeBatch(false), giveUp);
+          await abortable(this.#bridgeBatch(false, moved), giveUp);
           this.#stuckWatch.moving();
           continue;
         }
@@ -258,12 +258,13 @@ export class QueueBridge {
   /**
    * Bridges the first batch of the processing list: jobs added, invalid items recorded, then the
    * batch trimmed off. `inDoubt`: the batch may have been bridged before (replay), so existing
-   * jobs are not duplicates. Returns the number of entries settled. Every step on one item is
+   * jobs are not duplicates. `taken`: the batch the take script just moved (the processing list
+   * holds nothing else). Returns the number of entries settled. Every step on one item is
    * wrapped: an item that makes a step throw becomes an invalid entry, never a stuck batch.
    */
-  async #bridgeBatch(inDoubt: boolean): Promise<number> {
+  async #bridgeBatch(inDoubt: boolean, taken?: number): Promise<number> {
     const { queue, stats, events } = this.#o;
-    const entries = await this.#moves.peek(this.#o.processingList, this.#side, this.#o.batchSize);
+    const entries = await this.#moves.peek(this.#o.processingList, this.#side, this.#o.batchSize, taken);
     if (entries.length === 0) return 0;
 
     const now = new Date();

@@ -114,6 +114,29 @@ describe('bridge: oversized items', () => {
     expect(await current.exited).toBe(0);
   }, 300_000);
 
+  it('sets aside an oversized item an older version left in the processing list, and bridges the rest of that batch', async () => {
+    world = new BridgeWorld();
+    const bridge = world.bridge();
+    const processing = processingListOf(world.queue.sourceList, bridge.bridgeId);
+    // As the stuck bridge of the issue left it: the whole item in its processing list.
+    await world.redis.set(`bull:${world.name}:id`, 3);
+    const big = Buffer.alloc(3 * 1024 * 1024, 0x01);
+    await world.redis.rpush(
+      processing,
+      Buffer.from(`1|${JSON.stringify({ n: 1 })}`),
+      Buffer.concat([Buffer.from('2|'), big]),
+      Buffer.from(`3|${JSON.stringify({ n: 3 })}`),
+    );
+    await bridge.start();
+    await waitFor(async () => (await world.jobCount()) === 2, { what: 'the two valid leftovers bridged' });
+    await waitFor(async () => (await world.redis.llen(processing)) === 0, { what: 'processing list empty' });
+    const [text] = await world.redis.lrange(world.queue.invalidList, 0, -1);
+    const entry = JSON.parse(text ?? '{}') as Entry;
+    expect(entry).toMatchObject({ reason: 'too-large', truncated: true, bytes: big.length });
+    const stored = await world.redis.hgetBuffer(entry.storedIn?.key ?? '', entry.storedIn?.field ?? '');
+    expect(stored?.equals(big)).toBe(true);
+  });
+
   it('drops the bytes of an oversized item when the side store is full, and keeps its prefix, length and hash', async () => {
     world = new BridgeWorld();
     const bridgeId = `big-${world.name}`;
