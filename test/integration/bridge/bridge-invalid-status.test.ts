@@ -11,16 +11,19 @@ describe('bridge: the invalid list bound as operators see it', () => {
   const queue = uniqueName('bound');
   const redis = new Redis(sharedRedisConfig());
   afterAll(async () => {
-    await deleteKeys(redis, `fila:${queue}*`);
-    await deleteKeys(redis, `bull:${queue}:*`);
-    await deleteKeys(redis, `bull:pool:*${queue}*`);
-    await redis.del(`rpa:scaler:job-ms:${queue}`);
+    await deleteKeys(redis, `*${queue}*`);
     redis.disconnect();
   });
 
   it('shows the list nearing its bound in /api/status and /metrics, and counts the entries dropped at it', async () => {
+    // Its own BullMQ prefix and source lists for the default queues: nothing shared with other tests.
     const config = serviceConfig({
-      queues: { [queue]: { flow: 'echo' } },
+      redis: { prefix: queue },
+      queues: {
+        conferencia: { flow: 'echo', sourceList: `${queue}:conferencia`, resultList: `${queue}:resultado` },
+        emissao: { flow: 'echo', sourceList: `${queue}:emissao`, resultList: `${queue}:resultado` },
+        [queue]: { flow: 'echo', resultList: `${queue}:resultado` },
+      },
       bridge: { invalidMaxItems: 4 },
       http: { enabled: true, host: '127.0.0.1', port: 0 },
     });
