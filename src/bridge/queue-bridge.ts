@@ -365,13 +365,19 @@ export class QueueBridge {
     const { bytes, sha1, field } = entry.oversized as NonNullable<ProcessingEntry['oversized']>;
     const { logger, queue, stats, events } = this.#o;
     const what = `item grande demais (${bytes} bytes > ${this.#o.maxItemBytes}, sha1 ${sha1.slice(0, 12)})`;
-    if (field !== undefined) {
-      logger.warn(`${what} posto de lado: bytes em ${this.#side} campo ${field}, entrada em ${queue.invalidList}`);
-    } else {
-      logger.warn(
-        `${what} descartado: ${this.#side} cheio (bridge.oversizedMaxItems ${this.#o.oversizedMaxItems}, ` +
-          `bridge.oversizedMaxBytes ${this.#o.oversizedMaxBytes}); só o início, o tamanho e o hash ficam em ${queue.invalidList}`,
-      );
+    try {
+      if (field !== undefined) {
+        logger.warn(`${what} posto de lado: bytes em ${this.#side} campo ${field}, entrada em ${queue.invalidList}`);
+      } else {
+        logger.warn(
+          `${what} descartado: ${this.#side} cheio (bridge.oversizedMaxItems ${this.#o.oversizedMaxItems}, ` +
+            `bridge.oversizedMaxBytes ${this.#o.oversizedMaxBytes}); só o início, o tamanho e o hash ficam em ${queue.invalidList}`,
+        );
+      }
+    } catch (err) {
+      this.#logFailed(err);
+    }
+    if (field === undefined) {
       stats.oversizedDropped++;
       this.#notify(() => events.onOversizedDropped?.(queue.name));
     }
