@@ -52,7 +52,10 @@ describe('bridge: the invalid list is bounded', () => {
     await bridge.start();
     // First an oversized item (its bytes go to the side store), then enough invalid bytes to push it out.
     await world.redis.rpush(world.queue.sourceList, 'y'.repeat(32 * 1024));
-    await waitFor(async () => (await world.redis.hlen(side)) === 1, { what: 'the oversized item set aside' });
+    await waitFor(async () => (await world.redis.llen(world.queue.invalidList)) === 1, {
+      what: 'the oversized item set aside',
+    });
+    expect(await world.redis.hlen(side)).toBe(1);
     const [first] = await entries(world);
     expect(first?.storedIn?.key).toBe(side);
 

@@ -47,8 +47,14 @@ describe('bridge: the invalid list bound as operators see it', () => {
         what: 'the last bad item recorded',
       });
       expect(await listOf()).toMatchObject({ items: 4, fill: 1 });
-      const metrics = await (await fetch(`${url}/metrics`)).text();
-      expect(metrics).toContain(`rpa_invalid_dropped_total{queue="${queue}"} 2`);
+      // Counted once the bridge has the settle's answer, which may come after Redis shows it.
+      const metrics = await waitFor(
+        async () => {
+          const text = await (await fetch(`${url}/metrics`)).text();
+          return text.includes(`rpa_invalid_dropped_total{queue="${queue}"} 2`) ? text : undefined;
+        },
+        { what: 'the two dropped entries counted' },
+      );
       expect(metrics).toContain(`rpa_invalid_list_fill_ratio{queue="${queue}"} 1`);
     } finally {
       await service.stop();
