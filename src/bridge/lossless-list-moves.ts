@@ -110,10 +110,15 @@ return n
 `;
 
 // KEYS: processing, side store. ARGV: max items, maxItemBytes, maxBatchBytes, prefix bytes, side
-// max items, side max bytes. Returns the head of the processing list within both budgets, after
-// setting aside (in place, LSET) any entry whose item is oversized. An entry the take script wrote
-// is already small; a larger one was left by an older version or pushed by hand.
+// max items, side max bytes, taken. Returns the head of the processing list within both budgets,
+// after setting aside (in place, LSET) any entry whose item is oversized. An entry the take script
+// wrote is already small; a larger one was left by an older version or pushed by hand. When the
+// list holds exactly the \`taken\` entries the take script just wrote, they are returned as they are.
 const PEEK_SCRIPT = `${SET_ASIDE}
+local taken = tonumber(ARGV[7])
+if taken > 0 and redis.call('LLEN', KEYS[1]) == taken then
+  return redis.call('LRANGE', KEYS[1], 0, math.min(taken, tonumber(ARGV[1])) - 1)
+end
 local max = tonumber(ARGV[1])
 local maxItemBytes = tonumber(ARGV[2])
 local maxBatchBytes = tonumber(ARGV[3])
@@ -286,6 +291,7 @@ type PeekCommand = (
   prefixBytes: number,
   sideMaxItems: number,
   sideMaxBytes: number,
+  taken: number,
 ) => Promise<Buffer[]>;
 type SettleCommand = (
   processing: string,
@@ -345,16 +351,12 @@ export class LosslessListMoves {
    * them and about `maxBatchBytes` (at least one). An oversized item still in the list is set
    * aside first (the entry comes back as its marker).
    *
-   * `taken`: the list holds just the batch {@link take} moved (that many entries, each within
-   * `maxItemBytes`, together within `maxBatchBytes`): read them with one LRANGE instead of the
-   * script, which checks each entry. Anything else (a replay, leftovers of a crash or of an
-   * older version) goes through the script.
+   * `taken`: how many entries {@link take} just moved. When the list holds exactly those (each
+   * within `maxItemBytes`, together within `maxBatchBytes`), the script returns them without
+   * checking each one; anything else (a replay, leftovers of a crash or of an older version, an
+   * entry pushed by hand) is checked entry by entry.
    */
-  async peek(processing: string, side: string, max: number, taken?: number): Promise<ProcessingEntry[]> {
-    if (taken !== undefined) {
-      const entries = await this.#redis.lrangeBuffer(processing, 0, Math.min(max, taken) - 1);
-      return entries.map(parseProcessingEntry);
-    }
+  async peek(processing: string, side: string, max: number, taken = 0): Promise<ProcessingEntry[]> {
     const peek = this.#redis.bridgePeekBuffer as PeekCommand;
     const l = this.#limits;
     const entries = await peek.call(
@@ -367,6 +369,7 @@ export class LosslessListMoves {
       OVERSIZED_PREFIX_BYTES,
       l.oversizedMaxItems,
       l.oversizedMaxBytes,
+      taken,
     );
     return entries.map(parseProcessingEntry);
   }
