@@ -8,6 +8,7 @@ import {
   measureDeadlineRisk,
   measureFailureRatio,
   measureInvalid,
+  measureInvalidListFill,
   measureWorkers,
   ruleScope,
   type RuleMeasure,
@@ -165,7 +166,9 @@ export class AlertMonitor {
           ? measureDeadlineRisk(rule, status)
           : rule.kind === 'bridgeStuckAbove'
             ? measureBridgeStuck(rule, status)
-            : measureBacklog(rule, status);
+            : rule.kind === 'invalidListFillAbove'
+              ? measureInvalidListFill(rule, status)
+              : measureBacklog(rule, status);
     if (!m) {
       if (!this.#unknownQueueWarned.has(rule.name)) {
         this.#unknownQueueWarned.add(rule.name);
@@ -173,7 +176,9 @@ export class AlertMonitor {
       }
       return undefined;
     }
-    if (rule.kind === 'workersAbove' || rule.kind === 'bridgeStuckAbove') return m.above ? m : undefined;
+    if (rule.kind === 'workersAbove' || rule.kind === 'bridgeStuckAbove' || rule.kind === 'invalidListFillAbove') {
+      return m.above ? m : undefined;
+    }
     if (!m.above) {
       this.#aboveSince.delete(rule.name);
       return undefined;

@@ -64,6 +64,30 @@ export function measureBridgeStuck(rule: AlertRule, status: ServiceStatus): Rule
   };
 }
 
+/**
+ * invalidListFillAbove: the fullest invalid list of the rule's queues, as a ratio of its bounds
+ * (entries or bytes, whichever is nearer): 1 means its oldest entries are being dropped.
+ */
+export function measureInvalidListFill(rule: AlertRule, status: ServiceStatus): RuleMeasure | undefined {
+  const queues = rule.queue === '' ? status.queues : status.queues.filter((q) => q.name === rule.queue);
+  if (queues.length === 0 && rule.queue !== '') return undefined;
+  const fullest = queues.reduce<ServiceStatus['queues'][number] | undefined>(
+    (a, q) => (a === undefined || (q.invalidList?.fill ?? 0) > (a.invalidList?.fill ?? 0) ? q : a),
+    undefined,
+  );
+  const list = fullest?.invalidList;
+  const value = list?.fill ?? 0;
+  const pct = (n: number): string => `${Math.round(n * 1000) / 10}%`;
+  return {
+    value,
+    above: value > rule.threshold,
+    detail: list
+      ? `lista de inválidos da fila ${fullest.name} em ${pct(value)} do limite (${list.items}/${list.maxItems} entradas, ` +
+        `${list.bytes}/${list.maxBytes} bytes); no limite as entradas mais antigas são apagadas (limite ${pct(rule.threshold)})`
+      : 'tamanho da lista de inválidos desconhecido',
+  };
+}
+
 /** invalidAbove: items sent to the invalid list in the window (a poller pushing bad items). */
 export function measureInvalid(rule: AlertRule, counts: OutcomeCounts, windowSeconds: number): RuleMeasure {
   const value = counts.invalid;

@@ -4,10 +4,15 @@
  * lossless-list-moves.ts for how).
  *
  * Bridge id: each instance owns one processing list per queue, `<sourceList>:processing:<bridgeId>`,
- * and on start finishes what a previous run with the same id left there. The id must therefore be
- * stable across restarts of the same instance (default: the host name) and different for two
- * instances running at the same time (two bridges on one host need explicit ids). A list left by
- * an instance that never comes back is recovered by starting a bridge once with that id.
+ * and on start finishes what a previous run with the same id left there. It must differ between
+ * processes running at the same time: two bridges with one id would share a processing list (the
+ * settle step then fails over and over). The default is unique per process (`instance.id`, host
+ * name and pid). What a process leaves in its lists when it dies is not lost: in the service, a
+ * live instance of the pool takes over the lists of a bridge whose instance is dead (`orphans`),
+ * a restarted process included. Set `BRIDGE_ID` to one stable across restarts (e.g. a StatefulSet
+ * pod name) when a bridge runs outside the pool (the bridge CLI), or to finish a dead bridge's
+ * lists at once on restart; a list left by a standalone bridge is recovered by starting a bridge
+ * once with its id.
  */
 import os from 'node:os';
 import { Queue } from 'bullmq';
@@ -37,7 +42,7 @@ export interface BridgeOptions {
   bridge: AppConfig['bridge'];
   jobs: AppConfig['jobs'];
   logger: Logger;
-  /** Owner of the processing lists; stable per instance, unique among running ones. @defaultValue os.hostname() */
+  /** Owner of the processing lists, unique among running bridges. @defaultValue `<host name>-<pid>` */
   bridgeId?: string;
   /** Called after items of `queue` became `count` new jobs (the scaler's early evaluation). */
   onMoved?: (queue: string, count: number) => void;
@@ -45,6 +50,10 @@ export interface BridgeOptions {
   onInvalid?: (queue: string, reason: InvalidReason) => void;
   /** Called for each item not added because its payload `id` names a job still kept. */
   onDuplicate?: (queue: string, id: string | number) => void;
+  /** Called when the oldest `count` entries of an invalid list were dropped (its bound). */
+  onInvalidDropped?: (queue: string, count: number) => void;
+  /** Called when an oversized item's bytes were dropped (its side store was full). */
+  onOversizedDropped?: (queue: string) => void;
   /** How often a bridge holding items back (maxWaiting) checks the waiting count. @defaultValue 1000 */
   backPressureCheckMs?: number;
   /** Pause before retrying after a Redis error. @defaultValue 1000 */
@@ -84,7 +93,6 @@ export class Bridge {
   readonly #giveUp = new AbortController();
   readonly #stats = new Map<string, QueueBridgeStats>();
   #command: Redis | undefined;
-  readonly #blocking: Redis[] = [];
   readonly #queues: Queue[] = [];
   #loops: Promise<void>[] = [];
   /** Per queue: finishes a given processing list (a dead bridge's) and stops. */
@@ -94,8 +102,16 @@ export class Bridge {
 
   constructor(options: BridgeOptions) {
     this.#options = options;
-    this.#bridgeId = options.bridgeId ?? os.hostname();
+    this.#bridgeId = options.bridgeId ?? `${os.hostname()}-${process.pid}`;
     this.#logger = options.logger.child({ component: 'bridge' });
+    const { invalidMaxBytes, maxItemBytes } = options.bridge;
+    if (invalidMaxBytes < 6 * maxItemBytes) {
+      // An entry holds the item as JSON: up to 6 characters a byte (control characters).
+      this.#logger.warn(
+        `bridge.invalidMaxBytes (${invalidMaxBytes}) < 6 × bridge.maxItemBytes (${maxItemBytes}): a grande ` +
+          'item inválido pode não caber na lista de inválidos e ser apagado logo ao entrar',
+      );
+    }
     for (const queue of options.queues) {
       this.#stats.set(queue.name, emptyBridgeStats());
     }
@@ -112,7 +128,7 @@ export class Bridge {
   }
 
   /**
-   * Stops taking items (unblocks the waiting BLMOVE), lets each loop finish the batch in hand,
+   * Stops taking items (ends an idle loop's wait), lets each loop finish the batch in hand,
    * closes connections. Safe to call twice.
    */
   close(): Promise<void> {
@@ -152,17 +168,19 @@ export class Bridge {
       const bullQueue = new Queue(queue.name, { connection: command, prefix: redis.prefix });
       bullQueue.on('error', (err) => logger.debug(`erro da fila BullMQ: ${err.message}`));
       this.#queues.push(bullQueue);
-      const blocking = createRedis(redis, 'blocking', logger, `bridge-${this.#bridgeId}-${queue.name}-blocking`);
-      this.#blocking.push(blocking);
       const loopOptions = (): QueueBridgeOptions => ({
         queue,
         bullQueue,
         prefix: redis.prefix,
         command,
-        blocking,
         processingList: processingListOf(queue.sourceList, this.#bridgeId),
         batchSize: bridge.batchSize,
         maxItemBytes: bridge.maxItemBytes,
+        maxBatchBytes: bridge.maxBatchBytes,
+        oversizedMaxItems: bridge.oversizedMaxItems,
+        oversizedMaxBytes: bridge.oversizedMaxBytes,
+        invalidMaxItems: bridge.invalidMaxItems,
+        invalidMaxBytes: bridge.invalidMaxBytes,
         maxWaiting: bridge.maxWaiting,
         blockSeconds: bridge.blockSeconds,
         backPressureCheckMs: this.#options.backPressureCheckMs ?? 1000,
@@ -220,14 +238,6 @@ export class Bridge {
     } catch (err) {
       this.#logger.warn(`o início da ponte tinha falhado: ${coerceError(err).message}`);
     }
-    // Disconnecting a blocking connection rejects its pending BLMOVE, so an idle loop ends now.
-    for (const blocking of this.#blocking) {
-      try {
-        blocking.disconnect();
-      } catch (err) {
-        this.#logger.warn(`falha ao fechar uma conexão bloqueante: ${coerceError(err).message}`);
-      }
-    }
     // With Redis down nothing in flight can finish: abandon it rather than wait for retries. The
     // batch stays in the processing list, as after a crash.
     const command = this.#command;
@@ -258,5 +268,15 @@ export class Bridge {
 
 /** A queue bridge's counters before it moved anything. */
 export function emptyBridgeStats(): QueueBridgeStats {
-  return { moved: 0, invalid: 0, duplicates: 0, replayed: 0, holding: false, stuckSince: undefined, stuckReason: '' };
+  return {
+    moved: 0,
+    invalid: 0,
+    duplicates: 0,
+    replayed: 0,
+    invalidDropped: 0,
+    oversizedDropped: 0,
+    holding: false,
+    stuckSince: undefined,
+    stuckReason: '',
+  };
 }

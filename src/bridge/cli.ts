@@ -6,6 +6,8 @@
  *
  * `BRIDGE_QUEUES` (comma-separated) picks the queues to bridge; a name not configured gets the
  * defaults (source list `fila:<name>`). Without it, every configured queue. Logs go to the console.
+ * Give it a stable `BRIDGE_ID`: it is not in the pool, so no instance takes over a processing list
+ * it leaves; only a bridge started with the same id finishes it (the default is unique per process).
  * A configuration error prints its one line and exits 78 (EX_CONFIG).
  *
  * SIGTERM / SIGINT close the bridge (the batch in hand is finished) and exit 0.

@@ -10,9 +10,16 @@
  *   is exactly the item: `Buffer.from(entry.raw, 'utf8')` gives back the original bytes.
  * - When the item is not valid UTF-8, `raw` is a lossy rendering for people (bad bytes become
  *   U+FFFD) and `rawBase64` holds the exact bytes. Readers: use `rawBase64` when present.
- * - `reason` is one of {@link InvalidReason}; `detail` says more for people.
+ * - `reason` is one of {@link InvalidReason}; `detail` says more for people, on one line and
+ *   bounded (fragments of the item in it are escaped and cut: fragment.ts).
+ * - An item set aside as oversized (lossless-list-moves.ts) never reaches Node whole; its entry
+ *   adds `"truncated": true`, `"bytes"` (its length), `"sha1"` (hex, of the whole item) and, when
+ *   the side store kept its bytes, `"storedIn": {"key", "field"}` (a HASH field). `raw` /
+ *   `rawBase64` then hold only its first bytes, so it cannot be requeued from the entry.
  */
+import { createHash } from 'node:crypto';
 import { isScheduleError, parseSchedule, type Schedule } from '../lib/scheduling.js';
+import { boundedBytes, boundedFragment } from './fragment.js';
 import { jobIdForPayloadId, jobIdForSequence } from './job-id.js';
 
 /**
@@ -22,6 +29,8 @@ import { jobIdForPayloadId, jobIdForSequence } from './job-id.js';
  * number such as `1e999`, a string with an unpaired surrogate). `not-serializable`: the payload
  * parses but cannot be written back as JSON (e.g. nested too deep). `rejected`: BullMQ refused
  * the job when it was added (the batch was split to find it; the detail holds BullMQ's error).
+ * `bridge-error`: a step of the bridge threw on this item outside the classification (building
+ * its job, its log line...); the detail names the step. No item can stop a batch.
  */
 export type InvalidReason =
   | 'too-large'
@@ -32,6 +41,7 @@ export type InvalidReason =
   | 'not-serializable'
   | 'rejected'
   | 'foreign-entry'
+  | 'bridge-error'
   | 'bad-prioridade'
   | 'bad-executarApos'
   | 'bad-prazo';
@@ -184,8 +194,9 @@ export function classifyItem(
     } catch (err) {
       verdict = err instanceof Error ? err.message : String(err);
     }
-    if (typeof verdict === 'string') return { valid: false, reason: step.reason, detail: verdict };
-    if (verdict !== undefined) return { valid: false, ...verdict };
+    // Details quote the item (JSON.parse errors do): one line, bounded.
+    if (typeof verdict === 'string') return { valid: false, reason: step.reason, detail: boundedFragment(verdict) };
+    if (verdict !== undefined) return { valid: false, reason: verdict.reason, detail: boundedFragment(verdict.detail) };
   }
   if (draft.payload === undefined || draft.jobId === undefined) {
     return { valid: false, reason: 'rejected', detail: 'classification ended without a payload and a job id' };
@@ -202,19 +213,91 @@ export function classifyItem(
   };
 }
 
-/** The JSON text pushed to the invalid list for `raw` (format in the file comment). */
-export function invalidEntry(raw: Buffer, reason: InvalidReason, detail: string, queue: string, at: Date): string {
+/** An item set aside as oversized: what its invalid entry says instead of holding it. */
+export interface OversizedFacts {
+  /** The whole item's length in bytes. */
+  readonly bytes: number;
+  /** SHA-1 of the whole item, hex. */
+  readonly sha1: string;
+  /** Where its exact bytes are kept (a HASH field); absent when they were dropped. */
+  readonly storedIn?: { readonly key: string; readonly field: string };
+}
+
+/**
+ * The JSON text pushed to the invalid list for `raw` (format in the file comment). With
+ * `oversized`, `raw` is only the item's first bytes and the entry says so.
+ */
+export function invalidEntry(
+  raw: Buffer,
+  reason: InvalidReason,
+  detail: string,
+  queue: string,
+  at: Date,
+  oversized?: OversizedFacts,
+): string {
   let exact: string | undefined;
   try {
     exact = strictUtf8.decode(raw);
   } catch {
     exact = undefined;
   }
-  const entry =
-    exact !== undefined
-      ? { raw: exact, reason, detail, queue, at: at.toISOString() }
-      : { raw: raw.toString('utf8'), rawBase64: raw.toString('base64'), reason, detail, queue, at: at.toISOString() };
-  return JSON.stringify(entry);
+  const rendering =
+    exact !== undefined ? { raw: exact } : { raw: raw.toString('utf8'), rawBase64: raw.toString('base64') };
+  const facts = oversized
+    ? {
+        truncated: true,
+        bytes: oversized.bytes,
+        sha1: oversized.sha1,
+        ...(oversized.storedIn ? { storedIn: { key: oversized.storedIn.key, field: oversized.storedIn.field } } : {}),
+      }
+    : {};
+  return JSON.stringify({ ...rendering, reason, detail, queue, at: at.toISOString(), ...facts });
+}
+
+/**
+ * {@link invalidEntry}, never throwing: when the entry cannot be built (a string past V8's
+ * limit, e.g. a huge item of control characters, 6 characters each in JSON), the exact bytes go
+ * in `rawBase64` only, beside a bounded `raw`; when even that fails, the entry keeps the item's
+ * first bytes, its length and hash (`truncated`), and `lost` is true (the caller logs it).
+ */
+export function safeInvalidEntry(
+  raw: Buffer,
+  reason: InvalidReason,
+  detail: string,
+  queue: string,
+  at: Date,
+  oversized?: OversizedFacts,
+): { entry: string; lost: boolean } {
+  try {
+    return { entry: invalidEntry(raw, reason, detail, queue, at, oversized), lost: false };
+  } catch {
+    // fall through to the smaller forms
+  }
+  const bounded = boundedFragment(detail);
+  if (!oversized) {
+    try {
+      const entry = JSON.stringify({
+        raw: boundedBytes(raw),
+        rawBase64: raw.toString('base64'),
+        reason,
+        detail: bounded,
+        queue,
+        at: at.toISOString(),
+      });
+      return { entry, lost: false };
+    } catch {
+      // fall through to the last form
+    }
+  }
+  const prefix = raw.subarray(0, 256);
+  return {
+    entry: invalidEntry(prefix, reason, bounded, queue, at, {
+      bytes: oversized?.bytes ?? raw.length,
+      sha1: oversized?.sha1 ?? createHash('sha1').update(raw).digest('hex'),
+      ...(oversized?.storedIn ? { storedIn: oversized.storedIn } : {}),
+    }),
+    lost: oversized === undefined,
+  };
 }
 
 /** The exact bytes of an invalid-list entry's item. */

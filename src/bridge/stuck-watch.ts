@@ -1,6 +1,7 @@
 /** Whether a queue's bridge is stuck (its batch keeps failing while Redis answers), and the lines that say so. */
 import type { QueueConfig } from '../config/types.js';
 import type { Logger } from '../logging/logger.js';
+import { boundedFragment } from './fragment.js';
 
 /** What {@link StuckWatch} reads and writes. */
 export interface StuckWatchOptions {
@@ -30,7 +31,7 @@ export class StuckWatch {
     const { stats, logger, queue, processingList } = this.#o;
     const now = this.#o.clock();
     if (stats.stuckSince === undefined || stats.stuckSince > now) stats.stuckSince = now;
-    stats.stuckReason = err.message;
+    stats.stuckReason = boundedFragment(err.message);
     const every = this.#o.stuckLogEveryMs ?? 60_000;
     const last = this.#lastStuckLog;
     if (last === undefined || now - last >= every || now < last) {
@@ -38,10 +39,10 @@ export class StuckWatch {
       const seconds = Math.floor((now - stats.stuckSince) / 1000);
       logger.error(
         `[PONTE PARADA] ${queue.name}: o lote em ${processingList} não avança há ${seconds}s (Redis responde); ` +
-          `nova tentativa a cada ${this.#o.retryDelayMs} ms: ${err.message}`,
+          `nova tentativa a cada ${this.#o.retryDelayMs} ms: ${stats.stuckReason}`,
       );
     } else {
-      logger.debug(`lote da ponte ainda falhando: ${err.message}`);
+      logger.debug(`lote da ponte ainda falhando: ${stats.stuckReason}`);
     }
   }
 

@@ -2,7 +2,8 @@
  * The kinds of alert rule: workers above N, backlog above N for M minutes, failure ratio above X,
  * a bridge stuck (its batch failing while Redis answers) for more than N seconds, more than N
  * items sent to the invalid list within forSeconds, more than N items whose deadline (`prazo`) the
- * backlog will not reach in time.
+ * backlog will not reach in time, an invalid list fuller than a ratio of its bounds (before its
+ * oldest entries are dropped).
  */
 export const ALERT_KINDS = [
   'workersAbove',
@@ -11,6 +12,7 @@ export const ALERT_KINDS = [
   'bridgeStuckAbove',
   'invalidAbove',
   'deadlineAtRisk',
+  'invalidListFillAbove',
 ] as const;
 
 const RULE_KEYS = new Set(['name', 'kind', 'queue', 'threshold', 'forSeconds']);

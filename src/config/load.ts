@@ -224,7 +224,8 @@ export function loadConfig(options: LoadConfigOptions = {}): AppConfig {
         p.scaler.stabilizationSeconds < 0 ? p.scaler.intervalSeconds : p.scaler.stabilizationSeconds,
     },
     capacity: p.capacity,
-    bridge: p.bridge,
+    // Unique per process unless set: two processes with one bridge id would share a processing list.
+    bridge: { ...p.bridge, id: p.bridge.id === '' ? p.instance.id : p.bridge.id },
     jobs: p.jobs,
     instance: {
       ...p.instance,

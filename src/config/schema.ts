@@ -4,6 +4,15 @@ function ratio(value: unknown): void {
   if (typeof value !== 'number' || !(value > 0 && value <= 1)) throw new Error('must be a number in (0, 1]');
 }
 
+/** Largest `bridge.maxItemBytes`: a whole item escaped as JSON (up to 6 characters a byte) stays within V8's string limit. */
+const MAX_ITEM_BYTES_LIMIT = 64 * 1024 * 1024;
+
+function itemBytes(value: unknown): void {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1 || value > MAX_ITEM_BYTES_LIMIT) {
+    throw new Error(`must be an integer from 1 to ${MAX_ITEM_BYTES_LIMIT} (64 MiB)`);
+  }
+}
+
 function positiveNumber(value: unknown): void {
   if (typeof value !== 'number' || !(value > 0)) throw new Error('must be a number > 0');
 }
@@ -156,10 +165,40 @@ export const schema = {
       env: 'BRIDGE_BATCH_SIZE',
     },
     maxItemBytes: {
-      doc: 'Larger items are invalid',
-      format: 'positive-int',
+      doc: 'Larger items are invalid, set aside inside Redis before they reach the service (at most 64 MiB)',
+      format: itemBytes,
       default: 1_048_576,
       env: 'BRIDGE_MAX_ITEM_BYTES',
+    },
+    maxBatchBytes: {
+      doc: 'Most bytes of items one batch reads into the service (at least one item per batch)',
+      format: 'positive-int',
+      default: 8_388_608,
+      env: 'BRIDGE_MAX_BATCH_BYTES',
+    },
+    oversizedMaxItems: {
+      doc: 'Oversized items whose exact bytes are kept in <sourceList>:invalid:oversized; past it, only their start, length and hash',
+      format: 'nat',
+      default: 10,
+      env: 'BRIDGE_OVERSIZED_MAX_ITEMS',
+    },
+    oversizedMaxBytes: {
+      doc: 'Bytes of oversized items kept in <sourceList>:invalid:oversized',
+      format: 'nat',
+      default: 268_435_456,
+      env: 'BRIDGE_OVERSIZED_MAX_BYTES',
+    },
+    invalidMaxItems: {
+      doc: 'Entries kept in <sourceList>:invalid; past it the oldest are dropped (logged, counted)',
+      format: 'positive-int',
+      default: 10_000,
+      env: 'BRIDGE_INVALID_MAX_ITEMS',
+    },
+    invalidMaxBytes: {
+      doc: 'Bytes (Redis MEMORY USAGE) kept in <sourceList>:invalid; past it the oldest entries are dropped',
+      format: 'positive-int',
+      default: 67_108_864,
+      env: 'BRIDGE_INVALID_MAX_BYTES',
     },
     maxWaiting: {
       doc: 'Stop moving above this many waiting jobs (0 = no limit)',
@@ -168,15 +207,15 @@ export const schema = {
       env: 'BRIDGE_MAX_WAITING',
     },
     blockSeconds: {
-      doc: 'BLMOVE timeout on an empty list',
+      doc: 'An idle bridge (empty list) goes round its loop at least this often',
       format: 'positive-int',
       default: 5,
       env: 'BRIDGE_BLOCK_SECONDS',
     },
     id: {
-      doc: 'Bridge instance id (owns its processing lists)',
+      doc: 'Bridge id (owns its processing lists); empty: instance.id (unique per process). Set it for one stable across restarts',
       format: String,
-      default: os.hostname(),
+      default: '',
       env: 'BRIDGE_ID',
     },
   },

@@ -93,7 +93,13 @@ export interface CapacityConfig {
 export interface AlertRule {
   readonly name: string;
   readonly kind:
-    'workersAbove' | 'backlogAbove' | 'failureRatioAbove' | 'bridgeStuckAbove' | 'invalidAbove' | 'deadlineAtRisk';
+    | 'workersAbove'
+    | 'backlogAbove'
+    | 'failureRatioAbove'
+    | 'bridgeStuckAbove'
+    | 'invalidAbove'
+    | 'deadlineAtRisk'
+    | 'invalidListFillAbove';
   /** Queue the rule watches; empty: all queues together. */
   readonly queue: string;
   /**
@@ -149,13 +155,26 @@ export interface AppConfig {
   readonly bridge: {
     /** Max items moved per batch. */
     readonly batchSize: number;
-    /** Items larger than this go to the invalid list. */
+    /** Items larger than this are set aside inside Redis and go to the invalid list (at most 64 MiB). */
     readonly maxItemBytes: number;
+    /** Most bytes of items one batch reads into the service (at least one item). */
+    readonly maxBatchBytes: number;
+    /** Oversized items whose exact bytes are kept in `<invalidList>:oversized`... */
+    readonly oversizedMaxItems: number;
+    /** ...and their bytes in all; past either bound an oversized item's bytes are dropped (counted). */
+    readonly oversizedMaxBytes: number;
+    /** Entries kept in the invalid list; past it the oldest are dropped (logged, counted). */
+    readonly invalidMaxItems: number;
+    /** Bytes (Redis MEMORY USAGE) of the invalid list; past it the oldest entries are dropped. */
+    readonly invalidMaxBytes: number;
     /** Above this many waiting jobs the bridge stops moving (back-pressure); 0 = no limit. */
     readonly maxWaiting: number;
-    /** BLMOVE timeout when the list is empty. */
+    /** An idle bridge (empty list) goes round its loop at least this often. */
     readonly blockSeconds: number;
-    /** Owner of this instance's processing lists: stable across restarts, unique among running bridges. */
+    /**
+     * Owner of this instance's processing lists, unique among running bridges.
+     * @defaultValue `instance.id` (host name and pid): set `BRIDGE_ID` for one stable across restarts
+     */
     readonly id: string;
   };
   readonly jobs: {

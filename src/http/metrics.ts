@@ -39,6 +39,25 @@ const QUEUE_GAUGES: readonly { name: string; help: string; field: keyof QueueSta
   },
 ];
 
+/** The invalid list against its bounds (bridge.invalidMaxItems / invalidMaxBytes), per queue. */
+const INVALID_LIST_GAUGES: readonly { name: string; help: string; value: (q: QueueStatus) => number | null }[] = [
+  {
+    name: 'rpa_invalid_list_items',
+    help: 'Entries in the invalid list <sourceList>:invalid',
+    value: (q) => q.invalidList?.items ?? null,
+  },
+  {
+    name: 'rpa_invalid_list_bytes',
+    help: 'Bytes of the invalid list (Redis MEMORY USAGE)',
+    value: (q) => q.invalidList?.bytes ?? null,
+  },
+  {
+    name: 'rpa_invalid_list_fill_ratio',
+    help: 'How full the invalid list is: the larger of entries/bridge.invalidMaxItems and bytes/bridge.invalidMaxBytes (1: its oldest entries are being dropped)',
+    value: (q) => q.invalidList?.fill ?? null,
+  },
+];
+
 const NON_COUNTER_TOTALS = [
   'nodejs_active_handles_total',
   'nodejs_active_requests_total',
@@ -68,6 +87,8 @@ export class ServiceMetrics {
   readonly #bridged: Counter<'queue'>;
   readonly #invalid: Counter<'queue'>;
   readonly #duplicates: Counter<'queue'>;
+  readonly #invalidDropped: Counter<'queue'>;
+  readonly #oversizedDropped: Counter<'queue'>;
   readonly #browserRestarts: Counter<'queue' | 'reason'>;
   readonly #browserMemory: Gauge<'queue' | 'worker'>;
 
@@ -79,6 +100,10 @@ export class ServiceMetrics {
     this.#bridged.inc({ queue: info.queue }, info.count);
   readonly #onInvalid = (info: ServiceEventMap['invalid'][0]): void => this.#invalid.inc({ queue: info.queue });
   readonly #onDuplicate = (info: ServiceEventMap['duplicate'][0]): void => this.#duplicates.inc({ queue: info.queue });
+  readonly #onInvalidDropped = (info: ServiceEventMap['invalid-dropped'][0]): void =>
+    this.#invalidDropped.inc({ queue: info.queue }, info.count);
+  readonly #onOversizedDropped = (info: ServiceEventMap['oversized-dropped'][0]): void =>
+    this.#oversizedDropped.inc({ queue: info.queue });
   readonly #onBrowserRestart = (info: ServiceEventMap['browser-restart'][0]): void =>
     this.#browserRestarts.inc({ queue: info.queue, reason: info.reason });
   readonly #onBrowserMemory = (info: ServiceEventMap['browser-memory'][0]): void => {
@@ -108,11 +133,10 @@ export class ServiceMetrics {
         statusUp.set((await this.#snapshotStatus())?.redis === 'up' ? 1 : 0);
       },
     });
-    registerQueueGauges(
-      registers,
-      () => this.#snapshotStatus(),
-      QUEUE_GAUGES.map((spec) => ({ ...spec, value: (q) => Number(q[spec.field]) })),
-    );
+    registerQueueGauges(registers, () => this.#snapshotStatus(), [
+      ...QUEUE_GAUGES.map((spec) => ({ ...spec, value: (q: QueueStatus) => Number(q[spec.field]) })),
+      ...INVALID_LIST_GAUGES,
+    ]);
     const instances = new Gauge({
       name: 'rpa_pool_instances',
       help: 'Live instances sharing this Redis (this one included)',
@@ -209,6 +233,18 @@ export class ServiceMetrics {
       labelNames: ['queue'],
       registers,
     });
+    this.#invalidDropped = new Counter({
+      name: 'rpa_invalid_dropped_total',
+      help: 'Oldest invalid-list entries dropped to keep the list within bridge.invalidMaxItems / invalidMaxBytes',
+      labelNames: ['queue'],
+      registers,
+    });
+    this.#oversizedDropped = new Counter({
+      name: 'rpa_oversized_dropped_total',
+      help: 'Oversized items whose bytes were dropped because <sourceList>:invalid:oversized was full (their invalid entry keeps length, hash and start)',
+      labelNames: ['queue'],
+      registers,
+    });
     this.#browserRestarts = new Counter({
       name: 'rpa_browser_restarts_total',
       help: 'Browser relaunches by reason: crash, jobs (browser.recycleAfterJobs), memory (browser.maxMemoryMb), unresponsive',
@@ -232,6 +268,8 @@ export class ServiceMetrics {
     this.#events.on('bridged', this.#onBridged);
     this.#events.on('invalid', this.#onInvalid);
     this.#events.on('duplicate', this.#onDuplicate);
+    this.#events.on('invalid-dropped', this.#onInvalidDropped);
+    this.#events.on('oversized-dropped', this.#onOversizedDropped);
     this.#events.on('browser-restart', this.#onBrowserRestart);
     this.#events.on('browser-memory', this.#onBrowserMemory);
   }
@@ -245,6 +283,8 @@ export class ServiceMetrics {
     this.#events.off('bridged', this.#onBridged);
     this.#events.off('invalid', this.#onInvalid);
     this.#events.off('duplicate', this.#onDuplicate);
+    this.#events.off('invalid-dropped', this.#onInvalidDropped);
+    this.#events.off('oversized-dropped', this.#onOversizedDropped);
     this.#events.off('browser-restart', this.#onBrowserRestart);
     this.#events.off('browser-memory', this.#onBrowserMemory);
   }

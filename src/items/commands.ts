@@ -105,7 +105,21 @@ function preview(raw: Buffer, max = 120): string {
 }
 
 function describeEntry(e: InvalidListEntry): string {
-  return `#${e.n} [${e.reason}] ${e.at} ${e.detail ? `(${e.detail}) ` : ''}${preview(e.raw)}`;
+  const cut = e.oversized ? `[só o início de ${e.oversized.bytes} bytes] ` : '';
+  return `#${e.n} [${e.reason}] ${e.at} ${e.detail ? `(${e.detail}) ` : ''}${cut}${preview(e.raw)}`;
+}
+
+/** Where an oversized item's bytes are, and how to get them, for people. */
+function whereOversized(e: InvalidListEntry): string {
+  const o = e.oversized;
+  if (!o) return '';
+  if (!o.storedIn) {
+    return `o item inteiro (${o.bytes} bytes, sha1 ${o.sha1}) foi descartado: o depósito de itens grandes estava cheio`;
+  }
+  return (
+    `o item inteiro (${o.bytes} bytes, sha1 ${o.sha1}) está em ${o.storedIn.key}, campo ${o.storedIn.field}: ` +
+    `redis-cli --raw HGET '${o.storedIn.key}' '${o.storedIn.field}' | head -c ${o.bytes} > item.bin`
+  );
 }
 
 async function list(ctx: Ctx, queue: QueueConfig, values: Values): Promise<number> {
@@ -137,6 +151,9 @@ async function show(ctx: Ctx, queue: QueueConfig, n: string | undefined): Promis
   const entry = entries.find((e) => String(e.n) === n);
   if (!entry) throw new UsageError(`não há item #${n ?? '?'} em ${queue.invalidList} (${entries.length} itens)`);
   ctx.io.out(`#${entry.n} motivo: ${entry.reason}${entry.detail ? ` (${entry.detail})` : ''}; em ${entry.at}`);
+  if (entry.oversized) {
+    ctx.io.out(`${whereOversized(entry)}. Abaixo, só os primeiros ${entry.raw.length} bytes:`);
+  }
   ctx.io.out(entry.raw.toString('utf8'));
   return 0;
 }
@@ -173,6 +190,15 @@ async function requeue(ctx: Ctx, queue: QueueConfig, picks: string[], values: Va
   const plan: { entry: InvalidListEntry; item: Buffer; note: string }[] = [];
   let skipped = 0;
   for (const entry of await select(ctx, queue, picks, values)) {
+    if (entry.oversized) {
+      io.err(
+        `#${entry.n}: item grande demais (${entry.oversized.bytes} bytes > bridge.maxItemBytes ` +
+          `${config.bridge.maxItemBytes}): não pode voltar a ${queue.sourceList}, a entrada guarda só o início. ` +
+          `Fica onde está; ${whereOversized(entry)}.`,
+      );
+      skipped++;
+      continue;
+    }
     let item = entry.raw;
     try {
       if (edit) item = applyEdit(entry.raw, edit);
@@ -240,10 +266,14 @@ async function drop(ctx: Ctx, queue: QueueConfig, picks: string[], values: Value
     return 0;
   }
   ctx.io.out(`Vou APAGAR ${entries.length} item(ns) de ${queue.invalidList} (não há como desfazer):`);
-  for (const e of entries) ctx.io.out(`  ${describeEntry(e)}`);
+  for (const e of entries) {
+    ctx.io.out(`  ${describeEntry(e)}`);
+    if (e.oversized?.storedIn)
+      ctx.io.out(`    e o item inteiro em ${e.oversized.storedIn.key} (${e.oversized.bytes} bytes)`);
+  }
   if (!(await confirmed(ctx, values))) return 1;
   let dropped = 0;
-  for (const e of entries) if (await dropEntry(ctx.redis, queue.invalidList, e.text)) dropped++;
+  for (const e of entries) if (await dropEntry(ctx.redis, queue.invalidList, e)) dropped++;
   ctx.io.out(`${dropped} item(ns) apagado(s)`);
   return 0;
 }

@@ -2,10 +2,25 @@
  * The invalid list `<sourceList>:invalid` as the operator tools see it: entries read, edited and
  * moved back to the source list. The move is one Lua script (remove the exact entry, push the
  * item), so an entry another operator already took is never pushed twice.
+ *
+ * An oversized item's entry holds only the item's start (`truncated`), its length and hash; its
+ * exact bytes are in the side store `<invalidList>:oversized` when it had room (`storedIn`). Such
+ * an entry cannot be requeued (the item is over `bridge.maxItemBytes` anyway); dropping it drops
+ * its bytes from the side store in the same script.
  */
 import { spawnSync } from 'node:child_process';
 import type { Redis } from 'ioredis';
 import { rawOfInvalidEntry } from '../bridge/item.js';
+import { oversizedStoreOf } from '../bridge/lossless-list-moves.js';
+
+/** What an oversized item's entry says instead of holding the item. */
+export interface OversizedEntryFacts {
+  /** The whole item's length in bytes. */
+  readonly bytes: number;
+  readonly sha1: string;
+  /** Where its exact bytes are (a HASH field); undefined when they were dropped. */
+  readonly storedIn: { readonly key: string; readonly field: string } | undefined;
+}
 
 /** One entry of the invalid list. */
 export interface InvalidListEntry {
@@ -18,6 +33,21 @@ export interface InvalidListEntry {
   readonly reason: string;
   readonly detail: string;
   readonly at: string;
+  /** Set when `raw` is only the start of an oversized item (the entry cannot be requeued). */
+  readonly oversized?: OversizedEntryFacts;
+}
+
+function oversizedOf(entry: Record<string, unknown>): OversizedEntryFacts | undefined {
+  if (entry.truncated !== true) return undefined;
+  const stored = entry.storedIn as { key?: unknown; field?: unknown } | undefined;
+  return {
+    bytes: typeof entry.bytes === 'number' ? entry.bytes : -1,
+    sha1: typeof entry.sha1 === 'string' ? entry.sha1 : '?',
+    storedIn:
+      stored && typeof stored.key === 'string' && typeof stored.field === 'string'
+        ? { key: stored.key, field: stored.field }
+        : undefined,
+  };
 }
 
 /** Reads the whole list; an entry that is not the bridge's JSON is shown as it is. */
@@ -31,7 +61,8 @@ export async function readInvalidList(redis: Redis, key: string): Promise<Invali
         reason?: unknown;
         detail?: unknown;
         at?: unknown;
-      };
+      } & Record<string, unknown>;
+      const oversized = oversizedOf(entry);
       if (typeof entry.raw !== 'string') throw new Error('no raw');
       return {
         n: i + 1,
@@ -43,6 +74,7 @@ export async function readInvalidList(redis: Redis, key: string): Promise<Invali
         reason: typeof entry.reason === 'string' ? entry.reason : '?',
         detail: typeof entry.detail === 'string' ? entry.detail : '',
         at: typeof entry.at === 'string' ? entry.at : '',
+        ...(oversized ? { oversized } : {}),
       };
     } catch {
       return { n: i + 1, text, raw: Buffer.from(text, 'utf8'), reason: 'entrada-desconhecida', detail: '', at: '' };
@@ -113,7 +145,20 @@ export async function requeueEntry(
   return (await redis.eval(REQUEUE, 2, invalidKey, sourceList, entryText, item)) === 1;
 }
 
-/** Removes one entry; false if it was already gone. */
-export async function dropEntry(redis: Redis, invalidKey: string, entryText: string): Promise<boolean> {
-  return (await redis.lrem(invalidKey, 1, entryText)) === 1;
+const DROP = `
+if redis.call('LREM', KEYS[1], 1, ARGV[1]) == 1 then
+  if ARGV[2] ~= '' then redis.call('HDEL', KEYS[2], ARGV[2]) end
+  return 1
+end
+return 0`;
+
+/**
+ * Removes one entry, and an oversized item's bytes from the side store with it (only from this
+ * list's side store); false if the entry was already gone.
+ */
+export async function dropEntry(redis: Redis, invalidKey: string, entry: InvalidListEntry): Promise<boolean> {
+  const side = oversizedStoreOf(invalidKey);
+  const stored = entry.oversized?.storedIn;
+  const field = stored && stored.key === side ? stored.field : '';
+  return (await redis.eval(DROP, 2, invalidKey, side, entry.text, field)) === 1;
 }

@@ -10,6 +10,7 @@ import type { Scaler } from '../scaler/scaler.js';
 import type { WorkerPool } from '../scaler/worker-pool.js';
 import type { OutcomeWindow } from '../shared/outcome-window.js';
 import { BULL_PRIORITY } from '../lib/scheduling.js';
+import { invalidListUsage } from '../bridge/lossless-list-moves.js';
 import { deadlineRisk } from './deadline-risk.js';
 import { readScheduleView, type ScheduleView } from './schedule-view.js';
 import type {
@@ -17,6 +18,7 @@ import type {
   CapacityStatus,
   DeadlineStatus,
   FenceStatus,
+  InvalidListStatus,
   InstanceStatus,
   QueueStatus,
   ServiceStatus,
@@ -158,6 +160,17 @@ export class LiveStatusSource implements StatusSource {
     return [...others, self].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   }
 
+  /** The invalid list against its bounds; undefined when it cannot be read now. */
+  async #invalidList(key: string): Promise<InvalidListStatus | undefined> {
+    const { invalidMaxItems: maxItems, invalidMaxBytes: maxBytes } = this.deps.config.bridge;
+    try {
+      const { items, bytes } = await invalidListUsage(this.deps.redis, key);
+      return { items, bytes, maxItems, maxBytes, fill: Math.max(items / maxItems, bytes / maxBytes) };
+    } catch {
+      return undefined;
+    }
+  }
+
   async status(): Promise<ServiceStatus> {
     const { config, pool, scaler, depth, history } = this.deps;
     const ready = await this.redisReady();
@@ -179,6 +192,7 @@ export class LiveStatusSource implements StatusSource {
       maxTotalWorkers: config.scaler.maxTotalWorkers,
       maxWorkers: Object.fromEntries(config.queues.map((q) => [q.name, q.maxWorkers])),
     };
+    const invalidLists = ready ? await Promise.all(config.queues.map((q) => this.#invalidList(q.invalidList))) : [];
     const instances = await this.#instances(ready, now);
     const queues: QueueStatus[] = config.queues.map((q, i) => {
       const d = depths.find((x) => x.queue === q.name);
@@ -232,6 +246,7 @@ export class LiveStatusSource implements StatusSource {
             }
           : {}),
         bridgeStuckSeconds: stuck.find((s) => s.queue === q.name)?.seconds ?? 0,
+        ...(invalidLists[i] ? { invalidList: invalidLists[i] } : {}),
       };
     });
     return {

@@ -281,6 +281,8 @@ export class Service {
       },
       onInvalid: (queue, reason) => this.events.emit('invalid', { queue, reason }),
       onDuplicate: (queue, id) => this.events.emit('duplicate', { queue, id }),
+      onInvalidDropped: (queue, count) => this.events.emit('invalid-dropped', { queue, count }),
+      onOversizedDropped: (queue) => this.events.emit('oversized-dropped', { queue }),
       // A dead instance's bridge may have left a batch in its processing lists: one live one takes it.
       orphans: cluster.orphans,
       leases: (sourceList) => cluster.leaseFor(sourceList),

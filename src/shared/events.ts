@@ -15,6 +15,10 @@ export interface ServiceEventMap {
   bridged: [info: { queue: string; count: number }];
   invalid: [info: { queue: string; reason: string }];
   duplicate: [info: { queue: string; id: string | number }];
+  /** The oldest `count` entries of a queue's invalid list were dropped to keep it within its bounds. */
+  'invalid-dropped': [info: { queue: string; count: number }];
+  /** An oversized item's bytes were dropped (its side store was full); its invalid entry stays. */
+  'oversized-dropped': [info: { queue: string }];
   /** A unit's browser was relaunched; `reason` is one of RESTART_REASONS, `detail` what was logged. */
   'browser-restart': [info: { queue: string; worker: string; reason: string; detail: string }];
   /** A unit's browser process tree was measured between jobs (PSS); `pssBytes` null once it closed. */

@@ -35,8 +35,22 @@ export interface QueueStatus {
   readonly oldestWaitingAgeMs: number | null;
   /** Deadlines (`prazo`) of waiting and postponed jobs (see service/deadline-risk.ts for the estimate). */
   readonly deadlines: DeadlineStatus;
+  /** The invalid list's size against its bounds (absent while Redis does not answer). */
+  readonly invalidList?: InvalidListStatus;
   /** Divisor, job time and what held the last decision (absent before the first one). */
   readonly scaling?: QueueScalingStatus;
+}
+
+/** The invalid list of a {@link QueueStatus}: past either bound, its oldest entries are dropped. */
+export interface InvalidListStatus {
+  readonly items: number;
+  /** Redis's MEMORY USAGE of the list (0 where MEMORY is refused). */
+  readonly bytes: number;
+  /** `bridge.invalidMaxItems` / `bridge.invalidMaxBytes`. */
+  readonly maxItems: number;
+  readonly maxBytes: number;
+  /** The larger of items / maxItems and bytes / maxBytes: 1 = at the bound, drops begin. */
+  readonly fill: number;
 }
 
 /** The deadline part of a {@link QueueStatus}. */

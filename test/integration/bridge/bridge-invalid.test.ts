@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
 import { rawOfInvalidEntry, type InvalidReason } from '../../../src/bridge/item.js';
 import { waitFor } from '../../helpers/wait.js';
@@ -53,9 +54,33 @@ describe('bridge: invalid items', () => {
     await waitFor(async () => (await world.jobCount()) === valid.length, { what: 'valid items bridged' });
 
     const entries = await world.redis.lrange(world.queue.invalidList, 0, -1);
-    entries.forEach((text, i) => {
-      const entry = JSON.parse(text) as { raw: string; rawBase64?: string; reason: string; at: string; queue: string };
+    for (const [i, text] of entries.entries()) {
+      const entry = JSON.parse(text) as {
+        raw: string;
+        rawBase64?: string;
+        reason: string;
+        at: string;
+        queue: string;
+        truncated?: boolean;
+        bytes?: number;
+        sha1?: string;
+        storedIn?: { key: string; field: string };
+      };
       const [raw, reason] = invalid[i] as [Buffer, InvalidReason];
+      if (reason === 'too-large') {
+        // Set aside inside Redis: the entry holds the item's start, length and hash; the side
+        // store holds its exact bytes.
+        expect(entry).toMatchObject({
+          reason,
+          truncated: true,
+          bytes: raw.length,
+          sha1: createHash('sha1').update(raw).digest('hex'),
+        });
+        expect(raw.subarray(0, 256).equals(rawOfInvalidEntry(entry)), `entry ${i} prefix`).toBe(true);
+        const stored = await world.redis.hgetBuffer(entry.storedIn?.key ?? '', entry.storedIn?.field ?? '');
+        expect(stored?.equals(raw), `entry ${i} (${reason}) byte-exact in the side store`).toBe(true);
+        continue;
+      }
       expect(rawOfInvalidEntry(entry).equals(raw), `entry ${i} (${reason}) byte-exact`).toBe(true);
       expect(entry.reason).toBe(reason);
       expect(entry.queue).toBe(world.name);
@@ -63,7 +88,7 @@ describe('bridge: invalid items', () => {
       // `raw` alone is exact whenever the item is UTF-8; base64 only when it is not.
       expect(entry.rawBase64 !== undefined, `entry ${i} has rawBase64`).toBe(!isUtf8(raw));
       if (entry.rawBase64 === undefined) expect(Buffer.from(entry.raw, 'utf8').equals(raw)).toBe(true);
-    });
+    }
 
     const ids = await world.waitingIdsOldestFirst();
     const jobs = await Promise.all(ids.map((id) => world.bull.getJob(id)));

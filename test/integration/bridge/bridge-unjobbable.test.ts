@@ -8,7 +8,7 @@ import { emptyBridgeStats } from '../../../src/bridge/bridge.js';
 import { QueueBridge } from '../../../src/bridge/queue-bridge.js';
 import { sharedRedisConfig } from '../../helpers/redis.js';
 import { waitFor } from '../../helpers/wait.js';
-import { BridgeWorld } from './fixture.js';
+import { BridgeWorld, bridgeDefaults } from './fixture.js';
 
 /** `{"a":[[[...]]]}`: parses, but JSON.stringify (what BullMQ stores) overflows the stack. */
 function deeplyNested(depth: number): Buffer {
@@ -103,7 +103,6 @@ describe('bridge: items that parse but cannot become jobs', () => {
   it('splits a batch BullMQ refuses, sends only the refused items to the invalid list and adds the rest in order', async () => {
     world = new BridgeWorld();
     const command = new Redis(sharedRedisConfig());
-    const blocking = new Redis({ ...sharedRedisConfig(), maxRetriesPerRequest: null });
     const real = new Queue(world.name, { connection: sharedRedisConfig() });
     const abort = new AbortController();
     // A queue that refuses, as BullMQ would for an item the classifier could not foresee, any
@@ -128,7 +127,6 @@ describe('bridge: items that parse but cannot become jobs', () => {
       await loop;
       await real.close();
       command.disconnect();
-      blocking.disconnect();
     });
     const stats = emptyBridgeStats();
     const processingList = processingListOf(world.queue.sourceList, `unit-${randomUUID()}`);
@@ -137,10 +135,9 @@ describe('bridge: items that parse but cannot become jobs', () => {
       bullQueue: refusing,
       prefix: 'bull',
       command,
-      blocking,
       processingList,
+      ...bridgeDefaults,
       batchSize: 100,
-      maxItemBytes: 1_048_576,
       maxWaiting: 0,
       blockSeconds: 1,
       backPressureCheckMs: 100,

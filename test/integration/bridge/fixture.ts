@@ -1,3 +1,5 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import path from 'node:path';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import winston from 'winston';
@@ -24,6 +26,11 @@ export function queueConfig(name: string): QueueConfig {
 export const bridgeDefaults: AppConfig['bridge'] = {
   batchSize: 500,
   maxItemBytes: 1_048_576,
+  maxBatchBytes: 8_388_608,
+  oversizedMaxItems: 10,
+  oversizedMaxBytes: 268_435_456,
+  invalidMaxItems: 10_000,
+  invalidMaxBytes: 67_108_864,
   maxWaiting: 0,
   blockSeconds: 1,
   id: 'test',
@@ -99,4 +106,47 @@ export class BridgeWorld {
     await deleteKeys(this.redis, `bull:rpa:*:${this.name}:*`);
     this.redis.disconnect();
   }
+}
+
+/** A bridge CLI (`dist/bridge/cli.js`, built by the global setup) run as a process of its own. */
+export interface BridgeProcess {
+  readonly process: ChildProcess;
+  /** Everything it wrote to stdout and stderr, in order. */
+  readonly output: string[];
+  readonly exited: Promise<number | null>;
+}
+
+/**
+ * Starts the bridge CLI on `world`'s queue with `env` on top (text logs at info). `BRIDGE_ID`
+ * unset in `env` and in this process's environment: the CLI takes its own default.
+ */
+export function startBridgeProcess(world: BridgeWorld, env: Record<string, string>): BridgeProcess {
+  const redis = sharedRedisConfig();
+  const inherited = { ...process.env };
+  delete inherited.BRIDGE_ID;
+  const child = spawn(process.execPath, [path.resolve('dist/bridge/cli.js')], {
+    env: {
+      ...inherited,
+      REDIS_HOST: redis.host,
+      REDIS_PORT: String(redis.port),
+      BRIDGE_QUEUES: world.name,
+      BRIDGE_BLOCK_SECONDS: '1',
+      LOG_LEVEL: 'info',
+      LOG_FORMAT: 'text',
+      ...env,
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const output: string[] = [];
+  child.stdout?.on('data', (chunk: Buffer) => output.push(chunk.toString()));
+  child.stderr?.on('data', (chunk: Buffer) => output.push(chunk.toString()));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  return { process: child, output, exited };
+}
+
+/** SIGKILLs `child` if it still runs (test cleanup). */
+export async function killBridgeProcess(child: BridgeProcess | undefined): Promise<void> {
+  if (!child || child.process.exitCode !== null || child.process.signalCode !== null) return;
+  child.process.kill('SIGKILL');
+  await child.exited;
 }

@@ -294,7 +294,12 @@ describe('HttpServer /metrics', () => {
         busy: 5,
         desired: 7,
       }),
-      queueStatus('emissao', { pending: 3, workers: 1, desired: 1 }),
+      queueStatus('emissao', {
+        pending: 3,
+        workers: 1,
+        desired: 1,
+        invalidList: { items: 8000, bytes: 1000, maxItems: 10_000, maxBytes: 1_000_000, fill: 0.8 },
+      }),
     ]);
     const instance = (id: string, units: Record<string, number>, capacity: number) => ({
       id,
@@ -330,6 +335,8 @@ describe('HttpServer /metrics', () => {
     events.emit('bridged', { queue: 'emissao', count: 3 });
     events.emit('invalid', { queue: 'emissao', reason: 'not JSON' });
     events.emit('duplicate', { queue: 'conferencia', id: 42 });
+    events.emit('invalid-dropped', { queue: 'emissao', count: 3 });
+    events.emit('oversized-dropped', { queue: 'emissao' });
     events.emit('browser-restart', {
       queue: 'conferencia',
       worker: 'Worker-conferencia-1',
@@ -370,6 +377,12 @@ describe('HttpServer /metrics', () => {
     has('rpa_bridged_items_total{queue="emissao"} 3');
     has('rpa_invalid_items_total{queue="emissao"} 1');
     has('rpa_duplicate_items_total{queue="conferencia"} 1');
+    has('rpa_invalid_dropped_total{queue="emissao"} 3');
+    has('rpa_oversized_dropped_total{queue="emissao"} 1');
+    has('rpa_invalid_list_items{queue="emissao"} 8000');
+    has('rpa_invalid_list_bytes{queue="emissao"} 1000');
+    has('rpa_invalid_list_fill_ratio{queue="emissao"} 0.8');
+    expect(text).not.toContain('rpa_invalid_list_items{queue="conferencia"}'); // unknown: no series
     has('rpa_browser_restarts_total{queue="conferencia",reason="memory"} 1');
     has(`rpa_browser_memory_bytes{queue="conferencia",worker="Worker-conferencia-1"} ${250 * 1024 * 1024}`);
     expect(text).not.toContain('worker="Worker-conferencia-2"'); // its unit closed: no stale series

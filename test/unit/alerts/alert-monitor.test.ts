@@ -260,6 +260,35 @@ describe('AlertMonitor', () => {
   });
 });
 
+describe('AlertMonitor: an invalid list nearing its bound', () => {
+  it('fires invalidListFillAbove before the oldest entries are dropped, naming the fullest list', async () => {
+    const list = (items: number, bytes: number) => ({
+      invalidList: {
+        items,
+        bytes,
+        maxItems: 10_000,
+        maxBytes: 1_000_000,
+        fill: Math.max(items / 10_000, bytes / 1_000_000),
+      },
+    });
+    const status = new FakeStatusSource([queueStatus('conferencia', list(100, 1000)), queueStatus('emissao')]);
+    const rule: AlertRule = {
+      name: 'invalidos',
+      kind: 'invalidListFillAbove',
+      queue: '',
+      threshold: 0.8,
+      forSeconds: 0,
+    };
+    const t = monitorWith(alertsConfig([rule]), status);
+    expect(await t.monitor.evaluate()).toEqual([]);
+    // Bytes, not entries, bring emissao's list to 85% of its bound.
+    status.queues = [queueStatus('conferencia', list(7000, 1000)), queueStatus('emissao', list(50, 850_000))];
+    const fired = await t.monitor.evaluate();
+    expect(fired).toMatchObject([{ rule: 'invalidos', kind: 'invalidListFillAbove', value: 0.85 }]);
+    expect(t.alertLines()[0]?.message).toContain('lista de inválidos da fila emissao em 85% do limite');
+  });
+});
+
 describe('AlertMonitor: a poller that keeps pushing bad items', () => {
   it('fires invalidAbove when more items than the threshold went to the invalid list in the window', async () => {
     const status = new FakeStatusSource([queueStatus('conferencia')]);

@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { CLASSIFY_STEPS, classifyItem, invalidEntry, rawOfInvalidEntry } from '../../../src/bridge/item.js';
+import {
+  CLASSIFY_STEPS,
+  classifyItem,
+  invalidEntry,
+  rawOfInvalidEntry,
+  safeInvalidEntry,
+} from '../../../src/bridge/item.js';
 import { parseProcessingEntry } from '../../../src/bridge/lossless-list-moves.js';
 
 const MAX = 1000;
@@ -92,5 +98,58 @@ describe('parseProcessingEntry', () => {
     expect(entry.raw.toString()).toBe('{"a":"x|y"}');
     expect(parseProcessingEntry(Buffer.from('{"a":1}')).seq).toBeUndefined();
     expect(parseProcessingEntry(Buffer.from('|x')).seq).toBeUndefined();
+  });
+});
+
+describe('parseProcessingEntry: oversized markers', () => {
+  const sha = 'a'.repeat(40);
+  it('reads a marker: length, hash, side-store field (or none) and the item’s first bytes', () => {
+    const kept = parseProcessingEntry(Buffer.from(`7#104857600|${sha}|7-aaaaaaaaaaaa|\u0001\u0001|x`));
+    expect(kept).toMatchObject({ seq: '7', oversized: { bytes: 104857600, sha1: sha, field: '7-aaaaaaaaaaaa' } });
+    expect(kept.raw.toString()).toBe('\u0001\u0001|x');
+    const dropped = parseProcessingEntry(Buffer.from(`8#5000000|${sha}||{"a"`));
+    expect(dropped.oversized).toEqual({ bytes: 5000000, sha1: sha, field: undefined });
+  });
+
+  it('takes anything else shaped almost like a marker for a foreign entry, never for an oversized item', () => {
+    for (const text of [`7#12|nothex|f|x`, `7#12x|${sha}|f|x`, `7#12|${sha}`, `#12|${sha}||x`]) {
+      const entry = parseProcessingEntry(Buffer.from(text));
+      expect(entry.oversized, text).toBeUndefined();
+      expect(entry.seq, text).toBeUndefined();
+    }
+  });
+});
+
+describe('invalidEntry and safeInvalidEntry', () => {
+  const at = new Date(0);
+  it('adds truncated, bytes, sha1 and storedIn for an oversized item, keeping the contract’s fields', () => {
+    const entry = JSON.parse(
+      invalidEntry(Buffer.from('{"id":'), 'too-large', 'd', 'q', at, {
+        bytes: 9,
+        sha1: 'b'.repeat(40),
+        storedIn: { key: 'fila:q:invalid:oversized', field: '3-bbbbbbbbbbbb' },
+      }),
+    ) as Record<string, unknown>;
+    expect(entry).toEqual({
+      raw: '{"id":',
+      reason: 'too-large',
+      detail: 'd',
+      queue: 'q',
+      at: at.toISOString(),
+      truncated: true,
+      bytes: 9,
+      sha1: 'b'.repeat(40),
+      storedIn: { key: 'fila:q:invalid:oversized', field: '3-bbbbbbbbbbbb' },
+    });
+  });
+
+  it('falls back to the exact bytes in rawBase64 when the usual entry passes V8’s string limit', () => {
+    // 100 MB of \u0001: 600 M characters as JSON, past V8's ~512 M limit.
+    const raw = Buffer.alloc(100 * 1024 * 1024, 0x01);
+    const { entry, lost } = safeInvalidEntry(raw, 'not-json', 'd', 'q', at);
+    expect(lost).toBe(false);
+    const parsed = JSON.parse(entry) as { raw: string; rawBase64: string };
+    expect(parsed.raw.length).toBeLessThan(400);
+    expect(rawOfInvalidEntry(parsed).equals(raw)).toBe(true);
   });
 });

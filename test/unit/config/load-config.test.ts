@@ -102,6 +102,43 @@ describe('loadConfig', () => {
     expect(c.scaler.stabilizationSeconds).toBe(5);
   });
 
+  it('gives the bridge an id unique per process by default (the instance id), and takes BRIDGE_ID as it is', () => {
+    const c = load();
+    expect(c.bridge.id).toBe(`${os.hostname()}-${process.pid}`);
+    expect(c.bridge.id).toBe(c.instance.id);
+    // A stable instance id (a StatefulSet pod name) gives a stable bridge id.
+    expect(load({ INSTANCE_ID: 'rpa-pool-0' }).bridge.id).toBe('rpa-pool-0');
+    expect(load({ INSTANCE_ID: 'rpa-pool-0', BRIDGE_ID: 'ponte-a' }).bridge.id).toBe('ponte-a');
+  });
+
+  it('lands the bridge bounds on their keys, with their defaults, and bounds maxItemBytes', () => {
+    expect(load().bridge).toMatchObject({
+      maxItemBytes: 1_048_576,
+      maxBatchBytes: 8_388_608,
+      oversizedMaxItems: 10,
+      oversizedMaxBytes: 268_435_456,
+      invalidMaxItems: 10_000,
+      invalidMaxBytes: 67_108_864,
+    });
+    const c = load({
+      BRIDGE_MAX_BATCH_BYTES: '1000',
+      BRIDGE_OVERSIZED_MAX_ITEMS: '0',
+      BRIDGE_OVERSIZED_MAX_BYTES: '2000',
+      BRIDGE_INVALID_MAX_ITEMS: '3',
+      BRIDGE_INVALID_MAX_BYTES: '4000',
+    });
+    expect(c.bridge).toMatchObject({
+      maxBatchBytes: 1000,
+      oversizedMaxItems: 0,
+      oversizedMaxBytes: 2000,
+      invalidMaxItems: 3,
+      invalidMaxBytes: 4000,
+    });
+    expect(errorOf(() => load({ BRIDGE_MAX_ITEM_BYTES: String(65 * 1024 * 1024) })).message).toContain(
+      'bridge.maxItemBytes',
+    );
+  });
+
   it('rejects SCALER_MAX_TOTAL_WORKERS=abc naming the key and the variable', () => {
     const err = errorOf(() => load({ SCALER_MAX_TOTAL_WORKERS: 'abc' }));
     expect(err.key).toBe('scaler.maxTotalWorkers');
