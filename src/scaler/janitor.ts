@@ -1,8 +1,8 @@
 import { Worker } from 'bullmq';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import type { RedisConfig } from '../config/types.js';
 import type { Logger } from '../logging/logger.js';
-import { redisOptions, watchConnection } from '../redis/connection.js';
+import { createRedis } from '../redis/connection.js';
 
 export interface JanitorOptions {
   readonly queues: readonly string[];
@@ -36,8 +36,7 @@ export class StalledJanitor {
 
   async #doStart(): Promise<void> {
     const { redis, logger } = this.options;
-    this.#connection = new Redis({ ...redisOptions(redis, 'blocking'), connectionName: 'janitor' });
-    watchConnection(this.#connection, logger, `${redis.host}:${redis.port}`, 'janitor');
+    this.#connection = createRedis(redis, 'blocking', logger, 'janitor');
     for (const queue of this.options.queues) {
       const worker = new Worker(queue, undefined, {
         connection: this.#connection,

@@ -7,6 +7,7 @@ import { systemClock } from '../lib/sleep.js';
 import { withTimeout } from '../lib/with-timeout.js';
 import type { Logger } from '../logging/logger.js';
 import { createRedis } from '../redis/connection.js';
+import { decisionsKey } from '../redis/keys.js';
 import { waitForRedis } from '../redis/wait-for-redis.js';
 import { Bridge } from '../bridge/bridge.js';
 import { DecisionHistory } from '../scaler/decision-history.js';
@@ -98,7 +99,7 @@ export class Service {
       stop: async () => void (await Promise.allSettled(queues.map((q) => q.close()))),
     });
 
-    const history = new DecisionHistory(redis, config.scaler.historyMaxLen);
+    const history = new DecisionHistory(redis, config.scaler.historyMaxLen, decisionsKey(config.redis.prefix));
     const self = config.instance; // one of several instances sharing Redis (CONTRACT.md)
     const cluster = clusterOf(config, redis);
     const depth = new RedisQueueDepthSource(
@@ -201,7 +202,7 @@ export class Service {
     }
 
     await waitForRedis(redis, {
-      where: `${config.redis.host}:${config.redis.port}`,
+      config: config.redis,
       logger: log,
       signal: this.#stopping.signal,
     });
