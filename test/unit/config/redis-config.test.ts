@@ -185,12 +185,9 @@ describe('refusals: one line naming the cause', () => {
   }
 
   it('wrong user or password, untrusted certificate, TLS refused, ACL', () => {
-    expect(refusalOf(new Error('WRONGPASS invalid username-password pair or user is disabled.'), config)).toMatchObject(
-      {
-        kind: 'user',
-        line: expect.stringMatching(/^Redis recusou o usuário 'rpa' em h:1 \(WRONGPASS .*\): confira REDIS_USERNAME/),
-      },
-    );
+    const user = refusalOf(new Error('WRONGPASS invalid username-password pair or user is disabled.'), config);
+    expect(user?.kind).toBe('user');
+    expect(user?.line).toMatch(/^Redis recusou o usuário 'rpa' em h:1 \(WRONGPASS .*\): confira REDIS_USERNAME/);
     const cert = Object.assign(new Error('self-signed certificate in certificate chain'), {
       code: 'SELF_SIGNED_CERT_IN_CHAIN',
     });
