@@ -28,6 +28,8 @@ export const ACL_COMMAND_RULES = [
   // Bull Board's Redis panel) and CLIENT LIST (Bull Board's and BullMQ's worker list).
   '+info',
   '+client|list',
+  // TIME: the pool's scripts read the server's clock (one clock for every instance).
+  '+time',
 ] as const;
 
 /** What a deployment's rules depend on. */
@@ -60,9 +62,7 @@ export function aclKeyPatterns(scope: AclScope): string[] {
  * channel lives under the prefix) and commands.
  */
 export function aclRules(scope: AclScope): string {
-  return ['resetkeys', ...aclKeyPatterns(scope), 'resetchannels', `&${scope.prefix}:*`, ...ACL_COMMAND_RULES].join(
-    ' ',
-  );
+  return ['resetkeys', ...aclKeyPatterns(scope), 'resetchannels', `&${scope.prefix}:*`, ...ACL_COMMAND_RULES].join(' ');
 }
 
 /** The scope of a configuration's queues. */

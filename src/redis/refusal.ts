@@ -67,7 +67,7 @@ export function refusalOf(err: Error, config: RedisConfig): Refusal | undefined 
       line: `conexão TLS com o Redis recusada ${where(config)} (${code}: ${message}): confira se a porta fala TLS e REDIS_TLS_CERT_FILE / REDIS_TLS_KEY_FILE`,
     };
   }
-  if (/^NOPERM/.test(message)) {
+  if (/^NOPERM|user executing the script can't run this command/.test(message)) {
     return {
       kind: 'permission',
       line: `Redis recusou um comando ao usuário '${user}' (${message}): a ACL dele precisa da linha do README, "Redis in production"`,
