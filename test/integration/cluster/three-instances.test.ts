@@ -78,7 +78,7 @@ describe('three instances on one Redis', () => {
     await redis.del(results, ...queues.map((q) => `fila:${q}`));
     await deleteKeys(redis, `fila:${tag}*`);
     await deleteKeys(redis, `bull:pool:*${tag}*`);
-    await deleteKeys(redis, `rpa:scaler:job-ms:${tag}*`);
+    await deleteKeys(redis, `bull:rpa:job-ms:${tag}*`);
     redis.disconnect();
     fs.rmSync(dir, { recursive: true, force: true });
   }, 60_000);
