@@ -17,6 +17,7 @@ import { coerceError } from '../lib/errors.js';
 import { sleep } from '../lib/sleep.js';
 import type { Logger } from '../logging/logger.js';
 import { createRedis } from '../redis/connection.js';
+import type { ReplicaWait } from '../redis/replica-wait.js';
 import type { InvalidReason } from './item.js';
 import { jobOptionsFor } from '../workers/job-options.js';
 import { abortable } from './abortable.js';
@@ -56,6 +57,8 @@ export interface BridgeOptions {
   orphanCheckMs?: number;
   /** Several instances: one bridge per source list at a time (its lease). */
   leases?: (sourceList: string) => ListLease;
+  /** A batch's jobs wait for Redis replicas (WAIT) before its items leave the processing list. */
+  replicaWait?: ReplicaWait;
 }
 
 /** The dead bridges of the pool (the service injects the instance registry). */
@@ -174,6 +177,7 @@ export class Bridge {
         signal: this.#abort.signal,
         giveUp: this.#giveUp.signal,
         ...(this.#options.leases ? { lease: this.#options.leases(queue.sourceList) } : {}),
+        ...(this.#options.replicaWait ? { replicaWait: this.#options.replicaWait } : {}),
       });
       const loop = new QueueBridge(loopOptions());
       this.#loops.push(loop.run());

@@ -8,6 +8,7 @@ import { withTimeout } from '../lib/with-timeout.js';
 import type { Logger } from '../logging/logger.js';
 import { createRedis } from '../redis/connection.js';
 import { decisionsKey } from '../redis/keys.js';
+import { ReplicaWait } from '../redis/replica-wait.js';
 import { waitForRedis } from '../redis/wait-for-redis.js';
 import { Bridge } from '../bridge/bridge.js';
 import { DecisionHistory } from '../scaler/decision-history.js';
@@ -99,6 +100,12 @@ export class Service {
       stop: async () => void (await Promise.allSettled(queues.map((q) => q.close()))),
     });
 
+    // One for the service: whether the replicas answer is one state, shared by bridge and units.
+    const replicaWait = new ReplicaWait({
+      replicas: config.redis.waitReplicas ?? 0,
+      timeoutMs: config.redis.waitTimeoutMs ?? 1000,
+      logger: log.child({ component: 'redis' }),
+    });
     const history = new DecisionHistory(redis, config.scaler.historyMaxLen, decisionsKey(config.redis.prefix));
     const self = config.instance; // one of several instances sharing Redis (CONTRACT.md)
     const cluster = clusterOf(config, redis);
@@ -111,7 +118,11 @@ export class Service {
       maxTotalWorkers: Math.min(config.scaler.maxTotalWorkers, self.maxWorkers),
       logger: log.child({ component: 'pool' }),
       createUnit: (queueName, index) =>
-        createWorkerUnit({ config, flows: this.#flows, logger: log, events: this.events }, queueName, index),
+        createWorkerUnit(
+          { config, flows: this.#flows, logger: log, events: this.events, replicaWait },
+          queueName,
+          index,
+        ),
       slots: cluster.slots,
       clock: systemClock,
     });
@@ -254,6 +265,7 @@ export class Service {
       // A dead instance's bridge may have left a batch in its processing lists: one live one takes it.
       orphans: cluster.orphans,
       leases: (sourceList) => cluster.leaseFor(sourceList),
+      replicaWait,
     });
     await bridge.start();
     bridgeRef.current = bridge;

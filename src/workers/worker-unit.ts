@@ -9,6 +9,7 @@ import { coerceError } from '../lib/errors.js';
 import { untilAborted } from '../lib/with-timeout.js';
 import type { Logger } from '../logging/logger.js';
 import { createRedis } from '../redis/connection.js';
+import type { ReplicaWait } from '../redis/replica-wait.js';
 import { fileSafe } from './artifacts.js';
 import { expireIfLate, runAttempt, type AttemptOutcome } from './attempt.js';
 import { BrowserSession, type RestartReason } from './browser-session.js';
@@ -35,6 +36,8 @@ export interface WorkerUnitOptions {
   readonly lockDurationMs?: number;
   /** How often this Worker looks for stalled jobs. @defaultValue 30000 */
   readonly stalledIntervalMs?: number;
+  /** Result entries wait for Redis replicas (WAIT) before the job completes. @defaultValue none */
+  readonly replicaWait?: ReplicaWait;
   /** Times a job may stall before BullMQ fails it. @defaultValue 2 */
   readonly maxStalledCount?: number;
   readonly onJobFinished?: (info: {
@@ -157,7 +160,7 @@ export class WorkerUnit extends EventEmitter<WorkerUnitEvents> {
       artifactsDir: this.#options.artifactsDir,
       worker: this.name,
       session: this.#session,
-      results: new ResultWriter(results, queue.resultList),
+      results: new ResultWriter(results, queue.resultList, { replicas: this.#options.replicaWait }),
       logger: this.#logger,
       forced: this.#force.signal,
       onFinished: (outcome: AttemptOutcome, durationMs: number) =>

@@ -10,7 +10,7 @@ export type KeySnapshot = Map<number, Set<string>>;
 /** Databases of the server (CONFIG GET databases; 16 when that is not allowed). */
 async function databaseCount(client: Redis): Promise<number> {
   try {
-    const reply = (await client.config('GET', 'databases')) as string[];
+    const reply = await client.config('GET', 'databases');
     const n = Number(reply[1]);
     return Number.isInteger(n) && n > 0 ? n : 16;
   } catch {

@@ -37,8 +37,8 @@ describe('three instances on one Redis', () => {
 
   beforeAll(async () => {
     redis = new Redis({ host: redisConfig.host, port: redisConfig.port, db: DB });
-    membership = new PoolMembership({ redis, prefix: 'bull', queues: [...DEFAULT_QUEUES, ...queues], ttlMs: 6000 });
-    bull = queues.map((q) => new Queue(q, { connection: redis, skipVersionCheck: true }));
+    membership = new PoolMembership({ redis, prefix: tag, queues: [...DEFAULT_QUEUES, ...queues], ttlMs: 6000 });
+    bull = queues.map((q) => new Queue(q, { connection: redis, prefix: tag, skipVersionCheck: true }));
     const configFile = path.join(dir, 'config.json');
     fs.writeFileSync(
       configFile,
@@ -60,6 +60,8 @@ describe('three instances on one Redis', () => {
           REDIS_HOST: redisConfig.host,
           REDIS_PORT: String(redisConfig.port),
           REDIS_DB: String(DB),
+          // Its own prefix: every key it makes (the seed's queues' and the decisions too) is deleted after.
+          REDIS_PREFIX: tag,
           HTTP_PORT: String(port),
           INSTANCE_ID: id,
           BRIDGE_ID: `${tag}-${id}`,
@@ -77,8 +79,7 @@ describe('three instances on one Redis', () => {
     await Promise.all(bull.map((q) => q.close()));
     await redis.del(results, ...queues.map((q) => `fila:${q}`));
     await deleteKeys(redis, `fila:${tag}*`);
-    await deleteKeys(redis, `bull:pool:*${tag}*`);
-    await deleteKeys(redis, `bull:rpa:job-ms:${tag}*`);
+    await deleteKeys(redis, `${tag}:*`);
     redis.disconnect();
     fs.rmSync(dir, { recursive: true, force: true });
   }, 60_000);
