@@ -6,8 +6,9 @@
  *
  * Each run pushes the items (≈150-byte JSON objects, half with a payload `id`) into a fresh list,
  * starts a bridge and times until every item is a job (counted through `onMoved`, no polling).
- * Prints median, min and max; writes bench/results/bridge-throughput.json. Redis: REDIS_HOST /
- * REDIS_PORT (default 127.0.0.1:6379); keys are random and deleted afterwards.
+ * Prints median, min and max; writes bench/results/bridge-throughput.json. Redis: the service's
+ * settings (REDIS_URL or REDIS_HOST / REDIS_PORT, TLS, Sentinel; default 127.0.0.1:6379); keys are
+ * random and deleted afterwards.
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -19,6 +20,7 @@ import winston from 'winston';
 import { Bridge } from '../src/bridge/bridge.js';
 import { loadConfig } from '../src/config/load.js';
 import type { AppConfig } from '../src/config/types.js';
+import { redisOptions } from '../src/redis/connection.js';
 import { deleteKeys } from '../test/helpers/redis.js';
 
 const items = Number(process.env.BENCH_ITEMS ?? 50_000);
@@ -29,9 +31,9 @@ function benchConfig(name: string): AppConfig {
   return loadConfig({
     env: {
       NODE_ENV: 'development',
-      REDIS_HOST: process.env.REDIS_HOST ?? '127.0.0.1',
-      REDIS_PORT: process.env.REDIS_PORT ?? '6379',
       REDIS_DB: '0',
+      // Every Redis setting of the environment (REDIS_URL, TLS, Sentinel, ...), as the service reads them.
+      ...Object.fromEntries(Object.entries(process.env).filter(([k]) => k.startsWith('REDIS_'))),
       BRIDGE_BATCH_SIZE: String(batchSize),
       BRIDGE_MAX_WAITING: '0',
       BRIDGE_ID: `bench-${name}`,
@@ -80,17 +82,17 @@ async function oneRun(redis: Redis): Promise<number> {
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
   await bridge.close();
 
-  const check = new Queue(name, { connection: redis });
+  const check = new Queue(name, { connection: redis, prefix: redisConfig.prefix });
   // Bridged jobs always carry a priority: they wait in the prioritized set.
   const waiting = await check.getJobCountByTypes('waiting', 'prioritized');
   await check.close();
   if (waiting !== items) throw new Error(`expected ${items} waiting jobs, found ${waiting}`);
   await deleteKeys(redis, `fila:${name}*`);
-  await deleteKeys(redis, `bull:${name}:*`);
+  await deleteKeys(redis, `${redisConfig.prefix}:${name}:*`);
   return items / seconds;
 }
 
-const redis = new Redis({ ...redisConfig, maxRetriesPerRequest: null });
+const redis = new Redis(redisOptions(redisConfig, 'blocking'));
 const rates: number[] = [];
 for (let run = 1; run <= runs; run++) {
   const rate = await oneRun(redis);

@@ -12,6 +12,7 @@ import { progress } from './lib/progress.js';
 import { browserThroughputBench } from './browser-throughput.js';
 import { instancesBench } from './instances.js';
 import { capacityBench } from './capacity.js';
+import { failoverBench } from './failover.js';
 import { pipelineBench } from './pipeline.js';
 import { priorityBench } from './priority.js';
 import { redisFootprintBench } from './redis-footprint.js';
@@ -31,6 +32,7 @@ const BENCHES: Readonly<Record<string, Bench>> = {
   soak: soakBench,
   instances: instancesBench,
   'redis-footprint': redisFootprintBench,
+  failover: failoverBench,
 };
 
 const args = process.argv.slice(2);

@@ -8,6 +8,7 @@ import type { AppConfig } from './config/types.js';
 import { unknownEnvWarnings } from './config/unknown-env.js';
 import { ConfigError, coerceError } from './lib/errors.js';
 import { createLogger, flushLogger } from './logging/logger.js';
+import { RedisRefusedError } from './redis/refusal.js';
 import { Service } from './service/service.js';
 
 const EX_CONFIG = 78;
@@ -84,7 +85,8 @@ async function main(): Promise<number> {
     await service.start();
   } catch (err) {
     const error = coerceError(err);
-    logger.error(`não foi possível iniciar: ${error.message}`);
+    // A refusal (wrong user, password or certificate) has been said in its own one line.
+    if (!(error instanceof RedisRefusedError)) logger.error(`não foi possível iniciar: ${error.message}`);
     shutdown('falha no início', error instanceof ConfigError ? EX_CONFIG : 1);
   }
   await done;

@@ -6,6 +6,7 @@ import winston from 'winston';
 import { loadConfig } from '../../src/config/load.js';
 import type { AppConfig } from '../../src/config/types.js';
 import type { Logger } from '../../src/logging/logger.js';
+import { redisOptions } from '../../src/redis/connection.js';
 import { Service } from '../../src/service/service.js';
 import { PrivateRedis } from '../../test/helpers/redis.js';
 
@@ -35,7 +36,9 @@ export interface OpenedContext extends BenchContext {
 export async function openContext(options: { quick: boolean; runs: number }): Promise<OpenedContext> {
   const server = await PrivateRedis.create();
   await server.start();
-  const redis = new Redis({ host: '127.0.0.1', port: server.port, maxRetriesPerRequest: null });
+  const redis = new Redis(
+    redisOptions({ host: '127.0.0.1', port: server.port, db: 0, password: '', prefix: 'bull' }, 'blocking'),
+  );
   const tmpDir = fs.mkdtempSync(path.join(os.tmpdir(), 'rpa-bench-'));
   const logger = winston.createLogger({
     level: process.env.BENCH_LOG_LEVEL ?? 'error',

@@ -22,6 +22,7 @@ import { coerceError } from '../lib/errors.js';
 import { sleep } from '../lib/sleep.js';
 import type { Logger } from '../logging/logger.js';
 import { createRedis } from '../redis/connection.js';
+import type { ReplicaWait } from '../redis/replica-wait.js';
 import type { InvalidReason } from './item.js';
 import { CompletedJobIds } from '../workers/completed-ids.js';
 import { jobOptionsFor } from '../workers/job-options.js';
@@ -66,6 +67,8 @@ export interface BridgeOptions {
   orphanCheckMs?: number;
   /** Several instances: one bridge per source list at a time (its lease). */
   leases?: (sourceList: string) => ListLease;
+  /** A batch's jobs wait for Redis replicas (WAIT) before its items leave the processing list. */
+  replicaWait?: ReplicaWait;
 }
 
 /** The dead bridges of the pool (the service injects the instance registry). */
@@ -194,6 +197,7 @@ export class Bridge {
         signal: this.#abort.signal,
         giveUp: this.#giveUp.signal,
         ...(this.#options.leases ? { lease: this.#options.leases(queue.sourceList) } : {}),
+        ...(this.#options.replicaWait ? { replicaWait: this.#options.replicaWait } : {}),
       });
       const loop = new QueueBridge(loopOptions());
       this.#loops.push(loop.run());

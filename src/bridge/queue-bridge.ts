@@ -6,6 +6,7 @@ import { coerceError } from '../lib/errors.js';
 import { sleep } from '../lib/sleep.js';
 import { withTimeout } from '../lib/with-timeout.js';
 import type { Logger } from '../logging/logger.js';
+import type { ReplicaWait } from '../redis/replica-wait.js';
 import type { CompletedJobIds } from '../workers/completed-ids.js';
 import {
   classifyItem,
@@ -109,6 +110,11 @@ export interface QueueBridgeOptions {
    */
   readonly giveUp: AbortSignal;
   readonly lease?: ListLease; // several instances: only the holder takes from the list
+  /**
+   * The batch's new jobs wait for Redis replicas before the items leave the processing list: a
+   * failover must not keep the trim and lose the jobs (redis/replica-wait.ts).
+   */
+  readonly replicaWait?: ReplicaWait;
 
   /** ms since epoch. @defaultValue Date.now */
   readonly clock?: () => number;
@@ -330,6 +336,7 @@ export class QueueBridge {
         });
       }
       const added = toAdd.length - rejected.length;
+      if (added > 0) await this.#o.replicaWait?.confirm(this.#o.command, `um lote de ${added} job(s) da ponte`);
       if (added > 0) {
         stats.moved += added;
         this.#notify(() => events.onMoved?.(queue.name, added));

@@ -55,7 +55,11 @@ function getPath(data: Record<string, unknown>, dotted: string): { found: boolea
 }
 
 /** Which layer set `key` last, and the raw value it gave. */
-function sourceOf(key: string, layers: readonly Layer[], env: NodeJS.ProcessEnv): { source: string; raw: unknown } {
+export function sourceOf(
+  key: string,
+  layers: readonly Layer[],
+  env: NodeJS.ProcessEnv,
+): { source: string; raw: unknown } {
   const variable = envBindings(schema).get(key);
   if (variable && env[variable] !== undefined) return { source: `env ${variable}`, raw: env[variable] };
   for (let i = layers.length - 1; i >= 0; i--) {

@@ -4,12 +4,14 @@ import { fileURLToPath } from 'node:url';
 import convict from 'convict';
 import { ConfigError } from '../lib/errors.js';
 import { schema } from './schema.js';
-import { convictError, describe, isPlainObject, readLayer, type Layer } from './layers.js';
+import { convictError, describe, isPlainObject, readLayer, sourceOf, type Layer } from './layers.js';
+import { resolveRedis } from './redis-settings.js';
 import {
   checkQueueValue,
   DEFAULT_QUEUES,
   QUEUE_KEYS,
   QUEUE_NAME,
+  RESERVED_QUEUE_NAMES,
   type QueueEntry,
   type QueueKey,
 } from './queue-schema.js';
@@ -66,13 +68,7 @@ function mergeQueues(layers: readonly Layer[]): Map<string, { entry: QueueEntry;
       );
     for (const [name, entry] of Object.entries(raw)) {
       const key = `queues.${name}`;
-      if (!QUEUE_NAME.test(name)) {
-        throw new ConfigError(
-          `config error: queue name '${name}' in ${layer.source} must match ${QUEUE_NAME.source}`,
-          key,
-          layer.source,
-        );
-      }
+      checkQueueName(name, key, layer.source);
       if (!isPlainObject(entry)) {
         throw new ConfigError(
           `config error: '${key}' in ${layer.source} is ${describe(entry, key)}; expected an object`,
@@ -106,6 +102,21 @@ function mergeQueues(layers: readonly Layer[]): Map<string, { entry: QueueEntry;
   return queues;
 }
 
+/** A queue name is part of key names: plain, and not one of the service's own key spaces. */
+function checkQueueName(name: string, key: string, source?: string): void {
+  const where = source ? ` in ${source}` : '';
+  if (!QUEUE_NAME.test(name)) {
+    throw new ConfigError(`config error: queue name '${name}'${where} must match ${QUEUE_NAME.source}`, key, source);
+  }
+  if (RESERVED_QUEUE_NAMES.includes(name)) {
+    throw new ConfigError(
+      `config error: queue name '${name}'${where} is reserved (<prefix>:${name}:* holds the service's own keys); pick another`,
+      key,
+      source,
+    );
+  }
+}
+
 /** The named queues only (added with defaults when not configured), or all when `names` is undefined. */
 function selectQueues(
   merged: ReturnType<typeof mergeQueues>,
@@ -114,9 +125,7 @@ function selectQueues(
   if (!names) return merged;
   const selected: ReturnType<typeof mergeQueues> = new Map();
   for (const name of names) {
-    if (!QUEUE_NAME.test(name)) {
-      throw new ConfigError(`config error: queue name '${name}' must match ${QUEUE_NAME.source}`, `queues.${name}`);
-    }
+    checkQueueName(name, `queues.${name}`);
     selected.set(name, merged.get(name) ?? { entry: {}, sources: new Map() });
   }
   return selected;
@@ -213,7 +222,7 @@ export function loadConfig(options: LoadConfigOptions = {}): AppConfig {
 
   const config: AppConfig = {
     env: nodeEnv,
-    redis: p.redis,
+    redis: resolveRedis(p.redis, (key) => sourceOf(key, layers, env).source),
     portal: p.portal,
     browser: { ...p.browser, args: p.browser.args.map(String) },
     http: p.http,

@@ -21,6 +21,12 @@ export const DEFAULT_QUEUES: Readonly<Record<string, QueueEntry>> = { conferenci
 /** BullMQ queue names end up in keys and ids: keep them plain. */
 export const QUEUE_NAME = /^[A-Za-z0-9_-]{1,64}$/;
 
+/**
+ * Names a queue may not take: BullMQ keeps queue `<name>` under `<prefix>:<name>:*`, where the
+ * service keeps its own keys (`<prefix>:rpa:*`, `<prefix>:pool:*`).
+ */
+export const RESERVED_QUEUE_NAMES: readonly string[] = ['rpa', 'pool'];
+
 const EXPECT: Record<string, string> = {
   string: 'a non-empty string',
   'positive-int': 'an integer >= 1',

@@ -24,11 +24,81 @@ function positiveNumber(value: unknown): void {
 export const schema = {
   env: { doc: 'Environment name; selects config/<env>.json', format: String, default: 'development', env: 'NODE_ENV' },
   redis: {
+    url: {
+      doc: 'redis:// or rediss:// URL (user, password, db); wins over host, port and every part it states',
+      format: String,
+      default: '',
+      env: 'REDIS_URL',
+      sensitive: true,
+    },
     host: { doc: 'Redis host', format: String, default: '127.0.0.1', env: 'REDIS_HOST' },
     port: { doc: 'Redis port', format: 'port', default: 6379, env: 'REDIS_PORT' },
     db: { doc: 'Redis database index', format: 'nat', default: 0, env: 'REDIS_DB' },
+    username: { doc: 'Redis ACL user (empty: the default user)', format: String, default: '', env: 'REDIS_USERNAME' },
     password: { doc: 'Redis password', format: String, default: '', env: 'REDIS_PASSWORD', sensitive: true },
-    prefix: { doc: 'BullMQ key prefix', format: String, default: 'bull', env: 'REDIS_PREFIX' },
+    prefix: {
+      doc: 'Key prefix of everything the service keeps in Redis',
+      format: String,
+      default: 'bull',
+      env: 'REDIS_PREFIX',
+    },
+    tls: {
+      enabled: {
+        doc: 'Connect with TLS (also on with rediss:// or a CA/cert file)',
+        format: Boolean,
+        default: false,
+        env: 'REDIS_TLS',
+      },
+      caFile: {
+        doc: 'PEM file of the CA that signed the server certificate (empty: the system CAs)',
+        format: String,
+        default: '',
+        env: 'REDIS_TLS_CA_FILE',
+      },
+      certFile: {
+        doc: 'PEM client certificate (with keyFile), when the server asks for one',
+        format: String,
+        default: '',
+        env: 'REDIS_TLS_CERT_FILE',
+      },
+      keyFile: { doc: 'PEM private key of certFile', format: String, default: '', env: 'REDIS_TLS_KEY_FILE' },
+      servername: {
+        doc: 'Name the server certificate must carry (empty: the host)',
+        format: String,
+        default: '',
+        env: 'REDIS_TLS_SERVERNAME',
+      },
+      verify: {
+        doc: 'Verify the server certificate (false only for a throw-away test server)',
+        format: Boolean,
+        default: true,
+      },
+    },
+    sentinels: {
+      doc: 'Sentinels (host:port list); set: the master is found through them',
+      format: Array,
+      default: [] as string[],
+      env: 'REDIS_SENTINELS',
+    },
+    sentinelName: {
+      doc: 'Name of the master the sentinels watch',
+      format: String,
+      default: '',
+      env: 'REDIS_SENTINEL_NAME',
+    },
+    sentinelPassword: {
+      doc: 'Password of the sentinels',
+      format: String,
+      default: '',
+      env: 'REDIS_SENTINEL_PASSWORD',
+      sensitive: true,
+    },
+    waitReplicas: {
+      doc: 'Replicas that must acknowledge a result entry or a bridged batch before the service goes on (WAIT); -1: 1 with Sentinel, else 0',
+      format: 'int',
+      default: -1,
+    },
+    waitTimeoutMs: { doc: 'Longest WAIT for those replicas', format: 'positive-int', default: 1000 },
   },
   portal: {
     url: { doc: 'Portal the flows drive', format: String, default: 'http://127.0.0.1:8080', env: 'PORTAL_URL' },

@@ -33,13 +33,52 @@ export interface QueueConfig {
   readonly timeoutSeconds: number;
 }
 
-export interface RedisConfig {
+/** TLS of the Redis connections (README "Redis in production"). Certificates are verified. */
+export interface RedisTlsConfig {
+  /** PEM CA bundle that signed the server certificate; empty: Node's built-in CAs. */
+  readonly caFile: string;
+  /** PEM client certificate, for a server that asks for one; empty: none. */
+  readonly certFile: string;
+  /** PEM private key of `certFile`. */
+  readonly keyFile: string;
+  /** Name the server certificate must carry (SNI too); empty: the host connected to. */
+  readonly servername: string;
+  /** false skips the certificate check (a throw-away test server only). @defaultValue true */
+  readonly verify: boolean;
+}
+
+/** A sentinel's address. */
+export interface HostPort {
   readonly host: string;
+  readonly port: number;
+}
+
+/**
+ * Where Redis is and how to log in: resolved once by the loader from `REDIS_URL` and the separate
+ * keys (the URL wins for every part it states). The optional fields are absent for a plain
+ * host/port connection.
+ */
+export interface RedisConfig {
+  /** Ignored with `sentinels`. */
+  readonly host: string;
+  /** Ignored with `sentinels`. */
   readonly port: number;
   readonly db: number;
   readonly password: string;
-  /** BullMQ key prefix. @defaultValue 'bull' */
+  /** Key prefix of everything the service keeps in Redis (BullMQ's, the pool's, `rpa:*`). @defaultValue 'bull' */
   readonly prefix: string;
+  /** ACL user; empty or absent: the `default` user. */
+  readonly username?: string;
+  /** TLS settings; absent: plain TCP. */
+  readonly tls?: RedisTlsConfig;
+  /** Sentinels to ask for the master `sentinelName`; absent or empty: connect to host:port. */
+  readonly sentinels?: readonly HostPort[];
+  readonly sentinelName?: string;
+  readonly sentinelPassword?: string;
+  /** Replicas that must acknowledge a result entry / bridged batch (WAIT); 0 or absent: none. */
+  readonly waitReplicas?: number;
+  /** Longest such WAIT. @defaultValue 1000 */
+  readonly waitTimeoutMs?: number;
 }
 
 export interface BrowserConfig {

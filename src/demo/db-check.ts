@@ -2,11 +2,22 @@
 import type { Redis } from 'ioredis';
 import { DemoSetupError } from './preflight.js';
 
-/** Key patterns the service and the demo own: BullMQ queues, the lists, the scaler's stream. */
-const OWN_KEYS = [/^bull:/, /^fila:/, /^rpa:/];
+/**
+ * Key patterns the service and the demo own under key prefix `prefix` (REDIS_PREFIX): everything
+ * under `<prefix>:` (BullMQ's queues, the pool, `<prefix>:rpa:*`), the poller's and writer's
+ * lists (`fila:*`), and the `rpa:scaler:*` keys that versions before the prefix rule wrote.
+ */
+export function ownKeyPatterns(prefix: string): RegExp[] {
+  const escaped = prefix.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  return [new RegExp(`^${escaped}:`), /^fila:/, /^rpa:scaler:/];
+}
 
 /** Up to `limit` keys of the database that are not rpa-pool's, and how many keys it holds in all. */
-export async function otherKeys(redis: Redis, limit = 3): Promise<{ total: number; samples: string[] }> {
+export async function otherKeys(
+  redis: Redis,
+  own: readonly RegExp[],
+  limit = 3,
+): Promise<{ total: number; samples: string[] }> {
   const total = await redis.dbsize();
   const samples: string[] = [];
   if (total === 0) return { total, samples };
@@ -15,7 +26,7 @@ export async function otherKeys(redis: Redis, limit = 3): Promise<{ total: numbe
     const [next, keys] = await redis.scan(cursor, 'COUNT', 1000);
     cursor = next;
     for (const key of keys) {
-      if (!OWN_KEYS.some((re) => re.test(key))) samples.push(key);
+      if (!own.some((re) => re.test(key))) samples.push(key);
       if (samples.length >= limit) return { total, samples };
     }
   } while (cursor !== '0');
@@ -23,12 +34,13 @@ export async function otherKeys(redis: Redis, limit = 3): Promise<{ total: numbe
 }
 
 /**
- * Throws a {@link DemoSetupError} when database `db` holds keys that are not rpa-pool's (someone
- * else's data: the demo pushes jobs and drains `fila:resultado` there), unless `allow`.
+ * Throws a {@link DemoSetupError} when database `db` holds keys that are not rpa-pool's under key
+ * prefix `prefix` (someone else's data: the demo pushes jobs and drains `fila:resultado` there),
+ * unless `allow`.
  */
-export async function checkDbIsOurs(redis: Redis, db: number, allow: boolean): Promise<void> {
+export async function checkDbIsOurs(redis: Redis, db: number, allow: boolean, prefix: string): Promise<void> {
   if (allow) return;
-  const { total, samples } = await otherKeys(redis);
+  const { total, samples } = await otherKeys(redis, ownKeyPatterns(prefix));
   if (samples.length === 0) return;
   throw new DemoSetupError(
     `Redis db ${db} holds other data (${total} keys, e.g. ${samples.map((k) => JSON.stringify(k)).join(', ')}). ` +

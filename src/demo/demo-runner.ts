@@ -7,7 +7,7 @@ import path from 'node:path';
 import { Redis } from 'ioredis';
 import { sleep } from '../lib/sleep.js';
 import { DEMO_PASSWORD, DEMO_USER, startPortal, type PortalHandle } from './portal/server.js';
-import { demoRedisOptions, type RedisTarget } from './env.js';
+import { demoRedisOptions, describeTarget, redisEnv, type RedisTarget } from './env.js';
 import { pushScenario, runIdPrefix } from './poller.js';
 import { checkDbIsOurs } from './db-check.js';
 import { checkPortFree, checkRedis, DemoSetupError } from './preflight.js';
@@ -81,13 +81,13 @@ export class DemoRunner {
     await checkPortFree(HTTP_HOST, o.httpPort, 'Set HTTP_PORT (or DEMO_HTTP_PORT) to another port.');
     this.#redis = new Redis(demoRedisOptions(o.redis, false));
     this.#redis.on('error', () => undefined); // a failing command reports it
-    await checkDbIsOurs(this.#redis, o.redis.db, o.allowOtherData);
+    await checkDbIsOurs(this.#redis, o.redis.db, o.allowOtherData, o.redis.prefix);
     await this.#warnAboutLeftovers();
 
     this.#portal = await startPortal({ port: o.portalPort, host: '127.0.0.1' });
     const portalPort = new URL(this.#portal.url).port;
     out.line(
-      `Using Redis ${o.redis.host}:${o.redis.port} db ${o.redis.db}, HTTP port ${o.httpPort}, portal port ${portalPort}` +
+      `Using Redis ${describeTarget(o.redis)} db ${o.redis.db}, HTTP port ${o.httpPort}, portal port ${portalPort}` +
         `${o.portalPort === 0 ? ' (a free one; PORTAL_PORT sets it)' : ''}`,
     );
     out.line(`Demo portal at ${this.#portal.url} (user ${DEMO_USER} / password ${DEMO_PASSWORD})`);
@@ -197,12 +197,9 @@ export class DemoRunner {
     const configFile = path.join(o.rootDir, 'config', 'demo.json');
     fs.mkdirSync(path.dirname(o.logFile), { recursive: true });
     const env: NodeJS.ProcessEnv = {
-      ...process.env,
+      ...redisEnv(o.redis),
       NODE_ENV: 'development',
       CONFIG_FILE: configFile,
-      REDIS_HOST: o.redis.host,
-      REDIS_PORT: String(o.redis.port),
-      REDIS_DB: String(o.redis.db),
       PORTAL_URL: this.#portal?.url ?? '',
       RPA_USUARIO: DEMO_USER,
       RPA_SENHA: DEMO_PASSWORD,
@@ -214,7 +211,6 @@ export class DemoRunner {
       // The demo reads the service's console lines.
       LOG_FORMAT: 'text',
     };
-    if (o.redis.password) env.REDIS_PASSWORD = o.redis.password;
     this.#service = new ServiceChild({
       script: path.join(o.rootDir, 'dist', 'main.js'),
       cwd: o.rootDir,

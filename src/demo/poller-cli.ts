@@ -4,7 +4,7 @@
  * REDIS_HOST / REDIS_PORT / REDIS_DB / REDIS_PASSWORD.
  */
 import { Redis } from 'ioredis';
-import { demoRedisOptions, DemoEnvError, intFromEnv, redisTargetFromEnv } from './env.js';
+import { demoRedisOptions, DemoEnvError, intFromEnv, redisTargetFromEnv, describeTarget } from './env.js';
 import { DEFAULT_CONFERENCIA_COUNT, DEFAULT_EMISSAO_COUNT, newRunId, pushScenario } from './poller.js';
 
 let redis: Redis | undefined;
@@ -18,7 +18,7 @@ try {
   const pushed = await pushScenario(redis, { runId, conferenciaCount, emissaoCount });
   console.log(
     `Pushed ${pushed.conferencia} jobs to fila:conferencia and ${pushed.emissao} to fila:emissao ` +
-      `at ${target.host}:${target.port} (run ${runId}, ids demo-${runId}-*)`,
+      `at ${describeTarget(target)} (run ${runId}, ids demo-${runId}-*)`,
   );
   redis.disconnect();
 } catch (err) {

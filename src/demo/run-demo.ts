@@ -1,7 +1,8 @@
 /**
  * `npm run demo`: the whole system on one machine (see demo-runner.ts). Options by env, the
  * service's own names first, `DEMO_*` overriding them for the demo alone:
- * DEMO_CONFERENCIA (322), DEMO_EMISSAO (3), REDIS_HOST / REDIS_PORT / REDIS_PASSWORD,
+ * DEMO_CONFERENCIA (322), DEMO_EMISSAO (3), the service's Redis settings (REDIS_URL or REDIS_HOST /
+ * REDIS_PORT / REDIS_PASSWORD, REDIS_USERNAME, TLS, Sentinel, REDIS_PREFIX),
  * REDIS_DB (0; DEMO_REDIS_DB overrides), HTTP_PORT (3000; DEMO_HTTP_PORT overrides), PORTAL_PORT
  * (a free one; DEMO_PORTAL_PORT overrides), LOG_FILE (logs/demo.log), DEMO_KEEP_RUNNING=1 (stay up
  * after the summary until Ctrl-C), DEMO_ALLOW_OTHER_DATA=1 or `--allow-other-data` (use a
@@ -42,8 +43,7 @@ async function main(): Promise<number> {
   let options;
   try {
     const config = demoConfig();
-    const { host, port, db, password } = config.redis;
-    const redis = { host, port, password, db: intFromEnv('DEMO_REDIS_DB', db) };
+    const redis = { ...config.redis, db: intFromEnv('DEMO_REDIS_DB', config.redis.db) };
     options = {
       runId: newRunId(),
       conferenciaCount: intFromEnv('DEMO_CONFERENCIA', DEFAULT_CONFERENCIA_COUNT),

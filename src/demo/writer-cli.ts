@@ -6,7 +6,7 @@
  * REDIS_PASSWORD.
  */
 import { Redis } from 'ioredis';
-import { demoRedisOptions, DemoEnvError, flagFromEnv, intFromEnv, redisTargetFromEnv } from './env.js';
+import { demoRedisOptions, DemoEnvError, flagFromEnv, intFromEnv, redisTargetFromEnv, describeTarget } from './env.js';
 import { DEFAULT_CONFERENCIA_COUNT, DEFAULT_EMISSAO_COUNT, runIdPrefix } from './poller.js';
 import { StatusLine } from './status-line.js';
 import { DemoWriter, reportLines } from './writer.js';
@@ -25,14 +25,13 @@ try {
   let lastError = '';
   redis.on('error', (err: Error) => {
     const message = (err as NodeJS.ErrnoException).code ?? err.message;
-    if (message !== lastError)
-      console.error(`demo writer: Redis at ${target.host}:${target.port}: ${message}; retrying`);
+    if (message !== lastError) console.error(`demo writer: Redis at ${describeTarget(target)}: ${message}; retrying`);
     lastError = message;
   });
   redis.on('ready', () => (lastError = ''));
   const output = new StatusLine();
   output.line(
-    `Demo writer: draining fila:resultado at ${target.host}:${target.port}` +
+    `Demo writer: draining fila:resultado at ${describeTarget(target)}` +
       (total === undefined ? ' until stopped' : `, expecting ${total} results`) +
       (runId ? ` of run ${runId}` : ''),
   );

@@ -43,8 +43,10 @@ export async function prepareDevEnvironment(options: DevEnvironmentOptions): Pro
   const host = env.REDIS_HOST?.trim() || '127.0.0.1';
   const port = Number(env.REDIS_PORT?.trim() || 6379);
   const where = `${host}:${port}`;
-  // A malformed port is left to the entry point's own check (one line, exit 78).
-  const wanted = Number.isSafeInteger(port) && port > 0 && port < 65536 && isLoopback(host);
+  // A malformed port is left to the entry point's own check (one line, exit 78). REDIS_URL or
+  // Sentinel name a Redis of their own (and win over REDIS_HOST / REDIS_PORT): none is started then.
+  const configured = Boolean(env.REDIS_URL?.trim() || env.REDIS_SENTINELS?.trim());
+  const wanted = !configured && Number.isSafeInteger(port) && port > 0 && port < 65536 && isLoopback(host);
   const needsPrivate = wanted && !(await redisAnswers(host, port));
   const redisServer = needsPrivate ? findOnPath('redis-server', env.PATH) : undefined;
   if (needsPrivate && !redisServer) {

@@ -8,6 +8,8 @@ import { Queue } from 'bullmq';
 import { classifyItem } from '../bridge/item.js';
 import type { AppConfig, QueueConfig } from '../config/types.js';
 import { createRedis } from '../redis/connection.js';
+import { RedisRefusedError } from '../redis/refusal.js';
+import { waitForRedis } from '../redis/wait-for-redis.js';
 import { createLogger } from '../logging/logger.js';
 import { CompletedJobIds } from '../workers/completed-ids.js';
 import { escapeControl } from '../lib/control-chars.js';
@@ -60,8 +62,11 @@ export async function runItems(argv: readonly string[], ctx: { config: AppConfig
   const logger = createLogger({ level: 'error', file: '', format: 'text' });
   const redis = createRedis(ctx.config.redis, 'command', logger, 'items-cli');
   try {
+    // A refused user, password or certificate is a configuration error: its one line, exit 78.
+    await waitForRedis(redis, { config: ctx.config.redis, logger, signal: AbortSignal.timeout(10_000) });
     return await dispatch(command, rest, values, { ...ctx, io: printableIo(io), redis });
   } catch (err) {
+    if (err instanceof RedisRefusedError) return 78;
     const message = escapeControl(coerceError(err).message);
     io.err(err instanceof UsageError ? `${message}\n\n${USAGE}` : `erro: ${message}`);
     return err instanceof UsageError ? 2 : 1;

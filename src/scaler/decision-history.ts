@@ -1,15 +1,16 @@
 import type { Redis } from 'ioredis';
 import type { DecisionRecord, ScaleAction } from '../shared/decision-record.js';
 
-/** Default stream key; the seed's roadmap asked for scaling metrics kept in Redis. */
-export const DECISIONS_STREAM = 'rpa:scaler:decisions';
-
-/** A capped Redis stream of decisions (XADD MAXLEN ~), readable by time range. */
+/**
+ * A capped Redis stream of decisions (XADD MAXLEN ~), readable by time range; the seed's roadmap
+ * asked for scaling metrics kept in Redis. Its key is `decisionsKey(redis.prefix)`
+ * (`<prefix>:rpa:decisions`, redis/keys.ts).
+ */
 export class DecisionHistory {
   constructor(
     private readonly redis: Redis,
     private readonly maxLen: number,
-    readonly key: string = DECISIONS_STREAM,
+    readonly key: string,
   ) {}
 
   async append(records: readonly DecisionRecord[]): Promise<void> {

@@ -1,11 +1,11 @@
 import { Worker } from 'bullmq';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import type { QueueConfig, RedisConfig } from '../config/types.js';
 import { coerceError } from '../lib/errors.js';
 import { sleep } from '../lib/sleep.js';
 import { untilAborted } from '../lib/with-timeout.js';
 import type { Logger } from '../logging/logger.js';
-import { redisOptions, watchConnection } from '../redis/connection.js';
+import { createRedis } from '../redis/connection.js';
 import { ResultWriter } from '../workers/result-writer.js';
 import {
   STALLED_FAILED_REASON,
@@ -74,8 +74,7 @@ export class StalledJanitor {
 
   async #doStart(): Promise<void> {
     const { redis, logger } = this.options;
-    this.#connection = new Redis({ ...redisOptions(redis, 'blocking'), connectionName: 'janitor' });
-    watchConnection(this.#connection, logger, `${redis.host}:${redis.port}`, 'janitor');
+    this.#connection = createRedis(redis, 'blocking', logger, 'janitor');
     for (const { name: queue } of this.options.queues) {
       const worker = new Worker(queue, undefined, {
         connection: this.#connection,

@@ -3,6 +3,7 @@
  * browsers' PSS as the workers report it, the job-time store fed by finished jobs, and the
  * `[CAPACIDADE]` log lines. The service passes the bound and the job times to the scaler.
  */
+import { jobTimesKeyPrefix } from '../redis/keys.js';
 import type { Redis } from 'ioredis';
 import type { AppConfig, QueueConfig } from '../config/types.js';
 import { coerceError } from '../lib/errors.js';
@@ -39,7 +40,7 @@ export function startCapacity(deps: {
     if (pssBytes === null) browsers.delete(worker);
     else browsers.set(worker, pssBytes / (1024 * 1024));
   });
-  const jobTimes = new JobTimes(redis);
+  const jobTimes = new JobTimes(redis, 200, jobTimesKeyPrefix(config.redis.prefix));
   events.on('job-finished', ({ queue, outcome, durationMs }) => {
     if (outcome !== 'ok') return;
     jobTimes.record(queue, durationMs).catch((err: unknown) => {

@@ -7,6 +7,8 @@ import { systemClock } from '../lib/sleep.js';
 import { withTimeout } from '../lib/with-timeout.js';
 import type { Logger } from '../logging/logger.js';
 import { createRedis } from '../redis/connection.js';
+import { decisionsKey } from '../redis/keys.js';
+import { ReplicaWait } from '../redis/replica-wait.js';
 import { waitForRedis } from '../redis/wait-for-redis.js';
 import { Bridge } from '../bridge/bridge.js';
 import { DecisionHistory } from '../scaler/decision-history.js';
@@ -109,7 +111,13 @@ export class Service {
       stop: async () => void (await Promise.allSettled(queues.map((q) => q.close()))),
     });
 
-    const history = new DecisionHistory(redis, config.scaler.historyMaxLen);
+    // One for the service: whether the replicas answer is one state, shared by bridge and units.
+    const replicaWait = new ReplicaWait({
+      replicas: config.redis.waitReplicas ?? 0,
+      timeoutMs: config.redis.waitTimeoutMs ?? 1000,
+      logger: log.child({ component: 'redis' }),
+    });
+    const history = new DecisionHistory(redis, config.scaler.historyMaxLen, decisionsKey(config.redis.prefix));
     const self = config.instance; // one of several instances sharing Redis (CONTRACT.md)
     const cluster = clusterOf(config, redis);
     const depth = new RedisQueueDepthSource(
@@ -127,7 +135,11 @@ export class Service {
       },
       logger: log.child({ component: 'pool' }),
       createUnit: (queueName, index) =>
-        createWorkerUnit({ config, flows: this.#flows, logger: log, events: this.events }, queueName, index),
+        createWorkerUnit(
+          { config, flows: this.#flows, logger: log, events: this.events, replicaWait },
+          queueName,
+          index,
+        ),
       slots: cluster.slots,
       fenced: cluster.fenced,
       clock: systemClock,
@@ -229,7 +241,7 @@ export class Service {
     }
 
     await waitForRedis(redis, {
-      where: `${config.redis.host}:${config.redis.port}`,
+      config: config.redis,
       logger: log,
       signal: this.#stopping.signal,
     });
@@ -286,6 +298,7 @@ export class Service {
       // A dead instance's bridge may have left a batch in its processing lists: one live one takes it.
       orphans: cluster.orphans,
       leases: (sourceList) => cluster.leaseFor(sourceList),
+      replicaWait,
     });
     await bridge.start();
     bridgeRef.current = bridge;

@@ -1,6 +1,7 @@
 import type { AppConfig } from '../config/types.js';
 import type { Flow } from '../flows/flow.js';
 import type { Logger } from '../logging/logger.js';
+import type { ReplicaWait } from '../redis/replica-wait.js';
 import type { ServiceEvents } from '../shared/events.js';
 import { WorkerUnit } from '../workers/worker-unit.js';
 
@@ -14,6 +15,8 @@ export interface UnitFactoryContext {
   readonly logger: Logger;
   /** Where the unit's job outcomes, browser restarts and memory measures are published. */
   readonly events: ServiceEvents;
+  /** The service's one {@link ReplicaWait} (its state: whether replicas answer). */
+  readonly replicaWait?: ReplicaWait;
 }
 
 /** A real worker unit (BullMQ Worker + Chromium) for the pool: unit `index` of `queueName`. */
@@ -37,6 +40,7 @@ export function createWorkerUnit(ctx: UnitFactoryContext, queueName: string, ind
     lockDurationMs: config.jobs.lockSeconds * 1000,
     stalledIntervalMs: config.scaler.stalledIntervalMs,
     maxStalledCount: MAX_STALLED_COUNT,
+    ...(ctx.replicaWait ? { replicaWait: ctx.replicaWait } : {}),
     onJobFinished: (info) => events.emit('job-finished', info),
     onBrowserRestart: (info) => events.emit('browser-restart', info),
     onBrowserMemory: ({ queue: q, worker, memory }) =>

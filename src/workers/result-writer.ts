@@ -23,6 +23,7 @@ import { coerceError } from '../lib/errors.js';
 import { sleep } from '../lib/sleep.js';
 import { untilAborted } from '../lib/with-timeout.js';
 import type { Logger } from '../logging/logger.js';
+import type { ReplicaWait } from '../redis/replica-wait.js';
 import { buildResultEntry, type ResultEntry, type ResultEntryInput } from './result-entry.js';
 
 /**
@@ -75,6 +76,11 @@ export interface ResultWriterOptions {
    * (`jobs.keepCompletedJobSeconds`), at least 10 minutes.
    */
   readonly markerTtlSeconds: number;
+  /**
+   * Each entry waits for the replicas (WAIT) before `write` resolves, so it survives a failover
+   * once the job completes (redis/replica-wait.ts). @defaultValue none
+   */
+  readonly replicas?: ReplicaWait;
   readonly logger: Logger;
   /** First wait before retrying a failed write; doubles each time. @defaultValue 200 */
   readonly retryMinMs?: number;
@@ -119,7 +125,10 @@ export class ResultWriter {
     const marker = resultMarkerKey(this.#options.prefix, input.queue, input.jobId, run);
     const pushed = await this.#retrying(input.jobId, `gravar em ${this.#options.resultList}`, signal, async () => {
       const command = this.#redis.rpaWriteResultOnce as WriteOnceCommand;
-      return Number(await command.call(this.#redis, marker, this.#options.resultList, entry, ttlMs));
+      const answer = Number(await command.call(this.#redis, marker, this.#options.resultList, entry, ttlMs));
+      // Also after `already-written`: the earlier write's reply (and its WAIT) may have been lost.
+      await this.#options.replicas?.confirm(this.#redis, 'uma entrada de resultado');
+      return answer;
     });
     return pushed === 1 ? 'written' : 'already-written';
   }

@@ -9,6 +9,7 @@ import { coerceError } from '../lib/errors.js';
 import { untilAborted } from '../lib/with-timeout.js';
 import type { Logger } from '../logging/logger.js';
 import { createRedis } from '../redis/connection.js';
+import type { ReplicaWait } from '../redis/replica-wait.js';
 import { fileSafe } from './artifacts.js';
 import { expireIfLate, runAttempt, settleIfRecorded, type AttemptOutcome } from './attempt.js';
 import { BrowserSession, type RestartReason } from './browser-session.js';
@@ -40,6 +41,8 @@ export interface WorkerUnitOptions {
   readonly lockDurationMs?: number;
   /** How often this Worker looks for stalled jobs. @defaultValue 30000 */
   readonly stalledIntervalMs?: number;
+  /** Result entries wait for Redis replicas (WAIT) before the job completes. @defaultValue none */
+  readonly replicaWait?: ReplicaWait;
   /** Times a job may stall before BullMQ fails it. @defaultValue 2 */
   readonly maxStalledCount?: number;
   readonly onJobFinished?: (info: {
@@ -174,6 +177,7 @@ export class WorkerUnit extends EventEmitter<WorkerUnitEvents> {
         resultList: queue.resultList,
         markerTtlSeconds: retention.keepCompletedJobSeconds,
         logger: this.#logger,
+        replicas: this.#options.replicaWait,
       }),
       logger: this.#logger,
       forced: this.#force.signal,

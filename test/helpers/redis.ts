@@ -4,8 +4,11 @@ import { Redis } from 'ioredis';
 import type { RedisConfig } from '../../src/config/types.js';
 import { spareLoopbackPort } from '../../src/dev/private-redis.js';
 
+/** A plain host/port {@link RedisConfig}: also usable as ioredis options by spreading it. */
+export type PlainRedisConfig = Pick<RedisConfig, 'host' | 'port' | 'db' | 'password' | 'prefix'>;
+
 /** The shared test Redis (REDIS_HOST / REDIS_PORT, default 127.0.0.1:6379). */
-export function sharedRedisConfig(overrides: Partial<RedisConfig> = {}): RedisConfig {
+export function sharedRedisConfig(overrides: Partial<PlainRedisConfig> = {}): PlainRedisConfig {
   return {
     host: process.env.REDIS_HOST ?? '127.0.0.1',
     port: Number(process.env.REDIS_PORT ?? 6379),

@@ -61,6 +61,7 @@ describe('three instances on one Redis', () => {
           REDIS_HOST: redisConfig.host,
           REDIS_PORT: String(redisConfig.port),
           REDIS_DB: String(DB),
+          // Its own prefix: every key it makes (the seed's queues' and the decisions too) is deleted after.
           REDIS_PREFIX: tag,
           HTTP_PORT: String(port),
           INSTANCE_ID: id,
@@ -80,7 +81,6 @@ describe('three instances on one Redis', () => {
     await redis.del(results, ...queues.map((q) => `fila:${q}`));
     await deleteKeys(redis, `fila:${tag}*`);
     await deleteKeys(redis, `${tag}:*`);
-    await deleteKeys(redis, `rpa:scaler:job-ms:${tag}*`);
     redis.disconnect();
     fs.rmSync(dir, { recursive: true, force: true });
   }, 60_000);

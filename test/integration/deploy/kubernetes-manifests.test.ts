@@ -102,7 +102,8 @@ describe('deploy/kubernetes', () => {
           queues: { [queue]: { flow: 'echo', resultList: `${queue}:resultado` } },
           scaler: { stabilizationSeconds: 60 },
         },
-        { REDIS_DB: String(DB) },
+        // Its own prefix: every key it makes (the seed's queues' too) is deleted after.
+        { REDIS_DB: String(DB), REDIS_PREFIX: queue },
       );
       service = new Service({ config, logger: memoryLogger('warn').logger });
       await service.start();

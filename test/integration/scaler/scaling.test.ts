@@ -89,7 +89,7 @@ describe('scaler against real Redis (echo flow)', () => {
     expect(reduzir.some((m) => m[1] === 'conferencia' && m[5] === '0')).toBe(true);
 
     // The decisions were kept in the Redis stream.
-    expect(await redis.xlen('rpa:scaler:decisions')).toBeGreaterThan(0);
+    expect(await redis.xlen('bull:rpa:decisions')).toBeGreaterThan(0);
   }, 240_000); // its own waits allow 120 s for the results alone; the suite runs it on loaded cores
 
   it('never exceeds the caps, counting starting and draining units, in a three-queue run', async () => {

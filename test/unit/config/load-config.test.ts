@@ -245,6 +245,8 @@ describe('loadConfig', () => {
       'portal.password',
       'portal.user',
       'redis.password',
+      'redis.sentinelPassword',
+      'redis.url',
     ]);
     const printed = printableConfig(load({ BOARD_USER: 'quem', BOARD_PASSWORD: 'pw', REDIS_PREFIX: 'px' }));
     expect(printed.http).toMatchObject({ auth: { user: '***', password: '***' } });
