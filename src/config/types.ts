@@ -171,6 +171,11 @@ export interface AppConfig {
   };
   readonly artifactsDir: string;
   readonly shutdown: { readonly timeoutSeconds: number };
+  /** The pool history in Redis (src/history/). */
+  readonly metrics: {
+    /** Buckets expire this many days after they end. @defaultValue 7 */
+    readonly retentionDays: number;
+  };
   readonly alerts: {
     readonly webhookUrl: string;
     readonly cooldownSeconds: number;

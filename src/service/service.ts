@@ -15,12 +15,15 @@ import { RedisQueueDepthSource } from '../scaler/queue-depth.js';
 import { Scaler } from '../scaler/scaler.js';
 import { WorkerPool } from '../scaler/worker-pool.js';
 import { HttpServer } from '../http/server.js';
-import { AlertMonitor, alertWindowMs } from '../alerts/alert-monitor.js';
-import { OutcomeWindow } from '../shared/outcome-window.js';
+import { AlertMonitor } from '../alerts/alert-monitor.js';
+import { RedisAlertLedger } from '../alerts/alert-ledger.js';
+import { poolName } from '../cluster/pool-membership.js';
+import { PoolHistoryReader } from '../history/history-reader.js';
+import { PoolHistoryWriter } from '../history/history-writer.js';
 import { ServiceEvents } from '../shared/events.js';
 import { startCapacity } from './capacity-wiring.js';
 import { createWorkerUnit, MAX_STALLED_COUNT } from './unit-factory.js';
-import { DRAIN_RATE_WINDOW_MS, LiveStatusSource } from './redis-status-source.js';
+import { LiveStatusSource } from './redis-status-source.js';
 import { clusterOf, instanceCapacityOf } from './cluster-wiring.js';
 
 /** Longest wait for one component (but the workers) to stop. */
@@ -143,7 +146,10 @@ export class Service {
       equilibriumLogLevel: config.scaler.equilibriumLogLevel,
       clock: systemClock,
     });
+    // The instance that reports the pool's decisions also reports its alerts (alone, or first live by id).
+    let reporting = false;
     scaler.on('evaluated', (plans, _depths, reporter) => {
+      reporting = reporter;
       if (!reporter) return; // every instance makes the same global decision; one counts it
       for (const p of plans) {
         if (p.action === 'hold') continue;
@@ -159,16 +165,30 @@ export class Service {
     // Finished jobs change the backlog: evaluate soon so scale-down need not wait for the tick.
     this.events.on('job-finished', () => scaler.nudge());
     capacity.monitor.on('changed', () => scaler.nudge());
-    // One window for the dashboard's last minute, the deadline estimate's drain rate and the
-    // alerts' longest failure-ratio window.
-    const outcomes = new OutcomeWindow({
-      events: this.events,
-      keepMs: Math.max(60_000, DRAIN_RATE_WINDOW_MS, alertWindowMs(config.alerts)),
-    });
-    outcomes.start();
-    this.#started.push({ name: 'outcomes', stop: () => Promise.resolve(outcomes.close()) });
     // The bridge starts after Redis answers; until then no queue is stuck.
     const bridgeRef: { current?: Bridge } = {};
+    // The pool's history in Redis: this instance writes its share (from the start: jobs finished
+    // while Redis is away are written when it answers); the dashboard, the deadline estimate and
+    // the alerts read the sum over every instance.
+    const queueNames = config.queues.map((q) => q.name);
+    const historyWriter = new PoolHistoryWriter({
+      redis,
+      prefix: config.redis.prefix,
+      queues: queueNames,
+      instanceId: self.id,
+      events: this.events,
+      gauges: (queue) => ({
+        pending: scaler.lastDepths.find((d) => d.queue === queue)?.pending ?? 0,
+        workers: pool.counts(queue).live,
+        bridgeStuckSeconds: bridgeRef.current?.stuck().find((b) => b.queue === queue)?.seconds ?? 0,
+      }),
+      retentionMs: config.metrics.retentionDays * 86_400_000,
+      logger: log.child({ component: 'history' }),
+    });
+    historyWriter.start();
+    // Stopped after the workers and the bridge: their last events are written.
+    this.#started.push({ name: 'history', stop: () => historyWriter.close() });
+    const poolHistory = new PoolHistoryReader({ redis, prefix: config.redis.prefix, queues: queueNames });
     const status = new LiveStatusSource({
       config,
       redis,
@@ -176,7 +196,7 @@ export class Service {
       pool,
       scaler,
       history,
-      outcomes,
+      poolHistory,
       instanceId: self.id,
       instanceCapacity,
       poolSnapshot: () => cluster.snapshot(),
@@ -191,7 +211,7 @@ export class Service {
         logger: log.child({ component: 'http' }),
         status,
         events: this.events,
-        outcomes,
+        history: poolHistory,
         queues,
         artifactsDir: config.artifactsDir,
       });
@@ -261,7 +281,14 @@ export class Service {
     const alerts = new AlertMonitor({
       config: config.alerts,
       status,
-      outcomes,
+      history: poolHistory,
+      // One ledger per pool: each breach is reported once, its cooldown kept across reporters.
+      ledger: new RedisAlertLedger({
+        redis,
+        key: `${config.redis.prefix}:rpa:alerts:${poolName(queueNames)}`,
+        ttlMs: Math.max(7 * 86_400_000, config.alerts.cooldownSeconds * 2000),
+      }),
+      reporter: () => reporting,
       logger: log.child({ component: 'alerts' }),
     });
     alerts.start();

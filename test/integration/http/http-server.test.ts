@@ -5,7 +5,7 @@ import path from 'node:path';
 import { Queue, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { outcomeWindowFor } from '../../helpers/outcomes.js';
+import { EventPoolHistory, redisPoolHistory } from '../../helpers/pool-history.js';
 import { HttpServer } from '../../../src/http/server.js';
 import { ServiceEvents } from '../../../src/shared/events.js';
 import type { StatusSource } from '../../../src/shared/status.js';
@@ -51,18 +51,21 @@ async function startServer(opts: {
   const status = opts.status ?? new FakeStatusSource([queueStatus('conferencia'), queueStatus('emissao')]);
   const events = opts.events ?? new ServiceEvents();
   const { logger, lines } = captureLogger();
+  // The real pool history in Redis, written by this "instance" from the events.
+  const pool = redisPoolHistory(events, { prefix: uniqueName(prefix), queues: ['conferencia', 'emissao'] });
+  cleanups.push(() => pool.close());
   const server = new HttpServer({
     config: httpTestConfig({ host: opts.host ?? '127.0.0.1', auth: opts.auth ?? { user: '', password: '' } }),
     logger,
     status,
     events,
-    outcomes: outcomeWindowFor(events),
+    history: pool.history,
     queues,
     artifactsDir,
   });
   cleanups.push(() => server.close());
   const { url } = await server.start();
-  return { server, url, status, events, lines };
+  return { server, url, status, events, lines, pool };
 }
 
 async function promtoolCheck(text: string): Promise<{ code: number | null; output: string }> {
@@ -140,7 +143,7 @@ describe('HttpServer auth', () => {
         status: new FakeStatusSource(),
         ...(() => {
           const events = new ServiceEvents();
-          return { events, outcomes: outcomeWindowFor(events) };
+          return { events, history: new EventPoolHistory(events, ['conferencia', 'emissao']) };
         })(),
         queues: [],
         artifactsDir,
@@ -471,11 +474,12 @@ describe('HttpServer dashboard data', () => {
         reason: 'new',
       },
     ];
-    const { url, events } = await startServer({ status });
+    const { url, events, pool } = await startServer({ status });
     for (let i = 0; i < 3; i++) {
       events.emit('job-finished', { queue: 'conferencia', worker: 'w', outcome: 'ok', durationMs: 1 });
     }
     events.emit('job-finished', { queue: 'conferencia', worker: 'w', outcome: 'retry', durationMs: 1 });
+    await pool.flush();
     const body = (await (await fetch(`${url}/api/dashboard`)).json()) as {
       decisions: { reason: string }[];
       lastMinute: Record<string, { completed: number; failed: number }>;
