@@ -44,10 +44,22 @@ interface Slot {
   readonly endMs: number;
   readonly tierMs: number;
   tally: Tally;
+  /** When it was last written; the coarser tiers are written less often (see {@link writeEveryMs}). */
+  writtenAt: number;
   /** Bumped on every change; a flush clears `dirty` only when no change came in meanwhile. */
   version: number;
   dirty: boolean;
   expirySet: boolean;
+}
+
+/**
+ * How often a running bucket of a tier is written: every flush for minutes (the alerts and the
+ * last-minute rate read them), every 10 s for ten minutes, every minute for hours (a day or a week
+ * on a chart); a bucket that ended is written at the next flush. So a flush costs about one HSET
+ * per active queue.
+ */
+function writeEveryMs(tierMs: number): number {
+  return tierMs / 60;
 }
 
 /** A flush that outlasts this is abandoned (its records stay dirty and go with the next one). */
@@ -56,10 +68,11 @@ const FLUSH_TIMEOUT_MS = 10_000;
 /**
  * Writes this instance's share of the pool history (history-keys.ts): counts the `job-finished`
  * and `invalid` events into the current minute, ten minutes and hour of their queue, and every
- * `flushMs` writes the buckets that changed, one HSET each (its expiry set once per bucket), in
- * one round trip. A record is this run's running total of the bucket, so writing it again is
- * harmless: a flush that failed is simply made again with newer numbers, and the cost per job
- * falls as the rate rises (one flush a second carries every job of that second).
+ * `flushMs` writes the buckets that changed (the coarser ones less often, see writeEveryMs), one
+ * HSET each (its expiry set once per bucket), in one round trip. A record is this run's running
+ * total of the bucket, so writing it again is harmless: a flush that failed is simply made again
+ * with newer numbers, and the cost per job falls as the rate rises (one flush a second carries
+ * every job of that second). `close()` writes everything left.
  */
 export class PoolHistoryWriter {
   readonly #o: PoolHistoryWriterOptions;
@@ -71,6 +84,8 @@ export class PoolHistoryWriter {
   #attached = false;
   #closing: Promise<void> | undefined;
   #failing = false;
+  /** Closing: the next flush writes every changed bucket, whatever its tier. */
+  #final = false;
   readonly #onFinished = (info: ServiceEventMap['job-finished'][0]): void =>
     this.#count(info.queue, { kind: 'job', outcome: info.outcome, durationMs: info.durationMs });
   readonly #onInvalid = (info: ServiceEventMap['invalid'][0]): void => this.#count(info.queue, { kind: 'invalid' });
@@ -105,6 +120,7 @@ export class PoolHistoryWriter {
     this.#o.events.off('job-finished', this.#onFinished);
     this.#o.events.off('invalid', this.#onInvalid);
     this.#attached = false;
+    this.#final = true;
     await this.#flushing;
     await this.flush();
   }
@@ -129,6 +145,7 @@ export class PoolHistoryWriter {
         endMs: start + tier.ms,
         tierMs: tier.ms,
         tally: EMPTY_TALLY,
+        writtenAt: Number.NEGATIVE_INFINITY,
         version: 0,
         dirty: false,
         expirySet: false,
@@ -180,7 +197,10 @@ export class PoolHistoryWriter {
   async #flushOnce(): Promise<void> {
     const now = this.#clock();
     this.#sampleGauges(now);
-    const batch = [...this.#slots.values()].filter((s) => s.dirty).map((s) => ({ slot: s, version: s.version }));
+    const final = this.#final;
+    const batch = [...this.#slots.values()]
+      .filter((s) => s.dirty && (final || s.endMs <= now || now - s.writtenAt >= writeEveryMs(s.tierMs)))
+      .map((s) => ({ slot: s, version: s.version }));
     if (batch.length > 0) {
       const pipeline = this.#o.redis.pipeline();
       for (const { slot } of batch) {
@@ -194,6 +214,7 @@ export class PoolHistoryWriter {
         if (failed?.[0]) throw failed[0];
         for (const { slot, version } of batch) {
           slot.expirySet = true;
+          slot.writtenAt = now;
           if (slot.version === version) slot.dirty = false;
         }
         if (this.#failing) this.#o.logger.info('histórico do pool: gravação no Redis retomada');
