@@ -367,6 +367,29 @@ describe('HttpServer /metrics', () => {
     has('rpa_job_duration_seconds_count{queue="conferencia",outcome="ok"} 1');
     has('rpa_job_duration_seconds_bucket{le="2",queue="conferencia",outcome="ok"} 1');
     has('rpa_job_duration_seconds_bucket{le="30",queue="conferencia",outcome="error"} 0');
+    // Buckets for browser jobs: 100 ms to 5 min, finest where conferência and emissão land (0.3–3 s).
+    const les = [
+      ...text.matchAll(/^rpa_job_duration_seconds_bucket\{le="([^"]+)",queue="conferencia",outcome="ok"\}/gm),
+    ];
+    expect(les.map((m) => m[1])).toEqual([
+      '0.1',
+      '0.25',
+      '0.5',
+      '0.75',
+      '1',
+      '1.5',
+      '2',
+      '3',
+      '5',
+      '7.5',
+      '10',
+      '15',
+      '30',
+      '60',
+      '120',
+      '300',
+      '+Inf',
+    ]);
     has('rpa_scaling_events_total{queue="conferencia",direction="up"} 1');
     has('rpa_scaling_events_total{queue="conferencia",direction="down"} 1');
     has('rpa_bridged_items_total{queue="emissao"} 3');
