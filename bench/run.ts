@@ -12,6 +12,7 @@ import { progress } from './lib/progress.js';
 import { browserThroughputBench } from './browser-throughput.js';
 import { instancesBench } from './instances.js';
 import { capacityBench } from './capacity.js';
+import { dashboardBench } from './dashboard.js';
 import { pipelineBench } from './pipeline.js';
 import { priorityBench } from './priority.js';
 import { scaleUpBench } from './scale-up.js';
@@ -29,6 +30,7 @@ const BENCHES: Readonly<Record<string, Bench>> = {
   capacity: capacityBench,
   soak: soakBench,
   instances: instancesBench,
+  dashboard: dashboardBench,
 };
 
 const args = process.argv.slice(2);

@@ -107,7 +107,9 @@ export function dashboardRoutes(options: DashboardRoutesOptions): Router {
   router.get('/api/dashboard', async (req, res) => {
     const now = Date.now();
     const range = parseRange(req.query.range);
-    const lookback = range === '5m' || range === '1h' ? ROWS_LOOKBACK_MS : BURST_LOOKBACK_MS;
+    // The decisions are read for the chart up to a day (and the burst search); beyond, only the
+    // table needs them, so a week's page stays as cheap as an hour's.
+    const lookback = range === 'pico' || range === '24h' ? BURST_LOOKBACK_MS : ROWS_LOOKBACK_MS;
     const soft =
       <T>(what: string, fallback: T) =>
       (err: unknown): T => {
