@@ -115,7 +115,14 @@ export class ServiceMetrics {
     registerQueueGauges(
       registers,
       () => this.#snapshotStatus(),
-      QUEUE_GAUGES.map((spec) => ({ ...spec, value: (q) => Number(q[spec.field]) })),
+      [
+        ...QUEUE_GAUGES.map((spec) => ({ ...spec, value: (q: QueueStatus) => Number(q[spec.field]) })),
+        {
+          name: 'rpa_queue_deadlines_at_risk',
+          help: 'Waiting or postponed jobs expected to start after their deadline (prazo) at the pool drain rate',
+          value: (q: QueueStatus) => q.deadlines.atRisk,
+        },
+      ],
     );
     const instances = new Gauge({
       name: 'rpa_pool_instances',
