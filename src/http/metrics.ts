@@ -112,18 +112,14 @@ export class ServiceMetrics {
         statusUp.set((await this.#snapshotStatus())?.redis === 'up' ? 1 : 0);
       },
     });
-    registerQueueGauges(
-      registers,
-      () => this.#snapshotStatus(),
-      [
-        ...QUEUE_GAUGES.map((spec) => ({ ...spec, value: (q: QueueStatus) => Number(q[spec.field]) })),
-        {
-          name: 'rpa_queue_deadlines_at_risk',
-          help: 'Waiting or postponed jobs expected to start after their deadline (prazo) at the pool drain rate',
-          value: (q: QueueStatus) => q.deadlines.atRisk,
-        },
-      ],
-    );
+    registerQueueGauges(registers, () => this.#snapshotStatus(), [
+      ...QUEUE_GAUGES.map((spec) => ({ ...spec, value: (q: QueueStatus) => Number(q[spec.field]) })),
+      {
+        name: 'rpa_queue_deadlines_at_risk',
+        help: 'Waiting or postponed jobs expected to start after their deadline (prazo) at the pool drain rate',
+        value: (q: QueueStatus) => q.deadlines.atRisk,
+      },
+    ]);
     const instances = new Gauge({
       name: 'rpa_pool_instances',
       help: 'Live instances sharing this Redis (this one included)',
