@@ -1,3 +1,4 @@
+import path from 'node:path';
 import { Queue } from 'bullmq';
 import type { AppConfig } from '../config/types.js';
 import { flowForQueue } from '../flows/registry.js';
@@ -5,6 +6,7 @@ import type { Flow } from '../flows/flow.js';
 import { coerceError } from '../lib/errors.js';
 import { systemClock } from '../lib/sleep.js';
 import { withTimeout } from '../lib/with-timeout.js';
+import { unwritableReason } from '../lib/writable-dir.js';
 import type { Logger } from '../logging/logger.js';
 import { createRedis } from '../redis/connection.js';
 import { waitForRedis } from '../redis/wait-for-redis.js';
@@ -91,6 +93,15 @@ export class Service {
         else redis.disconnect();
       },
     });
+
+    // Screenshots of failing attempts go there: a folder it cannot write is said now, loudly.
+    const artifactsProblem = await unwritableReason(config.artifactsDir);
+    if (artifactsProblem) {
+      log.error(
+        `pasta de artefatos ${path.resolve(config.artifactsDir)} não é gravável: screenshots de falhas não serão salvos (${artifactsProblem}); ` +
+          'dê a pasta ao usuário do serviço ou use um volume nomeado (docker-compose.yml)',
+      );
+    }
 
     const queues = config.queues.map(
       (q) => new Queue(q.name, { connection: redis, prefix: config.redis.prefix, skipVersionCheck: true }),
