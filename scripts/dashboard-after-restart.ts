@@ -2,12 +2,13 @@
  * Takes docs/dashboard-after-restart.png: the dashboard of a service started after another one
  * ran, showing the history from before the restart. A real run: a private Redis, the demo portal
  * (with a few transient errors), `node dist/main.js` running the conferência and emissão flows in
- * Chromium; two waves of items, SIGTERM, a pause, a new process (a new instance id, as a restarted
- * container gets), a smaller wave, then Chromium opens the new process's dashboard at "1 h".
+ * Chromium; four waves of items, SIGTERM, a pause, a new process (a new instance id, as a restarted
+ * container gets), two smaller waves, then Chromium opens the new process's dashboard ("since the
+ * last burst": both runs).
  *
  *     npm run build && npx tsx scripts/dashboard-after-restart.ts [out.png]
  *
- * Takes about four minutes. Needs redis-server and Chromium, like `npm run demo`.
+ * Takes about six minutes. Needs redis-server and Chromium, like `npm run demo`.
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -76,20 +77,28 @@ try {
   say(`Redis on ${redisServer.port}, portal at ${portal.url}; first run`);
   service = new ServiceProcess(env);
   await service.waitForLine(/serviço pronto/, 120_000);
-  await redis.rpush('fila:conferencia', ...conferencia(0, 90));
-  await redis.rpush('fila:emissao', ...emissao(0, 4));
-  await results(94, 300_000);
-  say('first wave done; a second one');
-  await redis.rpush('fila:conferencia', ...conferencia(90, 120));
-  await results(214, 300_000);
-  say('second wave done; stopping the service (SIGTERM)');
+  // Waves 40 s apart, so the charts have a few minutes of work before the restart.
+  let pushed = 0;
+  for (const [i, size] of [80, 120, 60, 100].entries()) {
+    await redis.rpush('fila:conferencia', ...conferencia(pushed, size));
+    if (i === 0) await redis.rpush('fila:emissao', ...emissao(0, 4));
+    pushed += size + (i === 0 ? 4 : 0);
+    say(`wave ${i + 1}: ${size} items`);
+    await new Promise((r) => setTimeout(r, 40_000));
+  }
+  await results(pushed, 300_000);
+  say('stopping the service (SIGTERM)');
   const first = await service.stop('SIGTERM');
   say(`stopped (exit ${first.code}); a pause, then a new process`);
   await new Promise((r) => setTimeout(r, 60_000));
   service = new ServiceProcess(env);
   await service.waitForLine(/serviço pronto/, 120_000);
-  await redis.rpush('fila:conferencia', ...conferencia(210, 40));
-  await results(254, 300_000);
+  for (const size of [50, 70]) {
+    await redis.rpush('fila:conferencia', ...conferencia(pushed, size));
+    pushed += size;
+    await new Promise((r) => setTimeout(r, 40_000));
+  }
+  await results(pushed, 300_000);
   say('after the restart: taking the picture');
 
   const executablePath = resolveExecutablePath('');
@@ -98,16 +107,17 @@ try {
     args: [...new Set(['--no-sandbox', ...requiredChromiumArgs()])],
   });
   try {
-    const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    // Tall enough for the KPIs, the instances and conferência's charts.
+    const page = await browser.newPage({ viewport: { width: 1280, height: 1750 } });
     const errors: string[] = [];
     page.on('console', (m) => {
       if (m.type() === 'error') errors.push(m.text());
     });
     await page.goto(`http://127.0.0.1:${httpPort}/`);
-    await page.locator('#range button[data-range="1h"]').click();
+    // "Since the last burst": the work of both runs, zoomed to it.
     await page
       .locator('#window')
-      .filter({ hasText: /^última hora: / })
+      .filter({ hasText: /^desde o último pico: / })
       .waitFor();
     // The charts drawn, the instance gone listed with its work.
     await page
@@ -115,7 +125,7 @@ try {
       .filter({ hasText: /concluído/ })
       .waitFor({ timeout: 30_000 });
     await page.waitForTimeout(1000);
-    await page.screenshot({ path: out, fullPage: true });
+    await page.screenshot({ path: out });
     if (errors.length > 0) throw new Error(`console errors: ${errors.join('; ')}`);
   } finally {
     await browser.close();
