@@ -2,9 +2,9 @@
  * Takes docs/dashboard-after-restart.png: the dashboard of a service started after another one
  * ran, showing the history from before the restart. A real run: a private Redis, the demo portal
  * (with a few transient errors), `node dist/main.js` running the conferência and emissão flows in
- * Chromium; four waves of items, SIGTERM, a pause, a new process (a new instance id, as a restarted
- * container gets), two smaller waves, then Chromium opens the new process's dashboard ("since the
- * last burst": both runs).
+ * Chromium; four waves of items, SIGTERM while the last is being worked on, a pause, a new process
+ * (a new instance id, as a restarted container gets) that drains the rest and one more wave, then
+ * Chromium opens the new process's dashboard ("since the last burst": both runs).
  *
  *     npm run build && npx tsx scripts/dashboard-after-restart.ts [out.png]
  *
@@ -77,28 +77,27 @@ try {
   say(`Redis on ${redisServer.port}, portal at ${portal.url}; first run`);
   service = new ServiceProcess(env);
   await service.waitForLine(/serviço pronto/, 120_000);
-  // Waves 40 s apart, so the charts have a few minutes of work before the restart.
+  // Waves 40 s apart, so the charts have a few minutes of work before the restart; the last one
+  // is still being worked on when the service stops (a deploy in the middle of a burst).
   let pushed = 0;
-  for (const [i, size] of [80, 120, 60, 100].entries()) {
+  for (const [i, size] of [80, 120, 60, 150].entries()) {
     await redis.rpush('fila:conferencia', ...conferencia(pushed, size));
     if (i === 0) await redis.rpush('fila:emissao', ...emissao(0, 4));
     pushed += size + (i === 0 ? 4 : 0);
     say(`wave ${i + 1}: ${size} items`);
-    await new Promise((r) => setTimeout(r, 40_000));
+    await new Promise((r) => setTimeout(r, i < 3 ? 40_000 : 15_000));
   }
-  await results(pushed, 300_000);
-  say('stopping the service (SIGTERM)');
+  say(`stopping the service (SIGTERM) with ${await redis.llen('fila:conferencia')} items not bridged yet`);
   const first = await service.stop('SIGTERM');
   say(`stopped (exit ${first.code}); a pause, then a new process`);
-  await new Promise((r) => setTimeout(r, 60_000));
+  await new Promise((r) => setTimeout(r, 30_000));
   service = new ServiceProcess(env);
   await service.waitForLine(/serviço pronto/, 120_000);
-  for (const size of [50, 70]) {
-    await redis.rpush('fila:conferencia', ...conferencia(pushed, size));
-    pushed += size;
-    await new Promise((r) => setTimeout(r, 40_000));
-  }
+  await new Promise((r) => setTimeout(r, 20_000));
+  await redis.rpush('fila:conferencia', ...conferencia(pushed, 50));
+  pushed += 50;
   await results(pushed, 300_000);
+  await new Promise((r) => setTimeout(r, 20_000));
   say('after the restart: taking the picture');
 
   const executablePath = resolveExecutablePath('');
