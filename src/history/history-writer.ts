@@ -54,16 +54,18 @@ interface Slot {
 
 /**
  * How often a running bucket of a tier is written: every flush for minutes (the alerts and the
- * last-minute rate read them), every 10 s for ten minutes, every minute for hours (a day or a week
- * on a chart); a bucket that ended is written at the next flush. So a flush costs about one HSET
- * per active queue.
+ * last-minute rate read them), every 10 s for ten minutes and hours (a day or a week on a chart
+ * lags 10 s at most); a bucket that ended is written at the next flush. So a second costs about
+ * 1.2 HSET per active queue.
  */
 function writeEveryMs(tierMs: number): number {
-  return tierMs / 60;
+  return Math.min(tierMs / 60, 10_000);
 }
 
 /** A flush that outlasts this is abandoned (its records stay dirty and go with the next one). */
 const FLUSH_TIMEOUT_MS = 10_000;
+/** The last flush at close waits at most this: a shutdown has its own bound. */
+const CLOSE_FLUSH_MS = 3000;
 
 /**
  * Writes this instance's share of the pool history (history-keys.ts): counts the `job-finished`
@@ -121,8 +123,14 @@ export class PoolHistoryWriter {
     this.#o.events.off('invalid', this.#onInvalid);
     this.#attached = false;
     this.#final = true;
-    await this.#flushing;
-    await this.flush();
+    // The last second's counts, if Redis answers now; a shutdown never waits for a Redis that is away.
+    if (this.#o.redis.status === 'ready') {
+      await withTimeout(this.flush(), CLOSE_FLUSH_MS, 'last history flush').catch(() => undefined);
+    }
+    const unwritten = [...this.#slots.values()].filter((s) => s.dirty).length;
+    if (unwritten > 0) {
+      this.#o.logger.warn(`histórico do pool: ${unwritten} balde(s) não gravado(s) na parada (Redis indisponível)`);
+    }
   }
 
   /** Writes every changed bucket now; never throws (a failure is logged once and retried). */

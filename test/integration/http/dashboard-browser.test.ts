@@ -287,6 +287,7 @@ describe('dashboard and Bull Board in Chromium', () => {
         durationMs: 800 + (i % 10) * 100,
       });
     }
+    await past.flush();
     await past.writer.close();
     server = new HttpServer({
       config: httpTestConfig({ auth: AUTH }),
@@ -459,7 +460,13 @@ describe('dashboard and Bull Board in Chromium', () => {
       expect(points.length).toBeGreaterThanOrEqual(2);
       expect(points[0]).toMatchObject({ completed: 234, failed: 6, retried: 6, pendingMax: 400, workersMax: 4 });
       expect(data.instances['maq-antiga']).toEqual({ completed: 234, failed: 6 });
-      expect(data.instances['maq-a']?.completed).toBeGreaterThanOrEqual(QUICK_JOBS);
+      // The hour being written is at most 10 s behind.
+      await expect
+        .poll(async () => {
+          const now = (await (await page.request.get(`${url}/api/dashboard?range=7d`)).json()) as DashboardData;
+          return now.instances['maq-a']?.completed ?? 0;
+        }, poll)
+        .toBeGreaterThanOrEqual(QUICK_JOBS);
       await expect
         .poll(() => confSection.locator('.rate-caption').textContent(), poll)
         .toBe('Concluídos e falhas por minuto (média por hora)');
