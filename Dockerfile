@@ -17,6 +17,9 @@ COPY --from=build --chown=pwuser:pwuser /app/dist ./dist
 COPY --chown=pwuser:pwuser package.json ./
 COPY --chown=pwuser:pwuser config ./config
 COPY --chown=pwuser:pwuser src/http/public ./src/http/public
+# Owned by pwuser: docker-compose.yml mounts named volumes here, which start as a copy of these
+# folders (ownership included). A root-owned bind mount instead is reported at start-up
+# ("pasta de artefatos ... não é gravável") and by the logger.
 RUN mkdir -p logs artifacts && chown pwuser:pwuser logs artifacts
 # Non-root: Chromium runs with its sandbox.
 USER pwuser

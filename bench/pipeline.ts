@@ -84,6 +84,8 @@ async function serviceRun(ctx: BenchContext, k: number, items: readonly string[]
       conferencia: { flow: 'echo', minWorkers: k, maxWorkers: k, attempts: 1 },
       emissao: { flow: 'echo', minWorkers: 0, maxWorkers: 1 },
     },
+    // Fixed K: the capacity bound would hold K=10 at the machine's free cores (2 here).
+    capacity: { enabled: false },
   });
   const service = await startService(ctx, config, { conferencia: k });
   try {

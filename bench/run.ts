@@ -13,6 +13,7 @@ import { browserThroughputBench } from './browser-throughput.js';
 import { instancesBench } from './instances.js';
 import { capacityBench } from './capacity.js';
 import { failoverBench } from './failover.js';
+import { dashboardBench } from './dashboard.js';
 import { pipelineBench } from './pipeline.js';
 import { priorityBench } from './priority.js';
 import { redisFootprintBench } from './redis-footprint.js';
@@ -33,6 +34,7 @@ const BENCHES: Readonly<Record<string, Bench>> = {
   instances: instancesBench,
   'redis-footprint': redisFootprintBench,
   failover: failoverBench,
+  dashboard: dashboardBench,
 };
 
 const args = process.argv.slice(2);

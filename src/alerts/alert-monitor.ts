@@ -1,26 +1,29 @@
 import type { AlertRule, AppConfig } from '../config/types.js';
 import type { Logger } from '../logging/logger.js';
-import type { ServiceStatus, StatusSource } from '../shared/status.js';
-import type { OutcomeWindow } from '../shared/outcome-window.js';
-import {
-  measureBacklog,
-  measureBridgeStuck,
-  measureDeadlineRisk,
-  measureFailureRatio,
-  measureInvalid,
-  measureInvalidListFill,
-  measureWorkers,
-  ruleScope,
-  type RuleMeasure,
-} from './rule-measure.js';
+import type { PoolHistorySource } from '../shared/pool-history.js';
+import type { StatusSource } from '../shared/status.js';
+import { LocalAlertLedger, type AlertLedger } from './alert-ledger.js';
+import { ruleScope, type RuleMeasure } from './rule-measure.js';
+import { RULE_KINDS, type RuleInputs } from './rule-kinds.js';
 import { postAlert, type AlertPayload } from './webhook.js';
 
 /** Options for {@link AlertMonitor}. */
 export interface AlertMonitorOptions {
   readonly config: AppConfig['alerts'];
+  /** The global status (workers, backlog, deadlines). */
   readonly status: StatusSource;
-  /** Recent job outcomes (the failure ratio); must keep at least {@link alertWindowMs}. Its owner starts and closes it. */
-  readonly outcomes: OutcomeWindow;
+  /** The pool's history (failure ratio, invalid items, stuck bridges over every instance). */
+  readonly history: PoolHistorySource;
+  /**
+   * Breach starts and last reports. The service passes the pool's (Redis), so each breach is
+   * reported once per pool. @defaultValue a {@link LocalAlertLedger}
+   */
+  readonly ledger?: AlertLedger;
+  /**
+   * Whether this instance reports the pool's alerts now (alone, or first live by id, as the
+   * scaler decides); the others skip their evaluations. @defaultValue always
+   */
+  readonly reporter?: () => boolean;
   readonly logger: Logger;
   /** ms since epoch. @defaultValue Date.now */
   readonly clock?: () => number;
@@ -32,23 +35,22 @@ export interface AlertMonitorOptions {
 export type FiredAlert = AlertPayload;
 
 /**
- * Evaluates `alerts.rules` every `alerts.evaluateSeconds` against the service status and the
- * recent job outcomes. A breached rule logs `[ALERTA] <rule>: <message>` (warn) and, with
- * `alerts.webhookUrl` set, POSTs the alert as JSON; then it stays quiet for `cooldownSeconds`
- * even while the breach lasts. The clock is injectable; a clock that jumps backwards restarts
- * the timers from the new "now" instead of silencing a rule for the size of the jump.
+ * Evaluates `alerts.rules` every `alerts.evaluateSeconds` on the pool's numbers: the global status
+ * and the pool history every instance writes to Redis. Only the reporting instance evaluates; a
+ * breached rule it claims in the ledger (once per `cooldownSeconds` for the whole pool, even while
+ * the breach lasts or the reporter changes) logs `[ALERTA] <rule>: <message>` (warn) and, with
+ * `alerts.webhookUrl` set, POSTs the alert as JSON. The clock is injectable; a clock that jumps
+ * backwards restarts the timers from the new "now" instead of silencing a rule for the jump.
  */
 export class AlertMonitor {
   readonly #config: AppConfig['alerts'];
   readonly #status: StatusSource;
+  readonly #history: PoolHistorySource;
+  readonly #ledger: AlertLedger;
+  readonly #reporter: () => boolean;
   readonly #logger: Logger;
   readonly #clock: () => number;
   readonly #webhookTimeoutMs: number;
-  readonly #outcomes: OutcomeWindow;
-  /** Rule name → when its backlog first went above the threshold (backlogAbove). */
-  readonly #aboveSince = new Map<string, number>();
-  /** Rule name → when it last fired. */
-  readonly #lastFired = new Map<string, number>();
   readonly #unknownQueueWarned = new Set<string>();
   #timer: NodeJS.Timeout | undefined;
   #running: Promise<FiredAlert[]> | undefined;
@@ -58,10 +60,12 @@ export class AlertMonitor {
   constructor(options: AlertMonitorOptions) {
     this.#config = options.config;
     this.#status = options.status;
+    this.#history = options.history;
+    this.#ledger = options.ledger ?? new LocalAlertLedger();
+    this.#reporter = options.reporter ?? (() => true);
     this.#logger = options.logger;
     this.#clock = options.clock ?? Date.now;
     this.#webhookTimeoutMs = options.webhookTimeoutMs ?? 5000;
-    this.#outcomes = options.outcomes;
   }
 
   /** Starts the periodic evaluation (no-op without rules, or when already started). */
@@ -104,38 +108,51 @@ export class AlertMonitor {
 
   async #evaluateOnce(): Promise<FiredAlert[]> {
     const rules = this.#config.rules;
-    if (rules.length === 0) return [];
-    let status: ServiceStatus | undefined;
-    if (rules.some((r) => r.kind !== 'failureRatioAbove' && r.kind !== 'invalidAbove')) {
-      try {
-        status = await this.#status.status();
-      } catch (err) {
-        this.#logger.warn(`alertas: status indisponível, regras de workers/backlog puladas: ${String(err)}`);
-      }
-    }
+    if (rules.length === 0 || !this.#reporter()) return [];
+    const inputs = await this.#readInputs(rules);
     const now = this.#clock();
-    const fired: FiredAlert[] = [];
+    const measured: { rule: AlertRule; m: RuleMeasure }[] = [];
     for (const rule of rules) {
-      const breach = this.#check(rule, status, now);
-      if (!breach) continue;
-      const last = this.#lastFired.get(rule.name);
-      if (last !== undefined && now < last) {
-        // The clock went back: restart the cooldown from now (at most one cooldown of silence).
-        this.#lastFired.set(rule.name, now);
+      const spec = RULE_KINDS[rule.kind];
+      // Its input could not be read this time: leave its state as it was rather than guess.
+      if (!inputOf(inputs, spec.reads)) continue;
+      const m = spec.measure(rule, inputs, windowSeconds(rule, this.#config));
+      if (m) measured.push({ rule, m });
+      else this.#warnUnknownQueue(rule);
+    }
+    const sustained = measured.filter(({ rule }) => RULE_KINDS[rule.kind].sustained);
+    const since = await this.#ledger.breachedSince(
+      sustained.map(({ rule, m }) => ({ rule: rule.name, breached: m.above })),
+      now,
+    );
+    const breached: { rule: AlertRule; m: RuleMeasure }[] = [];
+    for (const { rule, m } of measured) {
+      if (!m.above) continue;
+      if (!RULE_KINDS[rule.kind].sustained) {
+        breached.push({ rule, m });
         continue;
       }
-      if (last !== undefined && now - last < this.#config.cooldownSeconds * 1000) continue;
-      this.#lastFired.set(rule.name, now);
-      fired.push({
+      const start = since.get(rule.name) ?? now;
+      if (now - start < rule.forSeconds * 1000) continue;
+      const lasted = rule.forSeconds === 0 && rule.kind === 'deadlineAtRisk';
+      breached.push({ rule, m: lasted ? m : { ...m, detail: `${m.detail} há ${Math.floor((now - start) / 1000)}s` } });
+    }
+    const claimed = await this.#ledger.claim(
+      breached.map(({ rule }) => rule.name),
+      now,
+      this.#config.cooldownSeconds * 1000,
+    );
+    const fired: FiredAlert[] = breached
+      .filter(({ rule }) => claimed.has(rule.name))
+      .map(({ rule, m }) => ({
         rule: rule.name,
         kind: rule.kind,
         queue: rule.queue,
-        value: breach.value,
+        value: m.value,
         threshold: rule.threshold,
-        message: `${ruleScope(rule)}: ${breach.detail}`,
+        message: `${ruleScope(rule)}: ${m.detail}`,
         at: new Date(now).toISOString(),
-      });
-    }
+      }));
     for (const alert of fired) this.#logger.warn(`[ALERTA] ${alert.rule}: ${alert.message}`, { alert: alert.kind });
     const url = this.#config.webhookUrl;
     if (url && fired.length > 0) {
@@ -146,61 +163,48 @@ export class AlertMonitor {
     return fired;
   }
 
-  /** The measure when the rule is breached now, else undefined; keeps the backlog timers. */
-  #check(rule: AlertRule, status: ServiceStatus | undefined, now: number): RuleMeasure | undefined {
-    if (rule.kind === 'failureRatioAbove' || rule.kind === 'invalidAbove') {
-      const windowSeconds = failureWindowSeconds(rule, this.#config);
-      const counts = this.#outcomes.counts(rule.queue, windowSeconds * 1000);
-      const m =
-        rule.kind === 'invalidAbove'
-          ? measureInvalid(rule, counts, windowSeconds)
-          : measureFailureRatio(rule, counts, windowSeconds);
-      return m.above ? m : undefined;
-    }
-    // No status this time: keep the backlog timer as it was rather than guess.
-    if (!status) return undefined;
-    const m =
-      rule.kind === 'workersAbove'
-        ? measureWorkers(rule, status)
-        : rule.kind === 'deadlineAtRisk'
-          ? measureDeadlineRisk(rule, status)
-          : rule.kind === 'bridgeStuckAbove'
-            ? measureBridgeStuck(rule, status)
-            : rule.kind === 'invalidListFillAbove'
-              ? measureInvalidListFill(rule, status)
-              : measureBacklog(rule, status);
-    if (!m) {
-      if (!this.#unknownQueueWarned.has(rule.name)) {
-        this.#unknownQueueWarned.add(rule.name);
-        this.#logger.warn(`alerta '${rule.name}': fila '${rule.queue}' não existe; a regra nunca dispara`);
-      }
-      return undefined;
-    }
-    if (rule.kind === 'workersAbove' || rule.kind === 'bridgeStuckAbove' || rule.kind === 'invalidListFillAbove') {
-      return m.above ? m : undefined;
-    }
-    if (!m.above) {
-      this.#aboveSince.delete(rule.name);
-      return undefined;
-    }
-    let since = this.#aboveSince.get(rule.name);
-    if (since === undefined || since > now) {
-      since = now;
-      this.#aboveSince.set(rule.name, since);
-    }
-    const lastedSeconds = Math.floor((now - since) / 1000);
-    if (now - since < rule.forSeconds * 1000) return undefined;
-    if (rule.forSeconds === 0 && rule.kind === 'deadlineAtRisk') return m;
-    return { ...m, detail: `${m.detail} há ${lastedSeconds}s` };
+  /** Reads what the rules need, each input once; one that fails is left out (its rules wait). */
+  async #readInputs(rules: readonly AlertRule[]): Promise<RuleInputs> {
+    const reads = new Set(rules.map((r) => RULE_KINDS[r.kind].reads));
+    const windows = [
+      ...new Set(
+        rules.filter((r) => RULE_KINDS[r.kind].reads === 'outcomes').map((r) => windowSeconds(r, this.#config)),
+      ),
+    ];
+    const soft = <T>(what: string, read: () => Promise<T>): Promise<T | undefined> =>
+      read().catch((err: unknown) => {
+        this.#logger.warn(`alertas: ${what} indisponível, regras que dependem dele puladas: ${String(err)}`);
+        return undefined;
+      });
+    const [status, outcomes, bridgeStuck] = await Promise.all([
+      reads.has('status') ? soft('status', () => this.#status.status()) : undefined,
+      reads.has('outcomes')
+        ? soft('histórico do pool', async () => {
+            const byWindow = await Promise.all(windows.map((w) => this.#history.outcomes(w * 1000)));
+            return new Map(windows.map((w, i) => [w, byWindow[i] ?? {}] as const));
+          })
+        : undefined,
+      reads.has('bridgeStuck') ? soft('estado das pontes', () => this.#history.bridgeStuckSeconds()) : undefined,
+    ]);
+    return {
+      ...(status ? { status } : {}),
+      ...(outcomes ? { outcomes } : {}),
+      ...(bridgeStuck ? { bridgeStuck } : {}),
+    };
+  }
+
+  #warnUnknownQueue(rule: AlertRule): void {
+    if (this.#unknownQueueWarned.has(rule.name)) return;
+    this.#unknownQueueWarned.add(rule.name);
+    this.#logger.warn(`alerta '${rule.name}': fila '${rule.queue}' não existe; a regra nunca dispara`);
   }
 }
 
-/** The failure-ratio window: forSeconds, or one evaluation interval when it is 0. */
-function failureWindowSeconds(rule: AlertRule, config: AppConfig['alerts']): number {
-  return rule.forSeconds > 0 ? rule.forSeconds : config.evaluateSeconds;
+function inputOf(inputs: RuleInputs, reads: 'status' | 'outcomes' | 'bridgeStuck'): unknown {
+  return inputs[reads];
 }
 
-/** How far back the monitor reads job outcomes: the outcome window must keep at least this. */
-export function alertWindowMs(config: AppConfig['alerts']): number {
-  return Math.max(config.evaluateSeconds * 1000, ...config.rules.map((r) => failureWindowSeconds(r, config) * 1000));
+/** The counting window of outcome rules: forSeconds, or one evaluation interval when it is 0. */
+function windowSeconds(rule: AlertRule, config: AppConfig['alerts']): number {
+  return rule.forSeconds > 0 ? rule.forSeconds : config.evaluateSeconds;
 }

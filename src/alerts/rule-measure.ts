@@ -1,10 +1,11 @@
 /**
  * What an alert rule measures, pure: the value a rule compares with its threshold, from a status
- * snapshot or the outcome counts. No clock, no I/O; the monitor keeps the time-based state.
+ * snapshot or the pool's counts. No clock, no I/O; the monitor and its ledger keep the time-based
+ * state.
  */
 import type { AlertRule } from '../config/types.js';
+import type { OutcomeCounts } from '../shared/pool-history.js';
 import type { ServiceStatus } from '../shared/status.js';
-import type { OutcomeCounts } from '../shared/outcome-window.js';
 
 /** One measurement of one rule. */
 export interface RuleMeasure {
@@ -48,19 +49,22 @@ export function measureBacklog(rule: AlertRule, status: ServiceStatus): RuleMeas
   return { value, above: value > rule.threshold, detail: `${value} jobs pendentes (limite ${rule.threshold})` };
 }
 
-/** bridgeStuckAbove: seconds the longest-stuck bridge of the rule's queues has been stuck. */
-export function measureBridgeStuck(rule: AlertRule, status: ServiceStatus): RuleMeasure | undefined {
-  const queues = rule.queue === '' ? status.queues : status.queues.filter((q) => q.name === rule.queue);
+/**
+ * bridgeStuckAbove: seconds the longest-stuck bridge of the rule's queues has been stuck, over the
+ * pool's instances (`stuck`: queue → seconds).
+ */
+export function measureBridgeStuck(rule: AlertRule, stuck: Readonly<Record<string, number>>): RuleMeasure | undefined {
+  const queues = Object.keys(stuck).filter((q) => rule.queue === '' || q === rule.queue);
   if (queues.length === 0 && rule.queue !== '') return undefined;
-  const worst = queues.reduce<ServiceStatus['queues'][number] | undefined>(
-    (a, q) => (a === undefined || q.bridgeStuckSeconds > a.bridgeStuckSeconds ? q : a),
+  const worst = queues.reduce<string | undefined>(
+    (a, q) => (a === undefined || (stuck[q] ?? 0) > (stuck[a] ?? 0) ? q : a),
     undefined,
   );
-  const value = worst?.bridgeStuckSeconds ?? 0;
+  const value = worst === undefined ? 0 : (stuck[worst] ?? 0);
   return {
     value,
     above: value > rule.threshold,
-    detail: `ponte da fila ${worst?.name ?? '-'} parada há ${value}s, lote falhando com o Redis no ar (limite ${rule.threshold}s)`,
+    detail: `ponte da fila ${worst ?? '-'} parada há ${value}s, lote falhando com o Redis no ar (limite ${rule.threshold}s)`,
   };
 }
 
@@ -88,9 +92,12 @@ export function measureInvalidListFill(rule: AlertRule, status: ServiceStatus): 
   };
 }
 
-/** invalidAbove: items sent to the invalid list in the window (a poller pushing bad items). */
+/**
+ * invalidAbove: items sent to the invalid list in the window by the whole pool (a poller pushing
+ * bad items). The count of a minute the window covers in part is prorated: shown rounded.
+ */
 export function measureInvalid(rule: AlertRule, counts: OutcomeCounts, windowSeconds: number): RuleMeasure {
-  const value = counts.invalid;
+  const value = Math.round(counts.invalid);
   return {
     value,
     above: value > rule.threshold,
@@ -111,7 +118,7 @@ export function measureFailureRatio(rule: AlertRule, counts: OutcomeCounts, wind
   return {
     value,
     above: total > 0 && value > rule.threshold,
-    detail: `${pct(value)} de falhas (${failed}/${total} tentativas) nos últimos ${windowSeconds}s (limite ${pct(rule.threshold)})`,
+    detail: `${pct(value)} de falhas (${Math.round(failed)}/${Math.round(total)} tentativas) nos últimos ${windowSeconds}s (limite ${pct(rule.threshold)})`,
   };
 }
 

@@ -243,6 +243,7 @@ export function loadConfig(options: LoadConfigOptions = {}): AppConfig {
     artifactsDir: p.artifactsDir,
     artifacts: p.artifacts,
     shutdown: p.shutdown,
+    metrics: p.metrics,
     alerts: { ...p.alerts, rules: p.alerts.rules.map((r) => normaliseRule(r)) },
     queues,
   };

@@ -352,6 +352,13 @@ export const schema = {
   shutdown: {
     timeoutSeconds: { doc: 'Graceful shutdown budget before forcing', format: 'positive-int', default: 30 },
   },
+  metrics: {
+    retentionDays: {
+      doc: 'Days the pool history (per-minute counts, job times, pending, workers) is kept in Redis',
+      format: 'positive-int',
+      default: 7,
+    },
+  },
   alerts: {
     webhookUrl: {
       doc: 'POST alerts here as JSON (empty: log only); user:password in it is sent as basic auth',

@@ -250,6 +250,11 @@ export interface AppConfig {
     readonly sweepIntervalSeconds: number;
   };
   readonly shutdown: { readonly timeoutSeconds: number };
+  /** The pool history in Redis (src/history/). */
+  readonly metrics: {
+    /** Buckets expire this many days after they end. @defaultValue 7 */
+    readonly retentionDays: number;
+  };
   readonly alerts: {
     readonly webhookUrl: string;
     readonly cooldownSeconds: number;

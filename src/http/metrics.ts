@@ -64,8 +64,12 @@ const NON_COUNTER_TOTALS = [
   'nodejs_active_resources_total',
 ];
 
-/** Job durations: RPA flows take seconds to minutes. */
-const DURATION_BUCKETS_SECONDS = [0.1, 0.5, 1, 2, 5, 10, 20, 30, 60, 120, 300, 600];
+/**
+ * Job durations of browser flows: 100 ms (an echo, a permanent failure found at once) to 5 min
+ * (`jobs.timeoutSeconds`' default), finest from 0.25 to 3 s, where conferência and emissão land,
+ * so histogram_quantile over them is close (the Grafana dashboard and the alert rules use it).
+ */
+export const DURATION_BUCKETS_SECONDS = [0.1, 0.25, 0.5, 0.75, 1, 1.5, 2, 3, 5, 7.5, 10, 15, 30, 60, 120, 300];
 
 /**
  * The service's Prometheus metrics in a registry of its own (several servers can live in one
@@ -136,6 +140,11 @@ export class ServiceMetrics {
     registerQueueGauges(registers, () => this.#snapshotStatus(), [
       ...QUEUE_GAUGES.map((spec) => ({ ...spec, value: (q: QueueStatus) => Number(q[spec.field]) })),
       ...INVALID_LIST_GAUGES,
+      {
+        name: 'rpa_queue_deadlines_at_risk',
+        help: 'Waiting or postponed jobs expected to start after their deadline (prazo) at the pool drain rate',
+        value: (q: QueueStatus) => q.deadlines.atRisk,
+      },
     ]);
     const instances = new Gauge({
       name: 'rpa_pool_instances',

@@ -3,16 +3,15 @@ import type { AddressInfo } from 'node:net';
 import type { Queue } from 'bullmq';
 import express, { type ErrorRequestHandler } from 'express';
 import helmet from 'helmet';
-import type { OutcomeWindow } from '../shared/outcome-window.js';
 import type { AppConfig } from '../config/types.js';
 import { withTimeout } from '../lib/with-timeout.js';
 import type { Logger } from '../logging/logger.js';
 import type { ServiceEvents } from '../shared/events.js';
+import type { PoolHistorySource } from '../shared/pool-history.js';
 import type { FenceStatus, StatusSource } from '../shared/status.js';
 import { basicAuth } from './basic-auth.js';
 import { bullBoardRouter } from './bull-board.js';
 import { dashboardRoutes } from './dashboard-routes.js';
-import { JobMinutes } from './job-minutes.js';
 import { authForListen } from './listen-guard.js';
 import { loopbackHostsOnly, refuseCrossSiteWrites } from './request-guards.js';
 import { ServiceMetrics } from './metrics.js';
@@ -24,8 +23,8 @@ export interface HttpServerOptions {
   readonly logger: Logger;
   readonly status: StatusSource;
   readonly events: ServiceEvents;
-  /** Recent job outcomes (the dashboard's completion rate), at least the last minute; its owner starts and closes it. */
-  readonly outcomes: OutcomeWindow;
+  /** The pool's history in Redis (the dashboard's charts and completion rate). */
+  readonly history: PoolHistorySource;
   /** BullMQ Queue objects, one per configured queue, for Bull Board and the failures list. */
   readonly queues: readonly Queue[];
   /** Where failure screenshots live (`<artifactsDir>/<queue>/<jobId>-attempt<k>.png`). */
@@ -47,8 +46,6 @@ export class HttpServer {
   readonly #options: HttpServerOptions;
   readonly #logger: Logger;
   readonly #metrics: ServiceMetrics;
-  readonly #outcomes: OutcomeWindow;
-  readonly #minutes: JobMinutes;
   #server: http.Server | undefined;
   #starting: Promise<{ url: string }> | undefined;
   #closing: Promise<void> | undefined;
@@ -61,8 +58,6 @@ export class HttpServer {
       events: options.events,
       logger: this.#logger,
     });
-    this.#outcomes = options.outcomes;
-    this.#minutes = new JobMinutes({ events: options.events });
   }
 
   /** Listens; resolves with the base URL. Throws when auth is missing on a non-loopback host. Idempotent. */
@@ -83,7 +78,6 @@ export class HttpServer {
     const auth = authForListen(config.http);
     const app = this.#app(auth);
     this.#metrics.start();
-    this.#minutes.start();
     const server = http.createServer(app);
     this.#server = server;
     await new Promise<void>((resolve, reject) => {
@@ -115,7 +109,6 @@ export class HttpServer {
       server.closeAllConnections();
       await closed;
     }
-    this.#minutes.close();
     this.#metrics.close();
   }
 
@@ -189,8 +182,7 @@ export class HttpServer {
         status,
         queues,
         artifactsDir,
-        outcomes: this.#outcomes,
-        minutes: this.#minutes,
+        history: this.#options.history,
         logger: this.#logger,
       }),
     );

@@ -1,19 +1,21 @@
 /**
- * The dashboard's time ranges: the last 5 min, 1 h, 24 h, or "since the last burst" (the default),
- * the latest stretch of work found in the decision history, so a one-minute demo fills the chart.
+ * The dashboard's time ranges: the last 5 min, 1 h, 24 h, 7 days, or "since the last burst" (the
+ * default), the latest stretch of work found in the decision history, so a one-minute demo fills
+ * the chart.
  */
 
-export const TIME_RANGES = ['pico', '5m', '1h', '24h'] as const;
+export const TIME_RANGES = ['pico', '5m', '1h', '24h', '7d'] as const;
 export type TimeRange = (typeof TIME_RANGES)[number];
 
 const FIXED_MS: Record<Exclude<TimeRange, 'pico'>, number> = {
   '5m': 5 * 60_000,
   '1h': 3_600_000,
   '24h': 86_400_000,
+  '7d': 7 * 86_400_000,
 };
 
-/** The longest range: what the burst search and the per-minute series look back over. */
-export const MAX_RANGE_MS = FIXED_MS['24h'];
+/** How far back the burst search reads the decision history. */
+export const BURST_LOOKBACK_MS = FIXED_MS['24h'];
 
 /** Options of {@link burstStart}. */
 export interface BurstOptions {

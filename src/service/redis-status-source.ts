@@ -8,7 +8,7 @@ import type { DecisionRecord } from '../shared/decision-record.js';
 import type { QueueDepthSource } from '../scaler/queue-depth.js';
 import type { Scaler } from '../scaler/scaler.js';
 import type { WorkerPool } from '../scaler/worker-pool.js';
-import type { OutcomeWindow } from '../shared/outcome-window.js';
+import type { OutcomeCounts, PoolHistorySource } from '../shared/pool-history.js';
 import { BULL_PRIORITY } from '../lib/scheduling.js';
 import { invalidListUsage } from '../bridge/lossless-list-moves.js';
 import { deadlineRisk } from './deadline-risk.js';
@@ -51,8 +51,8 @@ export class LiveStatusSource implements StatusSource {
       readonly pool: WorkerPool;
       readonly scaler: Scaler;
       readonly history: DecisionHistory;
-      /** Job outcomes of the last {@link DRAIN_RATE_WINDOW_MS} at least (the drain rate). */
-      readonly outcomes: OutcomeWindow;
+      /** The pool's history: its outcomes of the last {@link DRAIN_RATE_WINDOW_MS} give the drain rate. */
+      readonly poolHistory: PoolHistorySource;
       /** @defaultValue Date.now */
       readonly clock?: () => number;
       /** This instance's id, its capacity (units) and the pool's live instances (read at every status). */
@@ -67,11 +67,7 @@ export class LiveStatusSource implements StatusSource {
       /** The caps in effect (the pool's stored ones once joined). @defaultValue the configuration's */
       readonly caps?: () => PoolCaps;
     },
-  ) {
-    this.#startedAtMs = (deps.clock ?? Date.now)();
-  }
-
-  readonly #startedAtMs: number;
+  ) {}
 
   stuckBridges(): readonly BridgeStuck[] {
     return this.deps.stuckBridges?.() ?? [];
@@ -110,12 +106,19 @@ export class LiveStatusSource implements StatusSource {
     return Math.max(live, desired ?? 0, byRule);
   }
 
-  /** Deadlines at risk at the observed drain rate (the estimate: service/deadline-risk.ts). */
-  #deadlines(view: ScheduleView, queue: string, workers: number, idleWorkers: number, now: number): DeadlineStatus {
-    const windowMs = Math.max(1000, Math.min(DRAIN_RATE_WINDOW_MS, now - this.#startedAtMs));
-    const counts = this.deps.outcomes.counts(queue, windowMs);
-    const meanMs = this.deps.outcomes.meanDurationMs(queue, windowMs);
-    const throughput = (counts.ok + counts.error) / (windowMs / 1000);
+  /**
+   * Deadlines at risk at the pool's observed drain rate (the estimate: service/deadline-risk.ts);
+   * `counts` undefined when the history could not be read (rate unknown).
+   */
+  #deadlines(
+    view: ScheduleView,
+    counts: OutcomeCounts | undefined,
+    workers: number,
+    idleWorkers: number,
+    now: number,
+  ): DeadlineStatus {
+    const meanMs = counts?.meanDurationMs ?? null;
+    const throughput = counts ? (counts.ok + counts.error) / (DRAIN_RATE_WINDOW_MS / 1000) : 0;
     const ratePerSecond = meanMs === null ? null : Math.max(throughput, workers / Math.max(meanMs / 1000, 0.001));
     const risk = deadlineRisk({ nowMs: now, waiting: view.waiting, delayed: view.delayed, ratePerSecond, idleWorkers });
     return {
@@ -194,6 +197,9 @@ export class LiveStatusSource implements StatusSource {
     };
     const invalidLists = ready ? await Promise.all(config.queues.map((q) => this.#invalidList(q.invalidList))) : [];
     const instances = await this.#instances(ready, now);
+    const drained = ready
+      ? await this.deps.poolHistory.outcomes(DRAIN_RATE_WINDOW_MS).catch(() => undefined)
+      : undefined;
     const queues: QueueStatus[] = config.queues.map((q, i) => {
       const d = depths.find((x) => x.queue === q.name);
       const local = pool.counts(q.name);
@@ -227,7 +233,7 @@ export class LiveStatusSource implements StatusSource {
         deadlines: view
           ? this.#deadlines(
               view,
-              q.name,
+              drained?.[q.name],
               this.#workersFor(q, caps.maxWorkers[q.name] ?? q.maxWorkers, d?.pending ?? 0, c.live, plan?.desired),
               local.live - local.busy,
               now,

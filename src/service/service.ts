@@ -1,3 +1,4 @@
+import path from 'node:path';
 import { Queue } from 'bullmq';
 import type { AppConfig } from '../config/types.js';
 import { flowForQueue } from '../flows/registry.js';
@@ -5,6 +6,7 @@ import type { Flow } from '../flows/flow.js';
 import { coerceError } from '../lib/errors.js';
 import { systemClock } from '../lib/sleep.js';
 import { withTimeout } from '../lib/with-timeout.js';
+import { unwritableReason } from '../lib/writable-dir.js';
 import type { Logger } from '../logging/logger.js';
 import { createRedis } from '../redis/connection.js';
 import { decisionsKey } from '../redis/keys.js';
@@ -17,13 +19,16 @@ import { RedisQueueDepthSource } from '../scaler/queue-depth.js';
 import { Scaler } from '../scaler/scaler.js';
 import { WorkerPool } from '../scaler/worker-pool.js';
 import { HttpServer } from '../http/server.js';
-import { AlertMonitor, alertWindowMs } from '../alerts/alert-monitor.js';
-import { OutcomeWindow } from '../shared/outcome-window.js';
+import { AlertMonitor } from '../alerts/alert-monitor.js';
+import { RedisAlertLedger } from '../alerts/alert-ledger.js';
+import { poolName } from '../cluster/pool-membership.js';
+import { PoolHistoryReader } from '../history/history-reader.js';
+import { PoolHistoryWriter } from '../history/history-writer.js';
 import { ArtifactSweeper } from '../workers/artifact-sweeper.js';
 import { ServiceEvents } from '../shared/events.js';
 import { startCapacity } from './capacity-wiring.js';
 import { createWorkerUnit, MAX_STALLED_COUNT } from './unit-factory.js';
-import { DRAIN_RATE_WINDOW_MS, LiveStatusSource } from './redis-status-source.js';
+import { LiveStatusSource } from './redis-status-source.js';
 import { clusterOf, instanceCapacityOf } from './cluster-wiring.js';
 
 /** Longest wait for one component (but the workers) to stop. */
@@ -101,6 +106,15 @@ export class Service {
         else redis.disconnect();
       },
     });
+
+    // Screenshots of failing attempts go there: a folder it cannot write is said now, loudly.
+    const artifactsProblem = await unwritableReason(config.artifactsDir);
+    if (artifactsProblem) {
+      log.error(
+        `pasta de artefatos ${path.resolve(config.artifactsDir)} não é gravável: screenshots de falhas não serão salvos (${artifactsProblem}); ` +
+          'dê a pasta ao usuário do serviço ou use um volume nomeado (docker-compose.yml)',
+      );
+    }
 
     const queues = config.queues.map(
       (q) => new Queue(q.name, { connection: redis, prefix: config.redis.prefix, skipVersionCheck: true }),
@@ -182,7 +196,10 @@ export class Service {
       equilibriumLogLevel: config.scaler.equilibriumLogLevel,
       clock: systemClock,
     });
+    // The instance that reports the pool's decisions also reports its alerts (alone, or first live by id).
+    let reporting = false;
     scaler.on('evaluated', (plans, _depths, reporter) => {
+      reporting = reporter;
       if (!reporter) return; // every instance makes the same global decision; one counts it
       for (const p of plans) {
         if (p.action === 'hold') continue;
@@ -198,16 +215,30 @@ export class Service {
     // Finished jobs change the backlog: evaluate soon so scale-down need not wait for the tick.
     this.events.on('job-finished', () => scaler.nudge());
     capacity.monitor.on('changed', () => scaler.nudge());
-    // One window for the dashboard's last minute, the deadline estimate's drain rate and the
-    // alerts' longest failure-ratio window.
-    const outcomes = new OutcomeWindow({
-      events: this.events,
-      keepMs: Math.max(60_000, DRAIN_RATE_WINDOW_MS, alertWindowMs(config.alerts)),
-    });
-    outcomes.start();
-    this.#started.push({ name: 'outcomes', stop: () => Promise.resolve(outcomes.close()) });
     // The bridge starts after Redis answers; until then no queue is stuck.
     const bridgeRef: { current?: Bridge } = {};
+    // The pool's history in Redis: this instance writes its share (from the start: jobs finished
+    // while Redis is away are written when it answers); the dashboard, the deadline estimate and
+    // the alerts read the sum over every instance.
+    const queueNames = config.queues.map((q) => q.name);
+    const historyWriter = new PoolHistoryWriter({
+      redis,
+      prefix: config.redis.prefix,
+      queues: queueNames,
+      instanceId: self.id,
+      events: this.events,
+      gauges: (queue) => ({
+        pending: scaler.lastDepths.find((d) => d.queue === queue)?.pending ?? 0,
+        workers: pool.counts(queue).live,
+        bridgeStuckSeconds: bridgeRef.current?.stuck().find((b) => b.queue === queue)?.seconds ?? 0,
+      }),
+      retentionMs: config.metrics.retentionDays * 86_400_000,
+      logger: log.child({ component: 'history' }),
+    });
+    historyWriter.start();
+    // Stopped after the workers and the bridge: their last events are written.
+    this.#started.push({ name: 'history', stop: () => historyWriter.close() });
+    const poolHistory = new PoolHistoryReader({ redis, prefix: config.redis.prefix, queues: queueNames });
     const status = new LiveStatusSource({
       config,
       redis,
@@ -215,7 +246,7 @@ export class Service {
       pool,
       scaler,
       history,
-      outcomes,
+      poolHistory,
       instanceId: self.id,
       instanceCapacity,
       poolSnapshot: () => cluster.snapshot(),
@@ -231,7 +262,7 @@ export class Service {
         logger: log.child({ component: 'http' }),
         status,
         events: this.events,
-        outcomes,
+        history: poolHistory,
         queues,
         artifactsDir: config.artifactsDir,
       });
@@ -307,7 +338,14 @@ export class Service {
     const alerts = new AlertMonitor({
       config: config.alerts,
       status,
-      outcomes,
+      history: poolHistory,
+      // One ledger per pool: each breach is reported once, its cooldown kept across reporters.
+      ledger: new RedisAlertLedger({
+        redis,
+        key: `${config.redis.prefix}:rpa:alerts:${poolName(queueNames)}`,
+        ttlMs: Math.max(7 * 86_400_000, config.alerts.cooldownSeconds * 2000),
+      }),
+      reporter: () => reporting,
       logger: log.child({ component: 'alerts' }),
     });
     alerts.start();

@@ -26,20 +26,35 @@ function time(ms) {
   return new Date(ms).toLocaleTimeString('pt-BR', { hour: '2-digit', minute: '2-digit', second: '2-digit' });
 }
 
-/** Axis label: seconds only when the window is short. */
-function tick(ms) {
-  const w = chartWindow();
-  return w.until - w.since <= 15 * 60_000 ? time(ms) : time(ms).slice(0, 5);
+function dayTime(ms) {
+  const d = new Date(ms);
+  return `${d.toLocaleDateString('pt-BR', { day: '2-digit', month: '2-digit' })} ${time(ms).slice(0, 5)}`;
 }
 
-const RANGE_NAMES = { pico: 'desde o último pico', '5m': 'últimos 5 min', '1h': 'última hora', '24h': 'últimas 24 h' };
+/** Axis label: seconds only when the window is short, the day when it spans days. */
+function tick(ms) {
+  const w = chartWindow();
+  const span = w.until - w.since;
+  if (span > 26 * HOUR_MS) return dayTime(ms);
+  return span <= 15 * 60_000 ? time(ms) : time(ms).slice(0, 5);
+}
+
+const RANGE_NAMES = {
+  pico: 'desde o último pico',
+  '5m': 'últimos 5 min',
+  '1h': 'última hora',
+  '24h': 'últimas 24 h',
+  '7d': 'últimos 7 dias',
+};
 
 function renderWindow() {
   const w = chartWindow();
   const range = state.dashboard?.range ?? state.range;
   const span = Math.max(1, Math.round((w.until - w.since) / 60_000));
+  const at = w.until - w.since > 26 * HOUR_MS ? dayTime : time;
+  const step = state.dashboard?.stepMs > 60_000 ? `, pontos de ${Math.round(state.dashboard.stepMs / 60_000)} min` : '';
   document.getElementById('window').textContent = state.dashboard
-    ? `${RANGE_NAMES[range] ?? range}: ${time(w.since)} – ${w.live ? 'agora' : time(w.until)} (${span} min)`
+    ? `${RANGE_NAMES[range] ?? range}: ${at(w.since)} – ${w.live ? 'agora' : at(w.until)} (${span} min${step})`
     : '';
 }
 
@@ -171,7 +186,7 @@ function render() {
   renderKpis();
   renderWindow();
   renderScheduling();
-  renderInstances(state.status);
+  renderInstances(state.status, state.dashboard);
   for (const q of state.status.queues) {
     const view = queueView(q.name);
     renderState(view, q);

@@ -10,6 +10,7 @@ import { Deployment } from 'kubernetes-models/apps/v1';
 import { Secret, Service as KubeService } from 'kubernetes-models/v1';
 import { PodDisruptionBudget } from 'kubernetes-models/policy/v1';
 import { ScaledObject, TriggerAuthentication } from '@kubernetes-models/keda/keda.sh/v1alpha1';
+import { PrometheusRule } from '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1/PrometheusRule';
 import { parseAllDocuments } from 'yaml';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Service } from '../../../src/service/service.js';
@@ -43,6 +44,7 @@ const MODELS: Record<string, new (data: never) => { validate(): void }> = {
   'policy/v1/PodDisruptionBudget': PodDisruptionBudget,
   'keda.sh/v1alpha1/ScaledObject': ScaledObject,
   'keda.sh/v1alpha1/TriggerAuthentication': TriggerAuthentication,
+  'monitoring.coreos.com/v1/PrometheusRule': PrometheusRule,
 };
 
 /** KEDA's valueLocation is a GJSON path; ours is a plain dotted key, read the same way here. */
@@ -54,9 +56,17 @@ describe('deploy/kubernetes', () => {
   const all = manifests();
   const byKind = (kind: string) => all.filter((m) => m.doc.kind === kind).map((m) => m.doc);
 
-  it('has a Deployment, a Service, a PodDisruptionBudget, a ScaledObject and its TriggerAuthentication, each valid', () => {
+  it('has a Deployment, a Service, a PodDisruptionBudget, a ScaledObject and its TriggerAuthentication, a PrometheusRule, each valid', () => {
     expect(all.map((m) => m.doc.kind).sort()).toEqual(
-      ['Deployment', 'PodDisruptionBudget', 'ScaledObject', 'Secret', 'Service', 'TriggerAuthentication'].sort(),
+      [
+        'Deployment',
+        'PodDisruptionBudget',
+        'PrometheusRule',
+        'ScaledObject',
+        'Secret',
+        'Service',
+        'TriggerAuthentication',
+      ].sort(),
     );
     for (const { file, doc } of all) {
       const Model = MODELS[`${doc.apiVersion}/${doc.kind}`];
@@ -66,6 +76,8 @@ describe('deploy/kubernetes', () => {
     // A broken manifest does fail: the check can fail.
     const broken = { ...byKind('Deployment')[0], spec: { replicas: 'three' } };
     expect(() => new Deployment(broken as never).validate()).toThrow();
+    const brokenRule = { ...byKind('PrometheusRule')[0], spec: { groups: [{ name: 'x', rules: [{ alert: 'A' }] }] } };
+    expect(() => new PrometheusRule(brokenRule as never).validate()).toThrow();
   });
 
   it('grants a longer termination grace than the service’s own shutdown bound, and scales the right target', () => {

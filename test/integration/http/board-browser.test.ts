@@ -2,7 +2,7 @@ import { Queue, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import { chromium, type Browser } from 'playwright';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { outcomeWindowFor } from '../../helpers/outcomes.js';
+import { EventPoolHistory } from '../../helpers/pool-history.js';
 import { HttpServer } from '../../../src/http/server.js';
 import { ServiceEvents } from '../../../src/shared/events.js';
 import { requiredChromiumArgs, resolveExecutablePath } from '../../../src/workers/browser-launch.js';
@@ -46,7 +46,7 @@ describe('Bull Board in a real browser, behind the security headers and the cros
       status: new FakeStatusSource([queueStatus('conferencia')]),
       ...(() => {
         const events = new ServiceEvents();
-        return { events, outcomes: outcomeWindowFor(events) };
+        return { events, history: new EventPoolHistory(events, ['conferencia', 'emissao']) };
       })(),
       queues: [queue],
       artifactsDir: 'artifacts',

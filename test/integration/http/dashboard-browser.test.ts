@@ -6,13 +6,13 @@ import { Queue, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import { chromium, type Browser, type Locator, type Page } from 'playwright';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { outcomeWindowFor } from '../../helpers/outcomes.js';
 import type { DashboardData } from '../../../src/http/dashboard-routes.js';
 import { HttpServer } from '../../../src/http/server.js';
 import type { DecisionRecord } from '../../../src/shared/decision-record.js';
 import { ServiceEvents } from '../../../src/shared/events.js';
 import type { CapacityStatus, QueueStatus, ServiceStatus, StatusSource } from '../../../src/shared/status.js';
 import { requiredChromiumArgs, resolveExecutablePath } from '../../../src/workers/browser-launch.js';
+import { redisPoolHistory } from '../../helpers/pool-history.js';
 import { processesWithEnv } from '../../helpers/processes.js';
 import { captureLogger } from '../../helpers/capture-logger.js';
 import { queueStatus } from '../../helpers/fake-status.js';
@@ -180,24 +180,27 @@ async function chartFacts(canvas: Locator, rgb: readonly number[]): Promise<{ po
  * Fails when a chart is empty while the server has data for it: every chart with data must hold
  * points and show them inside its plot area (a lone minute is a dot of ~12 pixels).
  */
-async function expectChartsShowData(page: Page, url: string, range: string): Promise<void> {
+async function expectChartsShowData(page: Page, url: string, range: string): Promise<DashboardData> {
   const data = (await (await page.request.get(`${url}/api/dashboard?range=${range}`)).json()) as DashboardData;
   for (const [queue, history] of Object.entries(data.queues)) {
     const section = page.locator(`section.queue[data-queue="${queue}"]`);
     const load = await chartFacts(section.locator('canvas.chart-load'), LINE_RGB.load);
     const rate = await chartFacts(section.locator('canvas.chart-rate'), LINE_RGB.rate);
     const time = await chartFacts(section.locator('canvas.chart-time'), LINE_RGB.time);
-    if (history.decisions.length > 0) {
+    // Up to a day the load chart draws the decisions; over 7 days each hour's peak from the history.
+    const loadFromPoints = data.stepMs >= 3_600_000 && history.points.some((p) => p.pendingMax > 0);
+    if (history.decisions.length > 0 || loadFromPoints) {
       expect(load.points[0], `${queue}: pending chart empty while decisions exist`).toBeGreaterThan(0);
       expect(load.inked, `${queue}: pending line not drawn`).toBeGreaterThan(8);
     }
-    if (history.minutes.some((m) => m.completed > 0)) {
+    if (history.points.some((m) => m.completed > 0)) {
       expect(rate.points[0], `${queue}: completions chart empty while completions exist`).toBeGreaterThan(0);
       expect(rate.inked, `${queue}: completions not drawn`).toBeGreaterThan(8);
       expect(time.points[0], `${queue}: job-time chart empty while job times exist`).toBeGreaterThan(0);
       expect(time.inked, `${queue}: job-time line not drawn`).toBeGreaterThan(8);
     }
   }
+  return data;
 }
 
 describe('dashboard and Bull Board in Chromium', () => {
@@ -214,6 +217,10 @@ describe('dashboard and Bull Board in Chromium', () => {
   let server: HttpServer;
   let url: string;
   let browser: Browser | undefined;
+  /** What this "instance" reports as pending for conferencia (the 7-day chart's hourly peaks). */
+  let conferenciaPending = 0;
+  let pool: ReturnType<typeof redisPoolHistory>;
+  let past: ReturnType<typeof redisPoolHistory>;
 
   beforeAll(async () => {
     await fs.mkdir(OUT_DIR, { recursive: true });
@@ -252,12 +259,42 @@ describe('dashboard and Bull Board in Chromium', () => {
 
     status = new QueueBackedStatus([conferencia, emissao]);
     const { logger } = captureLogger();
+    // The pool history in Redis, as the service writes it; and three days ago, one busy hour by
+    // another instance (the 7-day range shows both).
+    pool = redisPoolHistory(events, {
+      prefix,
+      queues: ['conferencia', 'emissao'],
+      gauges: (queue) => ({
+        pending: queue === 'conferencia' ? conferenciaPending : 0,
+        workers: 1,
+        bridgeStuckSeconds: 0,
+      }),
+    });
+    const pastEvents = new ServiceEvents();
+    const threeDaysAgo = Date.now() - 3 * 86_400_000;
+    past = redisPoolHistory(pastEvents, {
+      prefix,
+      queues: ['conferencia', 'emissao'],
+      instanceId: 'maq-antiga',
+      clock: () => threeDaysAgo,
+      gauges: () => ({ pending: 400, workers: 4, bridgeStuckSeconds: 0 }),
+    });
+    for (let i = 0; i < 240; i++) {
+      pastEvents.emit('job-finished', {
+        queue: 'conferencia',
+        worker: 'Worker-conferencia-1',
+        outcome: i % 40 === 0 ? 'retry' : 'ok',
+        durationMs: 800 + (i % 10) * 100,
+      });
+    }
+    await past.flush();
+    await past.writer.close();
     server = new HttpServer({
       config: httpTestConfig({ auth: AUTH }),
       logger,
       status,
       events,
-      outcomes: outcomeWindowFor(events),
+      history: pool.history,
       queues: [conferencia, emissao],
       artifactsDir,
     });
@@ -269,6 +306,8 @@ describe('dashboard and Bull Board in Chromium', () => {
     await browser?.close().catch(() => undefined);
     for (const w of workers) await w.close();
     await server?.close();
+    await pool?.close();
+    await past?.close();
     for (const q of [conferencia, emissao]) await q?.close();
     await deleteKeys(redis, `${prefix}:*`);
     redis.disconnect();
@@ -322,6 +361,7 @@ describe('dashboard and Bull Board in Chromium', () => {
     await emissao.add('emissao', { fail: true }, { attempts: 1 });
     await emissao.addBulk(Array.from({ length: 3 }, (_, i) => ({ name: 'emissao', data: { i, sleepMs: 300 } })));
     // conferencia: 20 jobs that finish, then 231 held: one busy worker, 230 waiting.
+    conferenciaPending = 230;
     await conferencia.addBulk([
       ...Array.from({ length: QUICK_JOBS }, (_, i) => ({ name: 'conferencia', data: { i, sleepMs: 50 + i * 20 } })),
       ...Array.from({ length: HELD_JOBS }, (_, i) => ({ name: 'conferencia', data: { i, hold: true } })),
@@ -404,15 +444,37 @@ describe('dashboard and Bull Board in Chromium', () => {
     await page.screenshot({ path: path.join(OUT_DIR, 'dashboard-mid-burst.png'), fullPage: true });
     expect(problems).toEqual([]);
 
-    // The range control: the last 5 min and 24 h redraw from the server, with data still drawn.
+    // The range control: the last 5 min, 24 h and 7 days redraw from the server, with data still drawn.
     for (const [range, text] of [
       ['5m', /^últimos 5 min: .* \(5 min\)$/],
-      ['24h', /^últimas 24 h: .* \(1440 min\)$/],
+      ['24h', /^últimas 24 h: .* \(1440 min, pontos de 10 min\)$/],
+      ['7d', /^últimos 7 dias: \d\d\/\d\d \d\d:\d\d – agora \(10080 min, pontos de 60 min\)$/],
       ['pico', /^desde o último pico: /],
     ] as const) {
       await page.locator(`#range button[data-range="${range}"]`).click();
       await expect.poll(() => page.locator('#window').textContent(), poll).toMatch(text);
-      await expectChartsShowData(page, url, range);
+      const data = await expectChartsShowData(page, url, range);
+      if (range !== '7d') continue;
+      // A week: the busy hour three days ago and this one, from two instances, per hour.
+      const points = data.queues.conferencia?.points ?? [];
+      expect(points.length).toBeGreaterThanOrEqual(2);
+      expect(points[0]).toMatchObject({ completed: 234, failed: 6, retried: 6, pendingMax: 400, workersMax: 4 });
+      expect(data.instances['maq-antiga']).toEqual({ completed: 234, failed: 6 });
+      // The hour being written is at most 10 s behind.
+      await expect
+        .poll(async () => {
+          const now = (await (await page.request.get(`${url}/api/dashboard?range=7d`)).json()) as DashboardData;
+          return now.instances['maq-a']?.completed ?? 0;
+        }, poll)
+        .toBeGreaterThanOrEqual(QUICK_JOBS);
+      await expect
+        .poll(() => confSection.locator('.rate-caption').textContent(), poll)
+        .toBe('Concluídos e falhas por minuto (média por hora)');
+      await expect
+        .poll(() => page.locator('#instances-gone').textContent(), poll)
+        .toContain('maq-antiga: 234 concluído(s)');
+      await page.screenshot({ path: path.join(OUT_DIR, 'dashboard-7d.png'), fullPage: true });
+      expect(problems).toEqual([]);
     }
 
     // --- end: the held jobs run, the scaler winds down ---

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { outcomeWindowFor } from '../../helpers/outcomes.js';
+import { EventPoolHistory } from '../../helpers/pool-history.js';
 import { HttpServer } from '../../../src/http/server.js';
 import { ServiceEvents } from '../../../src/shared/events.js';
 import { captureLogger } from '../../helpers/capture-logger.js';
@@ -51,7 +51,7 @@ async function startServer(opts: { auth?: { user: string; password: string }; st
     status,
     ...(() => {
       const events = new ServiceEvents();
-      return { events, outcomes: outcomeWindowFor(events) };
+      return { events, history: new EventPoolHistory(events, ['conferencia', 'emissao']) };
     })(),
     queues: [queue],
     artifactsDir,

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { Queue, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { outcomeWindowFor } from '../../helpers/outcomes.js';
+import { EventPoolHistory, redisPoolHistory } from '../../helpers/pool-history.js';
 import { HttpServer } from '../../../src/http/server.js';
 import { ServiceEvents } from '../../../src/shared/events.js';
 import { artifactBase } from '../../../src/workers/artifacts.js';
@@ -52,18 +52,21 @@ async function startServer(opts: {
   const status = opts.status ?? new FakeStatusSource([queueStatus('conferencia'), queueStatus('emissao')]);
   const events = opts.events ?? new ServiceEvents();
   const { logger, lines } = captureLogger();
+  // The real pool history in Redis, written by this "instance" from the events.
+  const pool = redisPoolHistory(events, { prefix: uniqueName(prefix), queues: ['conferencia', 'emissao'] });
+  cleanups.push(() => pool.close());
   const server = new HttpServer({
     config: httpTestConfig({ host: opts.host ?? '127.0.0.1', auth: opts.auth ?? { user: '', password: '' } }),
     logger,
     status,
     events,
-    outcomes: outcomeWindowFor(events),
+    history: pool.history,
     queues,
     artifactsDir,
   });
   cleanups.push(() => server.close());
   const { url } = await server.start();
-  return { server, url, status, events, lines };
+  return { server, url, status, events, lines, pool };
 }
 
 async function promtoolCheck(text: string): Promise<{ code: number | null; output: string }> {
@@ -141,7 +144,7 @@ describe('HttpServer auth', () => {
         status: new FakeStatusSource(),
         ...(() => {
           const events = new ServiceEvents();
-          return { events, outcomes: outcomeWindowFor(events) };
+          return { events, history: new EventPoolHistory(events, ['conferencia', 'emissao']) };
         })(),
         queues: [],
         artifactsDir,
@@ -372,6 +375,29 @@ describe('HttpServer /metrics', () => {
     has('rpa_job_duration_seconds_count{queue="conferencia",outcome="ok"} 1');
     has('rpa_job_duration_seconds_bucket{le="2",queue="conferencia",outcome="ok"} 1');
     has('rpa_job_duration_seconds_bucket{le="30",queue="conferencia",outcome="error"} 0');
+    // Buckets for browser jobs: 100 ms to 5 min, finest where conferência and emissão land (0.3–3 s).
+    const les = [
+      ...text.matchAll(/^rpa_job_duration_seconds_bucket\{le="([^"]+)",queue="conferencia",outcome="ok"\}/gm),
+    ];
+    expect(les.map((m) => m[1])).toEqual([
+      '0.1',
+      '0.25',
+      '0.5',
+      '0.75',
+      '1',
+      '1.5',
+      '2',
+      '3',
+      '5',
+      '7.5',
+      '10',
+      '15',
+      '30',
+      '60',
+      '120',
+      '300',
+      '+Inf',
+    ]);
     has('rpa_scaling_events_total{queue="conferencia",direction="up"} 1');
     has('rpa_scaling_events_total{queue="conferencia",direction="down"} 1');
     has('rpa_bridged_items_total{queue="emissao"} 3');
@@ -517,11 +543,12 @@ describe('HttpServer dashboard data', () => {
         reason: 'new',
       },
     ];
-    const { url, events } = await startServer({ status });
+    const { url, events, pool } = await startServer({ status });
     for (let i = 0; i < 3; i++) {
       events.emit('job-finished', { queue: 'conferencia', worker: 'w', outcome: 'ok', durationMs: 1 });
     }
     events.emit('job-finished', { queue: 'conferencia', worker: 'w', outcome: 'retry', durationMs: 1 });
+    await pool.flush();
     const body = (await (await fetch(`${url}/api/dashboard`)).json()) as {
       decisions: { reason: string }[];
       lastMinute: Record<string, { completed: number; failed: number }>;

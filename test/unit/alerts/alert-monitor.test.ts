@@ -1,13 +1,14 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { outcomeWindowFor } from '../../helpers/outcomes.js';
 import { AlertMonitor } from '../../../src/alerts/alert-monitor.js';
+import { LocalAlertLedger } from '../../../src/alerts/alert-ledger.js';
 import { postAlert, type AlertPayload } from '../../../src/alerts/webhook.js';
 import type { AlertRule, AppConfig } from '../../../src/config/types.js';
 import { ServiceEvents } from '../../../src/shared/events.js';
 import { captureLogger } from '../../helpers/capture-logger.js';
 import { FakeStatusSource, queueStatus } from '../../helpers/fake-status.js';
+import { EventPoolHistory } from '../../helpers/pool-history.js';
 import { waitFor } from '../../helpers/wait.js';
 
 /** A local webhook receiver: keeps every JSON body POSTed to it. */
@@ -40,16 +41,25 @@ afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
 
-function monitorWith(config: AppConfig['alerts'], status: FakeStatusSource, start = 1_000_000) {
+const QUEUES = ['conferencia', 'emissao', 'q'];
+
+function monitorWith(
+  config: AppConfig['alerts'],
+  status: FakeStatusSource,
+  start = 1_000_000,
+  extra: Partial<ConstructorParameters<typeof AlertMonitor>[0]> = {},
+) {
   let now = start;
   const events = new ServiceEvents();
   const { logger, lines } = captureLogger();
   const clock = (): number => now;
-  const monitor = new AlertMonitor({ config, status, outcomes: outcomeWindowFor(events, clock), logger, clock });
+  const history = new EventPoolHistory(events, QUEUES, clock);
+  const monitor = new AlertMonitor({ config, status, history, logger, clock, ...extra });
   cleanups.push(() => monitor.close());
   return {
     monitor,
     events,
+    history,
     lines,
     advance(ms: number) {
       now += ms;
@@ -203,7 +213,7 @@ describe('AlertMonitor', () => {
     const monitor = new AlertMonitor({
       config: alertsConfig([rule], { webhookUrl: `http://127.0.0.1:${(silent.address() as AddressInfo).port}/` }),
       status,
-      outcomes: outcomeWindowFor(events),
+      history: new EventPoolHistory(events, QUEUES),
       logger,
       webhookTimeoutMs: 200,
     });
@@ -233,7 +243,7 @@ describe('AlertMonitor', () => {
     const monitor = new AlertMonitor({
       config: { ...alertsConfig([rule]), evaluateSeconds: 0.05 },
       status,
-      outcomes: outcomeWindowFor(events),
+      history: new EventPoolHistory(events, QUEUES),
       logger,
     });
     monitor.start();
@@ -251,9 +261,10 @@ describe('AlertMonitor', () => {
     const rule: AlertRule = { name: 'ponte', kind: 'bridgeStuckAbove', queue: '', threshold: 120, forSeconds: 0 };
     const t = monitorWith(alertsConfig([rule]), status);
     expect(await t.monitor.evaluate()).toEqual([]);
-    status.queues = [queueStatus('conferencia', { bridgeStuckSeconds: 60 }), queueStatus('emissao')];
+    // The pool's worst bridge (any instance's), from the history.
+    t.history.stuck = { conferencia: 60 };
     expect(await t.monitor.evaluate()).toEqual([]);
-    status.queues = [queueStatus('conferencia', { bridgeStuckSeconds: 180 }), queueStatus('emissao')];
+    t.history.stuck = { conferencia: 180, emissao: 30 };
     const fired = await t.monitor.evaluate();
     expect(fired).toMatchObject([{ rule: 'ponte', kind: 'bridgeStuckAbove', value: 180 }]);
     expect(t.alertLines()[0]?.message).toContain('ponte da fila conferencia parada há 180s');
@@ -286,6 +297,47 @@ describe('AlertMonitor: an invalid list nearing its bound', () => {
     const fired = await t.monitor.evaluate();
     expect(fired).toMatchObject([{ rule: 'invalidos', kind: 'invalidListFillAbove', value: 0.85 }]);
     expect(t.alertLines()[0]?.message).toContain('lista de inválidos da fila emissao em 85% do limite');
+  });
+});
+
+describe('AlertMonitor: one report per pool', () => {
+  it('evaluates nothing while another instance reports, and takes over with the shared ledger', async () => {
+    const status = new FakeStatusSource([queueStatus('q', { workers: 5 })]);
+    const rule: AlertRule = { name: 'w', kind: 'workersAbove', queue: 'q', threshold: 1, forSeconds: 0 };
+    const ledger = new LocalAlertLedger();
+    let aReports = true;
+    const a = monitorWith(alertsConfig([rule], { cooldownSeconds: 60 }), status, 1_000_000, {
+      ledger,
+      reporter: () => aReports,
+    });
+    const b = monitorWith(alertsConfig([rule], { cooldownSeconds: 60 }), status, 1_000_000, {
+      ledger,
+      reporter: () => !aReports,
+    });
+    expect(await a.monitor.evaluate()).toHaveLength(1);
+    const calls = status.statusCalls;
+    expect(await b.monitor.evaluate()).toEqual([]);
+    expect(status.statusCalls).toBe(calls); // not the reporter: reads nothing
+    // b takes over inside the cooldown a started: silent until it ends.
+    aReports = false;
+    b.advance(30_000);
+    expect(await b.monitor.evaluate()).toEqual([]);
+    b.advance(30_000);
+    expect(await b.monitor.evaluate()).toHaveLength(1);
+    expect(a.alertLines().length + b.alertLines().length).toBe(2);
+  });
+
+  it('keeps a sustained breach running across a change of reporter', async () => {
+    const status = new FakeStatusSource([queueStatus('q', { pending: 500 })]);
+    const rule: AlertRule = { name: 'backlog', kind: 'backlogAbove', queue: 'q', threshold: 300, forSeconds: 120 };
+    const ledger = new LocalAlertLedger();
+    const a = monitorWith(alertsConfig([rule]), status, 1_000_000, { ledger });
+    const b = monitorWith(alertsConfig([rule]), status, 1_000_000, { ledger });
+    expect(await a.monitor.evaluate()).toEqual([]);
+    b.advance(120_000);
+    const fired = await b.monitor.evaluate();
+    expect(fired.map((f) => f.rule)).toEqual(['backlog']);
+    expect(fired[0]?.message).toContain('há 120s');
   });
 });
 

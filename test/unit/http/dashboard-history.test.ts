@@ -1,9 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { decisionRows, thinDecisions } from '../../../src/http/decision-rows.js';
-import { JobMinutes, quantile } from '../../../src/http/job-minutes.js';
 import { burstWindow, parseRange, rangeWindow } from '../../../src/http/time-range.js';
 import type { DecisionRecord } from '../../../src/shared/decision-record.js';
-import { ServiceEvents } from '../../../src/shared/events.js';
 
 function d(at: number, current: number, target: number, pending = 0): DecisionRecord {
   const action = target > current ? 'up' : target < current ? 'down' : 'hold';
@@ -90,46 +88,10 @@ describe('time ranges', () => {
     expect(burstWindow([busy(now + 60_000)], now)).toEqual({ sinceMs: now - 3_600_000, untilMs: now });
   });
 
-  it('gives fixed windows for 5 min, 1 h and 24 h', () => {
+  it('gives fixed windows for 5 min, 1 h, 24 h and 7 days', () => {
     expect(rangeWindow('5m', now, [])).toEqual({ sinceMs: now - 300_000, untilMs: now });
+    expect(parseRange('7d')).toBe('7d');
+    expect(rangeWindow('7d', now, [])).toEqual({ sinceMs: now - 7 * 86_400_000, untilMs: now });
     expect(rangeWindow('24h', now, [busy(now - 1000)])).toEqual({ sinceMs: now - 86_400_000, untilMs: now });
-  });
-});
-
-describe('JobMinutes', () => {
-  it('counts completions and failures per minute with job-time percentiles', () => {
-    let now = 60_000 * 100;
-    const events = new ServiceEvents();
-    const minutes = new JobMinutes({ events, clock: () => now });
-    minutes.start();
-    for (let i = 1; i <= 100; i++)
-      events.emit('job-finished', { queue: 'q', worker: 'w', outcome: 'ok', durationMs: i });
-    events.emit('job-finished', { queue: 'q', worker: 'w', outcome: 'retry', durationMs: 1000 });
-    now += 60_000;
-    events.emit('job-finished', { queue: 'q', worker: 'w', outcome: 'error', durationMs: 5 });
-    minutes.close();
-    events.emit('job-finished', { queue: 'q', worker: 'w', outcome: 'ok', durationMs: 5 });
-    expect(minutes.points('q', 0)).toEqual([
-      { at: 6_000_000, completed: 100, failed: 1, p50Ms: 51, p90Ms: 91, p99Ms: 100 },
-      { at: 6_060_000, completed: 0, failed: 1, p50Ms: 5, p90Ms: 5, p99Ms: 5 },
-    ]);
-    expect(minutes.points('q', 6_060_000).length).toBe(1);
-    expect(minutes.points('other', 0)).toEqual([]);
-  });
-
-  it('forgets minutes older than keepMs and bounds the samples per minute', () => {
-    let now = 0;
-    const events = new ServiceEvents();
-    const minutes = new JobMinutes({ events, clock: () => now, keepMs: 120_000, samplesPerMinute: 5 });
-    for (let i = 0; i < 50; i++) minutes.record({ queue: 'q', worker: 'w', outcome: 'ok', durationMs: i }, now);
-    expect(minutes.points('q', 0)[0]?.completed).toBe(50);
-    now = 10 * 60_000;
-    expect(minutes.points('q', 0)).toEqual([]);
-  });
-
-  it('takes quantiles by nearest rank', () => {
-    expect(quantile([], 0.5)).toBe(0);
-    expect(quantile([1, 2, 3, 4], 0.5)).toBe(2);
-    expect(quantile([1, 2, 3, 4], 0.99)).toBe(4);
   });
 });
