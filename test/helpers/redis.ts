@@ -19,6 +19,23 @@ export function sharedRedisConfig(overrides: Partial<PlainRedisConfig> = {}): Pl
   };
 }
 
+/**
+ * Databases of the shared Redis that tests use as a whole (the seed's fixed `fila:conferencia`
+ * names, or every key of a database read back), one per test file so files running at the same
+ * time never meet. The demo test takes an empty one of {@link DEMO_DBS}, which no file here uses.
+ */
+export const TEST_DBS = {
+  scaling: 2,
+  workerKilled: 3,
+  multiInstance: 4, // three-instances and bridge-takeover: each with its own random prefix
+  kubernetes: 5,
+  poolHistory: 6,
+  capacityService: 7,
+} as const;
+
+/** Where the demo test looks for an empty database (none of {@link TEST_DBS}). */
+export const DEMO_DBS: readonly number[] = [9, 10, 11, 12, 13, 14, 15, 8];
+
 /** A random name for test queues and lists, so tests never see each other's keys. */
 export function uniqueName(tag = 't'): string {
   return `${tag}-${randomUUID().slice(0, 8)}`;

@@ -7,12 +7,12 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { PoolMembership } from '../../../src/cluster/pool-membership.js';
 import { Service } from '../../../src/service/service.js';
 import { memoryLogger } from '../../helpers/memory-logger.js';
-import { deleteKeys, sharedRedisConfig, uniqueName } from '../../helpers/redis.js';
+import { deleteKeys, sharedRedisConfig, uniqueName, TEST_DBS } from '../../helpers/redis.js';
 import { serviceConfig } from '../../helpers/service-config.js';
 import { waitFor } from '../../helpers/wait.js';
 
 // The cluster tests' database; each test has its own prefix (one pool per prefix and queue set).
-const DB = 4;
+const DB = TEST_DBS.multiInstance;
 
 describe('bridge takeover', () => {
   const queue = uniqueName('adopt');

@@ -12,14 +12,14 @@ import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DashboardData } from '../../../src/http/dashboard-routes.js';
-import { deleteKeys, freePort, sharedRedisConfig, uniqueName } from '../../helpers/redis.js';
+import { deleteKeys, freePort, sharedRedisConfig, uniqueName, TEST_DBS } from '../../helpers/redis.js';
 import { ServiceProcess, tempDir } from '../../helpers/service-process.js';
 import { waitFor } from '../../helpers/wait.js';
 
 const IDS = ['maq-a', 'maq-b', 'maq-c'] as const;
 // This file owns Redis database 6 (the decision stream has a fixed name there); its keys are
 // under a prefix of its own.
-const DB = 6;
+const DB = TEST_DBS.poolHistory;
 const PER_QUEUE = 600;
 
 describe('pool history across three instances and a restart', () => {

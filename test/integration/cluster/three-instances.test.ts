@@ -10,14 +10,14 @@ import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PoolMembership } from '../../../src/cluster/pool-membership.js';
-import { deleteKeys, freePort, sharedRedisConfig, uniqueName } from '../../helpers/redis.js';
+import { deleteKeys, freePort, sharedRedisConfig, uniqueName, TEST_DBS } from '../../helpers/redis.js';
 import { ServiceProcess, tempDir } from '../../helpers/service-process.js';
 import { waitFor } from '../../helpers/wait.js';
 
 const IDS = ['maq-a', 'maq-b', 'maq-c'] as const;
 // Redis database 4, under a prefix of its own (one pool per prefix and set of queues): the seed's
 // two queues (always configured) stay idle there.
-const DB = 4;
+const DB = TEST_DBS.multiInstance;
 const DEFAULT_QUEUES = ['conferencia', 'emissao'];
 // Enough for the rule to want more than the total cap for ~30 s at full speed.
 const PER_QUEUE = 800;

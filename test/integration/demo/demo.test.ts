@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { jobIdForPayloadId } from '../../../src/bridge/job-id.js';
 import { listProcesses } from '../../../src/workers/process-tree.js';
 import { isChromium } from '../../helpers/processes.js';
-import { freePort, sharedRedisConfig } from '../../helpers/redis.js';
+import { freePort, sharedRedisConfig, DEMO_DBS } from '../../helpers/redis.js';
 import { ServiceProcess, tempDir } from '../../helpers/service-process.js';
 import { FatalWaitError, waitFor } from '../../helpers/wait.js';
 
@@ -97,7 +97,7 @@ function baseEnv(): NodeJS.ProcessEnv {
 
 /** An empty Redis database of the shared server (the demo uses the real list names). */
 async function emptyDb(): Promise<number> {
-  for (const db of [9, 10, 11, 12, 13, 14, 15, 8]) {
+  for (const db of DEMO_DBS) {
     const redis = new Redis({ host, port, db });
     const size = await redis.dbsize();
     redis.disconnect();

@@ -15,13 +15,13 @@ import { parseAllDocuments } from 'yaml';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Service } from '../../../src/service/service.js';
 import { memoryLogger } from '../../helpers/memory-logger.js';
-import { deleteKeys, sharedRedisConfig, uniqueName } from '../../helpers/redis.js';
+import { deleteKeys, sharedRedisConfig, uniqueName, TEST_DBS } from '../../helpers/redis.js';
 import { serviceConfig } from '../../helpers/service-config.js';
 import { waitFor } from '../../helpers/wait.js';
 
 const DIR = path.resolve(import.meta.dirname, '../../../deploy/kubernetes');
 // This file owns Redis database 5 (the seed's two queues are always configured; they stay idle).
-const DB = 5;
+const DB = TEST_DBS.kubernetes;
 
 type Manifest = { apiVersion: string; kind: string; metadata: { name: string }; [k: string]: unknown };
 

@@ -3,12 +3,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Service } from '../../../src/service/service.js';
 import type { ServiceStatus } from '../../../src/shared/status.js';
 import { memoryLogger } from '../../helpers/memory-logger.js';
-import { deleteKeys } from '../../helpers/redis.js';
+import { deleteKeys, TEST_DBS } from '../../helpers/redis.js';
 import { serviceConfig } from '../../helpers/service-config.js';
 import { waitFor } from '../../helpers/wait.js';
 
 // This file owns Redis database 9 (the contract's real queue names); it deletes its keys after.
-const DB = 9;
+const DB = TEST_DBS.capacityService;
 
 let redis: Redis;
 

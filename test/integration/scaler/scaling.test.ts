@@ -4,9 +4,10 @@ import { Service } from '../../../src/service/service.js';
 import { memoryLogger } from '../../helpers/memory-logger.js';
 import { serviceConfig } from '../../helpers/service-config.js';
 import { waitFor } from '../../helpers/wait.js';
+import { TEST_DBS } from '../../helpers/redis.js';
 
 // This file owns Redis database 2 (it uses the contract's real queue names there).
-const DB = 2;
+const DB = TEST_DBS.scaling;
 const ESCALAR = /^\[ESCALAR\] (\w+): (\d+) jobs → criando (\d+) worker\(s\) \(total: (\d+) → (\d+)\)$/;
 const REDUZIR =
   /^\[REDUZIR\] (\w+): (\d+) jobs → (\d+) worker\(s\) em excesso \(total: (\d+) → (\d+)\)\. Workers finalizarão quando jobs terminarem\.$/;

@@ -5,9 +5,10 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ServiceProcess, tempDir } from '../../helpers/service-process.js';
 import { waitFor } from '../../helpers/wait.js';
+import { TEST_DBS } from '../../helpers/redis.js';
 
 // This file owns Redis database 3 (it uses the contract's real queue names there).
-const DB = 3;
+const DB = TEST_DBS.workerKilled;
 const host = process.env.REDIS_HOST ?? '127.0.0.1';
 const port = Number(process.env.REDIS_PORT ?? 6379);
 
