@@ -13,7 +13,7 @@
  */
 import fs from 'node:fs';
 import os from 'node:os';
-import { OwnCpu } from '../src/capacity/own-cpu.js';
+import { TreeCpu } from '../src/capacity/tree-cpu.js';
 import { parseProcStat } from '../src/capacity/cpu-signal.js';
 import { startPortal, DEMO_PASSWORD, DEMO_USER } from '../src/demo/portal/server.js';
 import type { Service } from '../src/service/service.js';
@@ -82,7 +82,7 @@ async function oneRun(ctx: BenchContext, portalUrl: string, variant: Variant): P
     { PORTAL_URL: portalUrl, RPA_USUARIO: DEMO_USER, RPA_SENHA: DEMO_PASSWORD },
   );
   const service: Service = await startService(ctx, config, {}, 120_000);
-  const own = new OwnCpu();
+  const own = new TreeCpu();
   let peakPss = 0;
   let peakWorkers = 0;
   const pool = service.pool;
@@ -100,7 +100,7 @@ async function oneRun(ctx: BenchContext, portalUrl: string, variant: Variant): P
   try {
     const finished = whenFinished(service, CONFERENCIA + EMISSAO);
     split = new CpuSplit();
-    const cpu0 = own.read();
+    const cpu0 = own.read().cpuSeconds;
     const m0 = machineCpu();
     const pushedAt = performance.now();
     const doc = (): string => String((docSeq += 1));
@@ -115,7 +115,7 @@ async function oneRun(ctx: BenchContext, portalUrl: string, variant: Variant): P
       Array.from({ length: EMISSAO }, () => JSON.stringify({ documento: doc(), tipo: 'certidao' })),
     );
     const doneAt = await finished;
-    const cpu1 = own.read();
+    const cpu1 = own.read().cpuSeconds;
     const m1 = machineCpu();
     await sample();
     const bySplit = split.seconds();

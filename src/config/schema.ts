@@ -114,7 +114,16 @@ export const schema = {
       default: true,
       env: 'CAPACITY_ENABLED',
     },
-    unitsPerCore: { doc: 'Worker units per core not used by other processes', format: positiveNumber, default: 1 },
+    unitCpuHalfLifeSeconds: {
+      doc: 'The measured CPU per busy unit follows the last this many busy unit-seconds (half-life)',
+      format: positiveNumber,
+      default: 30,
+    },
+    unitCpuMinBusySeconds: {
+      doc: 'Busy unit-seconds a queue needs before its CPU per unit bounds it',
+      format: positiveNumber,
+      default: 5,
+    },
     minUnits: { doc: 'Never fewer units than this, whatever the load', format: 'nat', default: 1 },
     maxUnits: { doc: "This instance's own ceiling of units (0 = none)", format: 'nat', default: 0 },
     maxCpuRatio: { doc: 'A sample at or above this CPU share is overloaded', format: ratio, default: 0.95 },

@@ -7,10 +7,11 @@ import type { Redis } from 'ioredis';
 import type { AppConfig, QueueConfig } from '../config/types.js';
 import { coerceError } from '../lib/errors.js';
 import type { Logger } from '../logging/logger.js';
+import { capacityLimitText, capacityLine, overloadText } from '../logging/scaling-lines.js';
 import type { CapacityBound, QueueLimits } from '../scaler/decide.js';
-import type { Capacity } from '../capacity/capacity.js';
 import { CapacityMonitor, systemLoadSources } from '../capacity/capacity-monitor.js';
 import { JobTimes } from '../capacity/job-times.js';
+import type { TrackedUnit } from '../capacity/unit-cpu.js';
 import type { ServiceEvents } from '../shared/events.js';
 import type { CapacityStatus } from '../shared/status.js';
 
@@ -19,6 +20,10 @@ export interface ServiceCapacity {
   readonly jobTimes: JobTimes;
   /** The scaler's capacity input; undefined with `capacity.enabled: false` (the plain rule). */
   readonly bound: () => CapacityBound | undefined;
+  /** This instance's units for its current mix of queues, as published to the pool; undefined when off. */
+  readonly published: () => CapacityBound | undefined;
+  /** Follows a unit's CPU (its browser tree and its busy time) from now until it closes. */
+  track(queue: string, unit: TrackedUnit): void;
   /** A queue's limits for the decision: the learned divisor only where `jobsPerWorker` is "auto". */
   queueLimits(queue: QueueConfig): QueueLimits;
   /** For /api/status and /metrics. */
@@ -29,7 +34,7 @@ export interface ServiceCapacity {
 export function startCapacity(deps: {
   readonly config: AppConfig;
   readonly redis: Redis;
-  readonly pool: { totalCounted(): number };
+  readonly pool: { counts(queue: string): { readonly counted: number } };
   readonly events: ServiceEvents;
   readonly logger: Logger;
 }): ServiceCapacity {
@@ -48,7 +53,7 @@ export function startCapacity(deps: {
   });
   const sources = systemLoadSources({
     browsers: () => ({ mb: [...browsers.values()].reduce((a, b) => a + b, 0), count: browsers.size }),
-    units: () => pool.totalCounted(),
+    units: () => Object.fromEntries(config.queues.map((q) => [q.name, pool.counts(q.name).counted])),
   });
   const monitor = new CapacityMonitor({ options: config.capacity, sources });
   const enabled = config.capacity.enabled;
@@ -57,7 +62,7 @@ export function startCapacity(deps: {
   monitor.on('changed', (c) => {
     const level = c.units !== loggedUnits ? 'info' : 'debug';
     loggedUnits = c.units;
-    logger.log(level, capacityLine(c, enabled), { capacity: c.units, reason: c.reason });
+    logger.log(level, capacityLine(c, enabled), { capacity: c.units, limit: c.limit.signal });
   });
   monitor.start();
   return {
@@ -66,15 +71,28 @@ export function startCapacity(deps: {
     bound: () => {
       const c = monitor.capacity;
       if (!enabled || !c) return undefined;
-      return { units: c.units, reason: c.reason, overloaded: c.overloaded, overloadReason: c.overloadReason };
+      return {
+        units: c.otherUnits,
+        limit: c.otherLimit,
+        ...(c.cpu ? { cpu: c.cpu } : {}),
+        overloaded: c.overloaded,
+        ...(c.overload ? { overload: c.overload } : {}),
+      };
     },
+    published: () => {
+      const c = monitor.capacity;
+      if (!enabled || !c) return undefined;
+      return { units: c.units, limit: c.limit, overloaded: c.overloaded };
+    },
+    track: (queue, unit) => sources.tracker.track(queue, unit),
     queueLimits: (q) => ({
       jobsPerWorker: q.jobsPerWorker,
       minWorkers: q.minWorkers,
       maxWorkers: q.maxWorkers,
       ...(q.autoDivisor && q.targetDrainSeconds ? { targetDrainSeconds: q.targetDrainSeconds } : {}),
+      ...(q.rateLimit ? { rateLimit: q.rateLimit } : {}),
     }),
-    status: () => capacityStatus(monitor, enabled, sources),
+    status: () => capacityStatus(monitor, enabled, sources, config.queues),
     close: () => {
       monitor.close();
       sources.close();
@@ -82,21 +100,16 @@ export function startCapacity(deps: {
   };
 }
 
-/** `[CAPACIDADE] 2 worker(s): CPU 97% (2 núcleos); sobrecarga: ...` */
-export function capacityLine(c: Capacity, enabled: boolean): string {
-  const gate = c.overloaded ? `; sobrecarga (${c.overloadReason ?? ''}): nenhum worker novo` : '';
-  const mode = enabled ? '' : ' (capacity.enabled: false, só informativo)';
-  return `[CAPACIDADE] ${c.units} worker(s): ${c.reason}${gate}${mode}`;
-}
-
 const round1 = (n: number): number => Math.round(n * 10) / 10;
+const round2 = (n: number): number => Math.round(n * 100) / 100;
 
 function capacityStatus(
   monitor: CapacityMonitor,
   enabled: boolean,
   sources: { cpu: { read(): { source?: string } | undefined }; memory: { read(): { source?: string } | undefined } },
+  queues: readonly QueueConfig[],
 ): CapacityStatus {
-  const { capacity: c, short, long, latest } = monitor.view();
+  const { capacity: c, costs, short, long, latest } = monitor.view();
   const shares = (w: typeof short): CapacityStatus['overloadedShort'] =>
     w
       ? {
@@ -107,15 +120,28 @@ function capacityStatus(
       : null;
   return {
     enabled,
-    units: c?.units ?? null,
-    limitedBy: c?.limitedBy ?? null,
-    reason: c?.reason ?? null,
+    units: c && Number.isFinite(c.units) ? c.units : null,
+    limitedBy: c?.limit.signal ?? null,
+    reason: c ? capacityLimitText(c.limit) : null,
+    limit: c?.limit ?? null,
     overloaded: c?.overloaded ?? false,
-    overloadReason: c?.overloadReason ?? null,
+    overloadReason: c?.overload ? overloadText(c.overload) : null,
+    overload: c?.overload ?? null,
     cores: latest ? round1(latest.cores) : null,
     cpuPercent: short ? Math.round(short.cpuRatio * 100) : null,
     ourCores: short ? round1(short.ourCores) : null,
-    otherCores: short ? round1(short.otherCores) : null,
+    otherCores: c?.cpu
+      ? round1(c.cpu.otherCores)
+      : short
+        ? round1(Math.max(short.otherCores, long?.otherCores ?? 0))
+        : null,
+    freeCores: c?.cpu ? round1(c.cpu.freeCores) : null,
+    cpuPerUnit: Object.fromEntries(
+      queues.map((q) => {
+        const perUnit = costs[q.name]?.perUnit;
+        return [q.name, perUnit === null || perUnit === undefined ? null : round2(perUnit)];
+      }),
+    ),
     memoryUsedMb: latest ? Math.round(latest.memoryUsedMb) : null,
     memoryLimitMb: latest ? Math.round(latest.memoryLimitMb) : null,
     browserMb: latest ? Math.round(latest.browserMb) : null,

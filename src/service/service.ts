@@ -12,6 +12,7 @@ import { Bridge } from '../bridge/bridge.js';
 import { DecisionHistory } from '../scaler/decision-history.js';
 import { StalledJanitor } from '../scaler/janitor.js';
 import { RedisQueueDepthSource } from '../scaler/queue-depth.js';
+import { DEFAULT_KNEE } from '../scaler/knee.js';
 import { Scaler } from '../scaler/scaler.js';
 import { WorkerPool } from '../scaler/worker-pool.js';
 import { HttpServer } from '../http/server.js';
@@ -52,6 +53,7 @@ export class Service {
   readonly #stopping = new AbortController();
   readonly #started: Stoppable[] = [];
   #pool: WorkerPool | undefined;
+  #scaler: Scaler | undefined;
   #httpUrl: string | undefined;
   #starting: Promise<void> | undefined;
   #closing: Promise<void> | undefined;
@@ -69,6 +71,11 @@ export class Service {
   /** The worker pool, for observation (counts, unit-state events); undefined before start. */
   get pool(): WorkerPool | undefined {
     return this.#pool;
+  }
+
+  /** The scaler, for observation (its decisions: `evaluated` events, `lastPlans`); undefined before start. */
+  get scaler(): Scaler | undefined {
+    return this.#scaler;
   }
 
   start(): Promise<void> {
@@ -105,25 +112,33 @@ export class Service {
       redis,
       config.queues.map((c, i) => ({ config: c, queue: queues[i] as Queue })),
     );
-    const pool = new WorkerPool({
-      maxWorkersByQueue: Object.fromEntries(config.queues.map((q) => [q.name, q.maxWorkers])),
-      maxTotalWorkers: Math.min(config.scaler.maxTotalWorkers, self.maxWorkers),
-      logger: log.child({ component: 'pool' }),
-      createUnit: (queueName, index) =>
-        createWorkerUnit({ config, flows: this.#flows, logger: log, events: this.events }, queueName, index),
-      slots: cluster.slots,
-      clock: systemClock,
-    });
-    this.#pool = pool;
     const capacity = startCapacity({
       config,
       redis,
-      pool,
+      pool: { counts: (queue) => ({ counted: this.#pool?.counts(queue).counted ?? 0 }) },
       events: this.events,
       logger: log.child({ component: 'capacity' }),
     });
     this.#started.push({ name: 'capacity', stop: () => Promise.resolve(capacity.close()) });
-    const instanceCapacity = (): number => instanceCapacityOf(self.maxWorkers, capacity.bound(), pool.totalCounted());
+    const pool = new WorkerPool({
+      maxWorkersByQueue: Object.fromEntries(config.queues.map((q) => [q.name, q.maxWorkers])),
+      maxTotalWorkers: Math.min(config.scaler.maxTotalWorkers, self.maxWorkers),
+      logger: log.child({ component: 'pool' }),
+      createUnit: (queueName, index) => {
+        const unit = createWorkerUnit(
+          { config, flows: this.#flows, logger: log, events: this.events },
+          queueName,
+          index,
+        );
+        capacity.track(queueName, unit); // its CPU per busy unit bounds the queue
+        return unit;
+      },
+      slots: cluster.slots,
+      clock: systemClock,
+    });
+    this.#pool = pool;
+    const instanceCapacity = (): number =>
+      instanceCapacityOf(self.maxWorkers, capacity.published(), pool.totalCounted());
     const scaler = new Scaler({
       source: depth,
       pool,
@@ -134,6 +149,8 @@ export class Service {
         maxTotalWorkers: config.scaler.maxTotalWorkers,
         stabilizationMs: config.scaler.stabilizationSeconds * 1000,
         minJobSamples: config.capacity.minJobSamples,
+        // The portal's knee is part of capacity: off, the plain rule runs.
+        ...(config.capacity.enabled ? { knee: DEFAULT_KNEE } : {}),
       },
       capacity: capacity.bound,
       jobTimes: capacity.jobTimes,
@@ -143,6 +160,7 @@ export class Service {
       equilibriumLogLevel: config.scaler.equilibriumLogLevel,
       clock: systemClock,
     });
+    this.#scaler = scaler;
     scaler.on('evaluated', (plans, _depths, reporter) => {
       if (!reporter) return; // every instance makes the same global decision; one counts it
       for (const p of plans) {

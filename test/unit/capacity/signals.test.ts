@@ -5,7 +5,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { findCgroupDirs } from '../../../src/capacity/cgroup.js';
 import { cpuRatio, CpuSignal, parseCfsQuota, parseCpuMax, parseProcStat } from '../../../src/capacity/cpu-signal.js';
 import { MemorySignal, parseMeminfo } from '../../../src/capacity/memory-signal.js';
-import { OwnCpu, parsePidStat } from '../../../src/capacity/own-cpu.js';
+import { TreeCpu } from '../../../src/capacity/tree-cpu.js';
+import { parsePidStat } from '../../../src/workers/process-tree.js';
 
 const roots: string[] = [];
 
@@ -45,9 +46,10 @@ describe('parsers', () => {
     expect(parseMeminfo(MEMINFO)).toEqual({ totalMb: 16000, availableMb: 8000 });
   });
 
-  it('reads utime + stime and the start time of a /proc/<pid>/stat line whose name holds spaces and parens', () => {
-    const line = '42 (my (odd) name) S 1 42 42 0 -1 4194304 100 0 0 0 70 30 0 0 20 0 1 0 12345 1000 10';
-    expect(parsePidStat(line)).toEqual({ ticks: 100, startTime: 12345 });
+  it('reads the parent, utime + stime and the start time of a /proc/<pid>/stat line whose name holds spaces and parens', () => {
+    const line = '42 (my (odd) name) S 7 42 42 0 -1 4194304 100 0 0 0 70 30 0 0 20 0 1 0 12345 1000 10';
+    expect(parsePidStat(line)).toEqual({ ppid: 7, ticks: 100, startTime: 12345 });
+    expect(parsePidStat('garbage')).toBeUndefined();
   });
 });
 
@@ -181,20 +183,33 @@ describe('MemorySignal', () => {
   });
 });
 
-describe('OwnCpu', () => {
+describe('TreeCpu', () => {
+  const stat = (ticks: number, start: number): string =>
+    `1 (x) S 0 1 1 0 -1 0 0 0 0 0 ${ticks} 0 0 0 20 0 1 0 ${start} 0 0`;
+
   it('adds each process’s growth; a process that exits keeps what it added; a reused pid counts from zero', () => {
-    const stat = (ticks: number, start: number): string =>
-      `1 (x) S 0 1 1 0 -1 0 0 0 0 0 ${ticks} 0 0 0 20 0 1 0 ${start} 0 0`;
     const root = fixture({ 'proc/10/stat': stat(100, 1), 'proc/11/stat': stat(50, 2) });
-    let tree = [10, 11];
-    const own = new OwnCpu({ root, pid: 10, tree: () => tree });
-    expect(own.read()).toBeCloseTo(1.5);
+    const tree = [10, 11];
+    const own = new TreeCpu({ root, pid: 10, tree: () => tree });
+    expect(own.read().cpuSeconds).toBeCloseTo(1.5);
     fs.writeFileSync(path.join(root, 'proc/10/stat'), stat(130, 1));
     fs.rmSync(path.join(root, 'proc/11'), { recursive: true });
-    tree = [10, 11];
-    expect(own.read()).toBeCloseTo(1.8);
+    expect(own.read().cpuSeconds).toBeCloseTo(1.8);
     fs.mkdirSync(path.join(root, 'proc/11'));
     fs.writeFileSync(path.join(root, 'proc/11/stat'), stat(20, 99));
-    expect(own.read()).toBeCloseTo(2.0);
+    expect(own.read().cpuSeconds).toBeCloseTo(2.0);
+  });
+
+  it('sums the run-queue wait of the processes’ main threads (schedstat), 0 where the kernel has none', () => {
+    const root = fixture({
+      'proc/10/stat': stat(100, 1),
+      'proc/10/schedstat': '1000000000 250000000 40\n',
+      'proc/11/stat': stat(50, 2),
+    });
+    const tree = new TreeCpu({ root, pid: 10, tree: () => [10, 11] });
+    expect(tree.read()).toEqual({ cpuSeconds: 1.5, waitSeconds: 0.25 });
+    fs.writeFileSync(path.join(root, 'proc/10/schedstat'), '1500000000 1250000000 80\n');
+    fs.writeFileSync(path.join(root, 'proc/11/schedstat'), '10 500000000 1\n');
+    expect(tree.read().waitSeconds).toBeCloseTo(1.75);
   });
 });

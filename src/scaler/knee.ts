@@ -1,0 +1,263 @@
+/**
+ * The portal's knee, pure: when more units stop raising a queue's completions per minute and its
+ * job time grows in proportion, the extra units only wait in the portal's queue (or hammer it
+ * into errors). Hold at the knee, and probe one unit above it now and then while a backlog
+ * remains, in case the portal takes more again.
+ *
+ * Each level (number of live units) is measured once it has run long enough with a backlog (every
+ * unit busy): completions per minute and median job time over the jobs that finished since the
+ * level settled. Two measured levels L < H show a knee at L when H gained less than
+ * `maxGainShare` of the proportional gain and its job time grew by more than `minGrowthShare` of
+ * the proportional growth. A pool that started above the knee has one level only: when its jobs
+ * take clearly longer than the quickest ones (the portal's queue), the units the portal actually
+ * serves are throughput × quickest job time (Little's law), and the pool steps down to them to
+ * measure a second level.
+ */
+import type { KneeLevel } from '../shared/scaling-reason.js';
+
+/** One finished job: when (ms since epoch) and how long it took (ms). */
+export interface FinishedJob {
+  readonly at: number;
+  readonly ms: number;
+}
+
+export interface KneeOptions {
+  /** A level is measured over at least this long (and three job times) after it settled. @defaultValue 10000 */
+  readonly settleMs: number;
+  /** Fewest completions that measure a level. @defaultValue 8 */
+  readonly minCompletions: number;
+  /** First wait before probing one unit above the knee; doubles after each probe that gains nothing. @defaultValue 60000 */
+  readonly probeEveryMs: number;
+  /** Longest wait between probes. @defaultValue 600000 */
+  readonly maxProbeEveryMs: number;
+  /** Measured levels older than this are forgotten (the portal changes). @defaultValue 600000 */
+  readonly levelTtlMs: number;
+  /** H over L is saturated when it gained less than this share of the proportional gain. @defaultValue 0.3 */
+  readonly maxGainShare: number;
+  /** ...and its job time grew by more than this share of the proportional growth. @defaultValue 0.5 */
+  readonly minGrowthShare: number;
+  /** One level only: step down when jobs take this much longer than the quickest ones... @defaultValue 1.2 */
+  readonly minInflation: number;
+  /** ...by at least this many ms (short jobs jitter), and at least one unit waits. @defaultValue 200 */
+  readonly minGrowthMs: number;
+}
+
+export const DEFAULT_KNEE: KneeOptions = Object.freeze({
+  settleMs: 10_000,
+  minCompletions: 8,
+  probeEveryMs: 60_000,
+  maxProbeEveryMs: 600_000,
+  levelTtlMs: 600_000,
+  maxGainShare: 0.3,
+  minGrowthShare: 0.5,
+  minInflation: 1.2,
+  minGrowthMs: 200,
+});
+
+interface MeasuredLevel extends KneeLevel {
+  readonly at: number;
+}
+
+/** What the knee search remembers of one queue between decisions. */
+export interface KneeState {
+  /** Live units of the level being watched, and since when. */
+  readonly level: number;
+  readonly since: number;
+  readonly levels: Readonly<Record<number, MeasuredLevel>>;
+  /** The knee found: hold at `workers`, probe `workers + 1` at `nextProbeAt`. */
+  readonly knee?: {
+    readonly workers: number;
+    readonly below: KneeLevel;
+    readonly above: KneeLevel;
+    readonly nextProbeAt: number;
+    readonly probeEveryMs: number;
+    /** Set while probing: when the probe started. */
+    readonly probingSince?: number;
+  };
+  /** A step down to measure a lower level: `estimate` is what Little's law expects of it. */
+  readonly stepDown?: { readonly estimate: KneeLevel; readonly from: KneeLevel };
+  /** No other step down before this. */
+  readonly quietUntil?: number;
+}
+
+/** What the search sees of one queue now. */
+export interface KneeObservation {
+  /** Live units (global). */
+  readonly current: number;
+  readonly pending: number;
+  /** Recently finished jobs (any order). */
+  readonly finished: readonly FinishedJob[];
+}
+
+/** The cap the knee puts on the queue's units, and why; undefined: no knee. */
+export interface KneeCap {
+  readonly workers: number;
+  readonly below: KneeLevel;
+  readonly above: KneeLevel;
+  readonly probing: boolean;
+}
+
+function quantile(sorted: readonly number[], q: number): number {
+  if (sorted.length === 0) return Number.NaN;
+  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] as number;
+}
+
+/** Completions per minute and median job time of the jobs finished in (from, to]; undefined when too few. */
+function measure(
+  finished: readonly FinishedJob[],
+  from: number,
+  to: number,
+  workers: number,
+  o: KneeOptions,
+): MeasuredLevel | undefined {
+  const inside = finished.filter((f) => f.at > from && f.at <= to);
+  if (inside.length < o.minCompletions) return undefined;
+  const ms = inside.map((f) => f.ms).sort((a, b) => a - b);
+  const jobMs = quantile(ms, 0.5);
+  if (to - from < Math.max(o.settleMs, 3 * jobMs)) return undefined;
+  return { workers, perMinute: (inside.length * 60_000) / (to - from), jobSeconds: jobMs / 1000, at: to };
+}
+
+/** True when `high` units gained too little over `low` while their jobs took longer in proportion. */
+export function saturated(low: KneeLevel, high: KneeLevel, o: KneeOptions = DEFAULT_KNEE): boolean {
+  if (high.workers <= low.workers || low.perMinute <= 0 || low.jobSeconds <= 0) return false;
+  const more = high.workers / low.workers - 1;
+  const gain = (high.perMinute / low.perMinute - 1) / more;
+  const growth = (high.jobSeconds / low.jobSeconds - 1) / more;
+  return gain < o.maxGainShare && growth > o.minGrowthShare;
+}
+
+const plain = (l: MeasuredLevel): KneeLevel => ({
+  workers: l.workers,
+  perMinute: l.perMinute,
+  jobSeconds: l.jobSeconds,
+});
+
+/**
+ * One step of the search: the new state and the cap on the queue's units (undefined: none).
+ * Call it at every decision with the queue's live units, backlog and recent jobs.
+ */
+export function observeKnee(
+  previous: KneeState | undefined,
+  obs: KneeObservation,
+  now: number,
+  o: KneeOptions = DEFAULT_KNEE,
+): { state: KneeState; cap: KneeCap | undefined } {
+  const levels: Record<number, MeasuredLevel> = {};
+  for (const [n, l] of Object.entries(previous?.levels ?? {}))
+    if (now - l.at <= o.levelTtlMs && l.at <= now) levels[Number(n)] = l;
+  const moved = !previous || previous.level !== obs.current || previous.since > now;
+  const since = moved ? now : previous.since;
+  let knee = previous?.knee;
+  let stepDown = previous?.stepDown;
+  let quietUntil = previous?.quietUntil;
+
+  // Measure the level while every unit has work, once the jobs started at the previous level are out.
+  if (obs.current > 0 && obs.pending > 0 && !moved) {
+    const recent = obs.finished.filter((f) => f.at > since).map((f) => f.ms);
+    const warmMs =
+      recent.length > 0
+        ? quantile(
+            [...recent].sort((a, b) => a - b),
+            0.5,
+          )
+        : 0;
+    const level = measure(obs.finished, since + warmMs, now, obs.current, o);
+    if (level) levels[obs.current] = level;
+  }
+  const result = (cap: KneeCap | undefined): { state: KneeState; cap: KneeCap | undefined } => ({
+    state: {
+      level: obs.current,
+      since,
+      levels,
+      ...(knee ? { knee } : {}),
+      ...(stepDown ? { stepDown } : {}),
+      ...(quietUntil !== undefined ? { quietUntil } : {}),
+    },
+    cap,
+  });
+  // No backlog: nothing to hold back. A knee found is kept (until it is disproved) for the next burst.
+  if (obs.pending === 0) {
+    stepDown = undefined;
+    return result(undefined);
+  }
+
+  if (knee) {
+    const k = knee;
+    const low = levels[k.workers] ?? { ...k.below, at: 0 };
+    const probe = levels[k.workers + 1];
+    if (k.probingSince !== undefined && probe && probe.at > k.probingSince) {
+      if (!saturated(low, probe, o)) {
+        // The portal takes more now: forget the knee and the levels above the probe.
+        for (const n of Object.keys(levels)) if (Number(n) > k.workers + 1) delete levels[Number(n)];
+        knee = undefined;
+        return result(undefined);
+      }
+      // Still no gain: back to the knee, probe again later (less often).
+      const every = Math.min(o.maxProbeEveryMs, k.probeEveryMs * 2);
+      knee = {
+        workers: k.workers,
+        below: plain(low),
+        above: plain(probe),
+        nextProbeAt: now + every,
+        probeEveryMs: every,
+      };
+    } else if (k.probingSince === undefined && now >= k.nextProbeAt) {
+      knee = { ...k, probingSince: now };
+    }
+    const probing = knee.probingSince !== undefined;
+    return result({ workers: knee.workers + (probing ? 1 : 0), below: knee.below, above: knee.above, probing });
+  }
+
+  // Two measured levels: the lowest one that a higher one saturates is the knee.
+  const measured = Object.values(levels).sort((a, b) => a.workers - b.workers);
+  for (const low of measured) {
+    const high = measured.find((h) => h.workers > low.workers && saturated(low, h, o));
+    if (!high) continue;
+    stepDown = undefined;
+    knee = {
+      workers: low.workers,
+      below: plain(low),
+      above: plain(high),
+      nextProbeAt: now + o.probeEveryMs,
+      probeEveryMs: o.probeEveryMs,
+    };
+    return result({ workers: low.workers, below: knee.below, above: knee.above, probing: false });
+  }
+  if (stepDown) {
+    const fresh = levels[stepDown.estimate.workers];
+    if (obs.current === stepDown.estimate.workers && fresh && fresh.at >= since) {
+      // The lower level was measured and is not saturated by the higher one: no knee; quiet a while.
+      stepDown = undefined;
+      quietUntil = now + o.probeEveryMs;
+      return result(undefined);
+    }
+    return result({
+      workers: stepDown.estimate.workers,
+      below: stepDown.estimate,
+      above: stepDown.from,
+      probing: false,
+    });
+  }
+
+  // One level only, started above the knee? Units the portal serves = throughput × quickest job time.
+  const current = levels[obs.current];
+  if (current && obs.current > 1 && (quietUntil === undefined || now >= quietUntil)) {
+    const quickMs = quantile(
+      obs.finished.map((f) => f.ms).sort((a, b) => a - b),
+      0.1,
+    );
+    const jobMs = current.jobSeconds * 1000;
+    const served = (current.perMinute / 60_000) * quickMs;
+    if (jobMs >= quickMs * o.minInflation && jobMs - quickMs >= o.minGrowthMs && obs.current - served >= 1) {
+      const workers = Math.max(1, Math.ceil(served));
+      stepDown = {
+        estimate: { workers, perMinute: current.perMinute, jobSeconds: quickMs / 1000 },
+        from: plain(current),
+      };
+      quietUntil = undefined;
+      return result({ workers, below: stepDown.estimate, above: stepDown.from, probing: false });
+    }
+  }
+  return result(undefined);
+}
