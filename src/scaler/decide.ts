@@ -231,7 +231,9 @@ export function decideScale(
   const staged = observed.map((o) => {
     const fair = fit?.given[o.queue] ?? desired[o.queue] ?? 0;
     const byCapacity = fair < (desired[o.queue] ?? 0);
-    if (fair >= o.current || byCapacity) return { o, fair, byCapacity, target: fair, stabilizing: false };
+    // Capacity and the portal's limits take their units away at once, without the window.
+    const byPortal = drafts.get(o.queue)?.portal !== undefined;
+    if (fair >= o.current || byCapacity || byPortal) return { o, fair, byCapacity, target: fair, stabilizing: false };
     const since = memory.excessSince[o.queue];
     const start = since === undefined || since > now ? now : since;
     if (now - start >= limits.stabilizationMs) return { o, fair, byCapacity, target: fair, stabilizing: false };

@@ -24,6 +24,8 @@ export interface FinishedJob {
 export interface KneeOptions {
   /** A level is measured over at least this long (and three job times) after it settled. @defaultValue 10000 */
   readonly settleMs: number;
+  /** A level is measured over its last this long at most (it follows a portal that changes). @defaultValue 120000 */
+  readonly windowMs: number;
   /** Fewest completions that measure a level. @defaultValue 8 */
   readonly minCompletions: number;
   /** First wait before probing one unit above the knee; doubles after each probe that gains nothing. @defaultValue 60000 */
@@ -44,6 +46,7 @@ export interface KneeOptions {
 
 export const DEFAULT_KNEE: KneeOptions = Object.freeze({
   settleMs: 10_000,
+  windowMs: 120_000,
   minCompletions: 8,
   probeEveryMs: 60_000,
   maxProbeEveryMs: 600_000,
@@ -64,19 +67,10 @@ export interface KneeState {
   readonly level: number;
   readonly since: number;
   readonly levels: Readonly<Record<number, MeasuredLevel>>;
-  /** The knee found: hold at `workers`, probe `workers + 1` at `nextProbeAt`. */
-  readonly knee?: {
-    readonly workers: number;
-    readonly below: KneeLevel;
-    readonly above: KneeLevel;
-    readonly nextProbeAt: number;
-    readonly probeEveryMs: number;
-    /** Set while probing: when the probe started. */
-    readonly probingSince?: number;
-  };
-  /** A step down to measure a lower level: `estimate` is what Little's law expects of it. */
+  /** Probing one unit above the knee: next at `nextAt`, every `everyMs`; `since` while one runs. */
+  readonly probe?: { readonly nextAt: number; readonly everyMs: number; readonly since?: number };
+  /** A step down estimated from one level (Little's law); no other before `quietUntil`. */
   readonly stepDown?: { readonly estimate: KneeLevel; readonly from: KneeLevel };
-  /** No other step down before this. */
   readonly quietUntil?: number;
 }
 
@@ -102,7 +96,7 @@ function quantile(sorted: readonly number[], q: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] as number;
 }
 
-/** Completions per minute and median job time of the jobs finished in (from, to]; undefined when too few. */
+/** Completions per minute and mean job time of the jobs finished in (from, to]; undefined when too few. */
 function measure(
   finished: readonly FinishedJob[],
   from: number,
@@ -110,10 +104,14 @@ function measure(
   workers: number,
   o: KneeOptions,
 ): MeasuredLevel | undefined {
+  // The records kept may not reach back to `from` (the last 200 jobs): count only where they do.
+  const oldest = finished.reduce((min, f) => Math.min(min, f.at), Infinity);
+  if (finished.length >= 200 && oldest > from) from = oldest;
+  from = Math.max(from, to - o.windowMs);
   const inside = finished.filter((f) => f.at > from && f.at <= to);
   if (inside.length < o.minCompletions) return undefined;
-  const ms = inside.map((f) => f.ms).sort((a, b) => a - b);
-  const jobMs = quantile(ms, 0.5);
+  // The mean, not the median: with every unit busy, units = completions × mean time (Little's law).
+  const jobMs = inside.reduce((sum, f) => sum + f.ms, 0) / inside.length;
   if (to - from < Math.max(o.settleMs, 3 * jobMs)) return undefined;
   return { workers, perMinute: (inside.length * 60_000) / (to - from), jobSeconds: jobMs / 1000, at: to };
 }
@@ -133,9 +131,28 @@ const plain = (l: MeasuredLevel): KneeLevel => ({
   jobSeconds: l.jobSeconds,
 });
 
+/** The knee among measured levels: the lowest level its next measured level above saturates. */
+function kneeOf(
+  levels: Readonly<Record<number, MeasuredLevel>>,
+  o: KneeOptions,
+): [MeasuredLevel, MeasuredLevel] | undefined {
+  const ordered = Object.values(levels).sort((a, b) => a.workers - b.workers);
+  for (let i = 0; i + 1 < ordered.length; i++) {
+    const low = ordered[i] as MeasuredLevel;
+    const high = ordered[i + 1] as MeasuredLevel;
+    if (saturated(low, high, o)) return [low, high];
+  }
+  return undefined;
+}
+
 /**
  * One step of the search: the new state and the cap on the queue's units (undefined: none).
  * Call it at every decision with the queue's live units, backlog and recent jobs.
+ *
+ * Once a knee L is found (L + 1, or the next level measured above, adds nothing), the search
+ * steps down one unit at a time while the lower level loses nothing either, holds at the lowest
+ * level that keeps the completions, and probes one above it now and then (less often each time
+ * the probe shows no gain).
  */
 export function observeKnee(
   previous: KneeState | undefined,
@@ -148,7 +165,7 @@ export function observeKnee(
     if (now - l.at <= o.levelTtlMs && l.at <= now) levels[Number(n)] = l;
   const moved = !previous || previous.level !== obs.current || previous.since > now;
   const since = moved ? now : previous.since;
-  let knee = previous?.knee;
+  let probe = previous?.probe;
   let stepDown = previous?.stepDown;
   let quietUntil = previous?.quietUntil;
 
@@ -170,60 +187,49 @@ export function observeKnee(
       level: obs.current,
       since,
       levels,
-      ...(knee ? { knee } : {}),
+      ...(probe ? { probe } : {}),
       ...(stepDown ? { stepDown } : {}),
       ...(quietUntil !== undefined ? { quietUntil } : {}),
     },
     cap,
   });
-  // No backlog: nothing to hold back. A knee found is kept (until it is disproved) for the next burst.
+  // No backlog: nothing to hold back (what was measured is kept for the next burst).
   if (obs.pending === 0) {
     stepDown = undefined;
+    if (probe?.since !== undefined) probe = { nextAt: probe.nextAt, everyMs: probe.everyMs };
     return result(undefined);
   }
 
-  if (knee) {
-    const k = knee;
-    const low = levels[k.workers] ?? { ...k.below, at: 0 };
-    const probe = levels[k.workers + 1];
-    if (k.probingSince !== undefined && probe && probe.at > k.probingSince) {
-      if (!saturated(low, probe, o)) {
-        // The portal takes more now: forget the knee and the levels above the probe.
-        for (const n of Object.keys(levels)) if (Number(n) > k.workers + 1) delete levels[Number(n)];
-        knee = undefined;
-        return result(undefined);
+  let knee = kneeOf(levels, o);
+  if (knee && probe?.since !== undefined) {
+    const [low] = knee;
+    const above = levels[low.workers + 1];
+    if (above && above.at > probe.since) {
+      if (saturated(low, above, o)) {
+        const everyMs = Math.min(o.maxProbeEveryMs, probe.everyMs * 2);
+        probe = { nextAt: now + everyMs, everyMs };
+      } else {
+        // The portal takes more now: what was measured above the probe is stale.
+        for (const n of Object.keys(levels)) if (Number(n) > low.workers + 1) delete levels[Number(n)];
+        probe = undefined;
+        knee = kneeOf(levels, o);
       }
-      // Still no gain: back to the knee, probe again later (less often).
-      const every = Math.min(o.maxProbeEveryMs, k.probeEveryMs * 2);
-      knee = {
-        workers: k.workers,
-        below: plain(low),
-        above: plain(probe),
-        nextProbeAt: now + every,
-        probeEveryMs: every,
-      };
-    } else if (k.probingSince === undefined && now >= k.nextProbeAt) {
-      knee = { ...k, probingSince: now };
     }
-    const probing = knee.probingSince !== undefined;
-    return result({ workers: knee.workers + (probing ? 1 : 0), below: knee.below, above: knee.above, probing });
   }
-
-  // Two measured levels: the lowest one that a higher one saturates is the knee.
-  const measured = Object.values(levels).sort((a, b) => a.workers - b.workers);
-  for (const low of measured) {
-    const high = measured.find((h) => h.workers > low.workers && saturated(low, h, o));
-    if (!high) continue;
+  if (knee) {
+    const [low, high] = knee;
     stepDown = undefined;
-    knee = {
-      workers: low.workers,
-      below: plain(low),
-      above: plain(high),
-      nextProbeAt: now + o.probeEveryMs,
-      probeEveryMs: o.probeEveryMs,
-    };
-    return result({ workers: low.workers, below: knee.below, above: knee.above, probing: false });
+    probe ??= { nextAt: now + o.probeEveryMs, everyMs: o.probeEveryMs };
+    const reason = { below: plain(low), above: plain(high) };
+    // One below the knee until a step down loses completions.
+    if (low.workers > 1 && !levels[low.workers - 1])
+      return result({ workers: low.workers - 1, ...reason, probing: true });
+    if (probe.since === undefined && now >= probe.nextAt) probe = { ...probe, since: now };
+    const probing = probe.since !== undefined;
+    return result({ workers: low.workers + (probing ? 1 : 0), ...reason, probing });
   }
+  probe = undefined;
+
   if (stepDown) {
     const fresh = levels[stepDown.estimate.workers];
     if (obs.current === stepDown.estimate.workers && fresh && fresh.at >= since) {
@@ -236,7 +242,7 @@ export function observeKnee(
       workers: stepDown.estimate.workers,
       below: stepDown.estimate,
       above: stepDown.from,
-      probing: false,
+      probing: true,
     });
   }
 
@@ -256,7 +262,7 @@ export function observeKnee(
         from: plain(current),
       };
       quietUntil = undefined;
-      return result({ workers, below: stepDown.estimate, above: stepDown.from, probing: false });
+      return result({ workers, below: stepDown.estimate, above: stepDown.from, probing: true });
     }
   }
   return result(undefined);
