@@ -24,7 +24,6 @@ function simulate(opts: {
   const step = 50;
   let backlog = opts.jobs;
   let memory: ScaleMemory = EMPTY_MEMORY;
-  let target = 0;
   type Unit = { phase: 'idle' | 'browser' | 'queued' | 'portal'; until: number; startedAt: number; retiring: boolean };
   const units: Unit[] = [];
   const finished: FinishedJob[] = [];
@@ -43,7 +42,7 @@ function simulate(opts: {
       memory = decision.memory;
       const plan = decision.plans[0] as QueuePlan;
       plans.push({ at: now, plan });
-      target = plan.target;
+      const target = plan.target;
       while (live().length < target) units.push({ phase: 'idle', until: now, startedAt: now, retiring: false });
       // Retire idle units first, then busy ones once their job is done.
       for (const u of live()) if (live().length > target && u.phase === 'idle') u.retiring = true;
