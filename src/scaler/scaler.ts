@@ -126,6 +126,9 @@ export class Scaler extends EventEmitter<ScalerEvents> {
     let nextTickAt = 0;
     while (!this.#stop.signal.aborted) {
       const now = this.#clock();
+      // A wall clock stepped back must not push the next tick (or the debounce) that far away.
+      if (nextTickAt - now > intervalMs) nextTickAt = now;
+      if (this.#lastEvaluationAt > now) this.#lastEvaluationAt = now - debounceMs;
       const tickDue = now >= nextTickAt;
       const windowDue =
         (this.#windowEndsAt !== undefined && now >= this.#windowEndsAt) ||
