@@ -52,7 +52,9 @@ describe('the scaler loop wakes for a tick, a nudge and the next due delayed job
       clock: () => Date.now(),
     });
     /** Moves the fake clock (and timers) to `t` ms after the start. */
-    const until = (t: number): Promise<void> => vi.advanceTimersByTimeAsync(T0 + t - Date.now());
+    const until = async (t: number): Promise<void> => {
+      await vi.advanceTimersByTimeAsync(T0 + t - Date.now());
+    };
     scaler.start();
     await until(0);
     expect(evaluatedAt).toEqual([0]); // the first tick
