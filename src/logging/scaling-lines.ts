@@ -60,7 +60,7 @@ export function capacityLimitText(limit: CapacityLimit): string {
     case 'pool':
       return `soma das capacidades de ${limit.instances} instâncias (${limit.units})`;
     case 'none':
-      return 'sem limite medido (CPU por worker ainda não medida)';
+      return 'CPU por worker ainda não medida';
   }
 }
 
@@ -108,8 +108,8 @@ export function capacityLine(
   c: { readonly units: number; readonly limit: CapacityLimit; readonly overload?: OverloadReason | undefined },
   enabled: boolean,
 ): string {
-  const units = Number.isFinite(c.units) ? String(c.units) : 'sem limite de';
+  const units = Number.isFinite(c.units) ? `${c.units} worker(s)` : 'sem limite';
   const gate = c.overload ? `; sobrecarga (${overloadText(c.overload)}): nenhum worker novo` : '';
   const mode = enabled ? '' : ' (capacity.enabled: false, só informativo)';
-  return `[CAPACIDADE] ${units} worker(s): ${capacityLimitText(c.limit)}${gate}${mode}`;
+  return `[CAPACIDADE] ${units}: ${capacityLimitText(c.limit)}${gate}${mode}`;
 }

@@ -57,12 +57,19 @@ export function startCapacity(deps: {
   });
   const monitor = new CapacityMonitor({ options: config.capacity, sources });
   const enabled = config.capacity.enabled;
-  // A change of units is news for operators; the gate alone flips often on a busy machine (debug).
-  let loggedUnits: number | undefined;
+  // A change of the units that can matter (up to the total cap), or of what bounds them, is news for
+  // operators; the gate alone flips often on a busy machine, and a memory bound of 140 moving to
+  // 141 says nothing (debug).
+  const ceiling = Math.min(config.scaler.maxTotalWorkers, config.instance.maxWorkers);
+  let logged: string | undefined;
   monitor.on('changed', (c) => {
-    const level = c.units !== loggedUnits ? 'info' : 'debug';
-    loggedUnits = c.units;
-    logger.log(level, capacityLine(c, enabled), { capacity: c.units, limit: c.limit.signal });
+    const news = `${Math.min(c.units, ceiling)}:${c.limit.signal}`;
+    const level = news !== logged ? 'info' : 'debug';
+    logged = news;
+    logger.log(level, capacityLine(c, enabled), {
+      capacity: Number.isFinite(c.units) ? c.units : null,
+      limit: c.limit.signal,
+    });
   });
   monitor.start();
   return {
