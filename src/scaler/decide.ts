@@ -204,7 +204,8 @@ export function decideScale(
       const busy = Math.max(1, Math.ceil((ql.rateLimit.max * jobSeconds * 1000) / ql.rateLimit.durationMs - 1e-9));
       if (busy < asked) {
         asked = busy;
-        portal = { kind: 'rateLimit', rule, wanted: rule.workers, given: busy, ...ql.rateLimit, jobSeconds };
+        const { max, durationMs } = ql.rateLimit;
+        portal = { kind: 'rateLimit', rule, wanted: rule.workers, given: busy, max, durationMs, jobSeconds };
       }
     }
     if (limits.knee) {
@@ -217,7 +218,15 @@ export function decideScale(
       knees[o.queue] = k.state;
       if (k.cap && k.cap.workers < asked) {
         asked = k.cap.workers;
-        portal = { kind: 'knee', rule, wanted: rule.workers, given: asked, ...k.cap };
+        portal = {
+          kind: 'knee',
+          rule,
+          wanted: rule.workers,
+          given: asked,
+          below: k.cap.below,
+          above: k.cap.above,
+          probing: k.cap.probing,
+        };
       }
     }
     drafts.set(o.queue, { o, rule, asked, ...(portal ? { portal } : {}) });
