@@ -4,7 +4,8 @@
  *
  * - **CPU** comes from what the units use: the free CPU (cores × `maxCpuRatio`, minus what other
  *   processes use, the higher of the short and the long window's figure, so a neighbour's pause does
- *   not start units that its return would squeeze) divided by the CPU one busy unit uses. A unit
+ *   not start units that its return would squeeze; never below cores × `minFreeCpuRatio`, the share
+ *   the units may always use) divided by the CPU one busy unit uses. A unit
  *   that waits on a slow portal costs little, so the machine carries many; one that renders heavy
  *   pages costs about a core. A queue without a measurement is not bounded by CPU: it starts what
  *   the rule asks and the start gate holds back more. Units already running are cut for CPU only
@@ -105,7 +106,7 @@ export function computeCapacity(input: CapacityInput, options: CapacityOptions):
   let cpuLimit: CapacityLimit = { signal: 'none' };
   if (short) {
     const otherCores = Math.max(short.otherCores, long?.otherCores ?? 0);
-    const freeCores = Math.max(0, short.cores * options.maxCpuRatio - otherCores);
+    const freeCores = Math.max(short.cores * options.minFreeCpuRatio, short.cores * options.maxCpuRatio - otherCores);
     const overloaded = short.overloaded.cpu >= options.overloadedRatio;
     cpu = {
       cores: short.cores,

@@ -79,6 +79,12 @@ export interface CapacityConfig {
   readonly maxUnits: number;
   /** A sample whose CPU use reaches this share is overloaded. */
   readonly maxCpuRatio: number;
+  /**
+   * Share of the cores the units may always use, however busy other processes keep the machine:
+   * units that barely use the CPU (waiting on a portal) keep running beside a busy neighbour,
+   * browsers that fill a core yield to it.
+   */
+  readonly minFreeCpuRatio: number;
   /** A sample whose memory use reaches this share of the limit is overloaded. */
   readonly maxMemoryRatio: number;
   /** A sample whose event-loop delay p99 reaches this is overloaded. */

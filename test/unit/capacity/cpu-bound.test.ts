@@ -154,6 +154,20 @@ describe('the CPU bound from fake measurements', () => {
     expect(plans[0]).toMatchObject({ target: 7, bound: 'rule' });
   });
 
+  it('a neighbour that fills the machine: browsers yield to it, units waiting on a portal keep running', () => {
+    const full = (perUnit: number) =>
+      decideScale(
+        [{ queue: 'conferencia', pending: 322, current: 7 }],
+        limits,
+        EMPTY_MEMORY,
+        0,
+        bound(0.1, { conferencia: perUnit }, { conferencia: 7 }, 1.95),
+      ).plans[0];
+    // cores × minFreeCpuRatio (0.2 of 2 cores) is always ours: 7 units of 0.01 core fit, browsers do not.
+    expect(full(0.01)).toMatchObject({ target: 7, bound: 'rule' });
+    expect(full(0.8)).toMatchObject({ target: 1, action: 'down', bound: 'capacity' });
+  });
+
   it('a busy neighbour on both cores: free CPU falls, the overloaded machine cuts at once', () => {
     const { plans } = decideScale(
       [{ queue: 'conferencia', pending: 200, current: 2 }],

@@ -26,6 +26,7 @@ describe('capacity.* and the learned divisor in the config', () => {
       minUnits: 1,
       maxUnits: 0,
       maxCpuRatio: 0.95,
+      minFreeCpuRatio: 0.1,
       maxMemoryRatio: 0.9,
       maxEventLoopDelayMs: 250,
       overloadedRatio: 0.4,

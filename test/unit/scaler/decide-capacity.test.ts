@@ -172,3 +172,26 @@ describe('decideScale with capacity', () => {
     expect(plans[0]).toMatchObject({ target: 2, action: 'hold', bound: 'rule' });
   });
 });
+
+describe('a queue’s rateLimit (jobs per duration, BullMQ’s limiter)', () => {
+  it('no more units than the rate keeps busy: 30 jobs/min of 4 s each keep 2 busy', () => {
+    const { plans } = decideScale(
+      [{ queue: 'conferencia', pending: 322, current: 0, jobTime: { seconds: 4, samples: 3 } }],
+      { ...limits, queues: { conferencia: { ...seed, rateLimit: { max: 30, durationMs: 60_000 } } } },
+      EMPTY_MEMORY,
+      0,
+    );
+    expect(plans[0]).toMatchObject({ wanted: 7, target: 2, bound: 'rateLimit' });
+    expect(plans[0]?.reason).toMatchObject({ kind: 'rateLimit', given: 2, max: 30, durationMs: 60_000, jobSeconds: 4 });
+  });
+
+  it('before any job time, the limiter alone holds the rate (the rule runs)', () => {
+    const { plans } = decideScale(
+      [{ queue: 'conferencia', pending: 322, current: 0 }],
+      { ...limits, queues: { conferencia: { ...seed, rateLimit: { max: 30, durationMs: 60_000 } } } },
+      EMPTY_MEMORY,
+      0,
+    );
+    expect(plans[0]).toMatchObject({ target: 7, bound: 'rule' });
+  });
+});
