@@ -11,7 +11,8 @@
  * the proportional growth. A pool that started above the knee has one level only: when its jobs
  * take clearly longer than the quickest ones (the portal's queue), the units the portal actually
  * serves are throughput × quickest job time (Little's law), and the pool steps down to them to
- * measure a second level.
+ * measure a second level. The quickest jobs are those seen lately (p10), kept across decisions: a
+ * burst's first jobs finish before the portal's queue forms.
  */
 import type { KneeLevel } from '../shared/scaling-reason.js';
 
@@ -69,6 +70,8 @@ export interface KneeState {
   readonly levels: Readonly<Record<number, MeasuredLevel>>;
   /** Probing one unit above the knee: next at `nextAt`, every `everyMs`; `since` while one runs. */
   readonly probe?: { readonly nextAt: number; readonly everyMs: number; readonly since?: number };
+  /** The quickest jobs lately (p10 of the finished ones, the lowest seen within the level TTL). */
+  readonly quick?: { readonly ms: number; readonly at: number };
   /** A step down estimated from one level (Little's law); no other before `quietUntil`. */
   readonly stepDown?: { readonly estimate: KneeLevel; readonly from: KneeLevel };
   readonly quietUntil?: number;
@@ -168,6 +171,17 @@ export function observeKnee(
   let probe = previous?.probe;
   let stepDown = previous?.stepDown;
   let quietUntil = previous?.quietUntil;
+  // The quickest jobs seen lately: what a job takes when nothing queues (a burst's first jobs show it
+  // before every unit waits in the portal's queue).
+  let quick = previous?.quick && now - previous.quick.at <= o.levelTtlMs ? previous.quick : undefined;
+  const recentMs = obs.finished.filter((f) => now - f.at <= o.levelTtlMs).map((f) => f.ms);
+  if (recentMs.length >= 10) {
+    const p10 = quantile(
+      recentMs.sort((a, b) => a - b),
+      0.1,
+    );
+    if (!quick || p10 <= quick.ms) quick = { ms: p10, at: now };
+  }
 
   // Measure the level while every unit has work, once the jobs started at the previous level are out.
   if (obs.current > 0 && obs.pending > 0 && !moved) {
@@ -188,6 +202,7 @@ export function observeKnee(
       since,
       levels,
       ...(probe ? { probe } : {}),
+      ...(quick ? { quick } : {}),
       ...(stepDown ? { stepDown } : {}),
       ...(quietUntil !== undefined ? { quietUntil } : {}),
     },
@@ -248,11 +263,8 @@ export function observeKnee(
 
   // One level only, started above the knee? Units the portal serves = throughput × quickest job time.
   const current = levels[obs.current];
-  if (current && obs.current > 1 && (quietUntil === undefined || now >= quietUntil)) {
-    const quickMs = quantile(
-      obs.finished.map((f) => f.ms).sort((a, b) => a - b),
-      0.1,
-    );
+  if (current && quick && obs.current > 1 && (quietUntil === undefined || now >= quietUntil)) {
+    const quickMs = quick.ms;
     const jobMs = current.jobSeconds * 1000;
     const served = (current.perMinute / 60_000) * quickMs;
     if (jobMs >= quickMs * o.minInflation && jobMs - quickMs >= o.minGrowthMs && obs.current - served >= 1) {
