@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { computeCapacity, unitsThatFit, type CapacityOptions } from '../../../src/capacity/capacity.js';
 import { CapacityMonitor, type LoadSources } from '../../../src/capacity/capacity-monitor.js';
+import { decideScale, EMPTY_MEMORY, type ScaleLimits } from '../../../src/scaler/decide.js';
 import type { QueueCpu } from '../../../src/capacity/unit-cpu.js';
 import { SampleWindow, summarize, type LoadSample } from '../../../src/capacity/windows.js';
 import { capacityDefaults } from '../../helpers/capacity-defaults.js';
@@ -272,6 +273,52 @@ describe('CapacityMonitor (injected clock, fake signals)', () => {
     expect(back).toBeGreaterThan(4); // not on the short window alone
     expect(back).toBeLessThanOrEqual(30);
     expect(changes).toContain(1);
+  });
+
+  it('a CPU hog on both cores (injected load signal): the decision cuts the units at once, no window', () => {
+    const { state, sources, tick } = machine();
+    const monitor = new CapacityMonitor({
+      options: capacityDefaults(),
+      sources,
+      clock: () => state.now,
+      monotonicSeconds: () => state.wall,
+    });
+    const limits: ScaleLimits = {
+      queues: { conferencia: { jobsPerWorker: 50, minWorkers: 0, maxWorkers: 10 } },
+      maxTotalWorkers: 20,
+      stabilizationMs: 60_000,
+    };
+    const decide = (current: number) => {
+      const c = monitor.capacity;
+      if (!c) throw new Error('no capacity yet');
+      return decideScale([{ queue: 'conferencia', pending: 200, current }], limits, EMPTY_MEMORY, state.now, {
+        units: c.otherUnits,
+        limit: c.otherLimit,
+        ...(c.cpu ? { cpu: c.cpu } : {}),
+        overloaded: c.overloaded,
+        ...(c.overload ? { overload: c.overload } : {}),
+      }).plans[0];
+    };
+    monitor.sample();
+    state.busy = 1.7;
+    state.ours = 1.6;
+    state.units = 2;
+    for (let i = 0; i < 10; i++) {
+      tick();
+      monitor.sample();
+    }
+    expect(decide(2)).toMatchObject({ target: 2, action: 'hold' });
+    // The hog starts: within the short window the decision retires a unit, at once.
+    state.busy = 2;
+    state.ours = 0.9;
+    let seconds = 0;
+    while (decide(2)?.action !== 'down' && seconds < 30) {
+      tick();
+      monitor.sample();
+      seconds++;
+    }
+    expect(seconds).toBeLessThanOrEqual(3);
+    expect(decide(2)).toMatchObject({ target: 1, bound: 'capacity', reason: { limit: { signal: 'cpu' } } });
   });
 
   it('a wall clock that jumps backwards does not keep stale overload', () => {
