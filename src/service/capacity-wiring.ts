@@ -149,6 +149,12 @@ function capacityStatus(
         return [q.name, perUnit === null || perUnit === undefined ? null : round2(perUnit)];
       }),
     ),
+    unitCpu: Object.fromEntries(
+      Object.entries(costs).map(([q, v]) => [
+        q,
+        { busySeconds: round1(v.busySeconds), cpuSeconds: round2(v.cpuSeconds), waitSeconds: round2(v.waitSeconds) },
+      ]),
+    ),
     memoryUsedMb: latest ? Math.round(latest.memoryUsedMb) : null,
     memoryLimitMb: latest ? Math.round(latest.memoryLimitMb) : null,
     browserMb: latest ? Math.round(latest.browserMb) : null,

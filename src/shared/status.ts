@@ -102,6 +102,10 @@ export interface CapacityStatus {
   readonly freeCores: number | null;
   /** Measured cores one busy unit uses, per queue; null before the queue has a measurement. */
   readonly cpuPerUnit: Readonly<Record<string, number | null>>;
+  /** The evidence behind it (decayed sums): busy unit-seconds, CPU-seconds, run-queue wait seconds. */
+  readonly unitCpu: Readonly<
+    Record<string, { readonly busySeconds: number; readonly cpuSeconds: number; readonly waitSeconds: number }>
+  >;
   readonly memoryUsedMb: number | null;
   readonly memoryLimitMb: number | null;
   /** PSS of our browsers' process trees (latest measure of each). */

@@ -200,16 +200,19 @@ describe('TreeCpu', () => {
     expect(own.read().cpuSeconds).toBeCloseTo(2.0);
   });
 
-  it('sums the run-queue wait of the processes’ main threads (schedstat), 0 where the kernel has none', () => {
+  it('estimates the run-queue wait of each process from its main thread’s stretch (schedstat) times its CPU', () => {
     const root = fixture({
       'proc/10/stat': stat(100, 1),
-      'proc/10/schedstat': '1000000000 250000000 40\n',
-      'proc/11/stat': stat(50, 2),
+      'proc/10/schedstat': '1000000000 250000000 40\n', // ran 1 s, waited 0.25 s: stretched by 0.25
+      'proc/11/stat': stat(50, 2), // no schedstat: the tree's stretch
     });
     const tree = new TreeCpu({ root, pid: 10, tree: () => [10, 11] });
-    expect(tree.read()).toEqual({ cpuSeconds: 1.5, waitSeconds: 0.25 });
+    expect(tree.read()).toEqual({ cpuSeconds: 1.5, waitSeconds: 1.5 * 0.25 });
+    // Then the machine fills: 10's main thread runs 0.5 s and waits 1 s (stretch 2) while 10 uses 0.6 s.
+    fs.writeFileSync(path.join(root, 'proc/10/stat'), stat(160, 1));
     fs.writeFileSync(path.join(root, 'proc/10/schedstat'), '1500000000 1250000000 80\n');
-    fs.writeFileSync(path.join(root, 'proc/11/schedstat'), '10 500000000 1\n');
-    expect(tree.read().waitSeconds).toBeCloseTo(1.75);
+    const next = tree.read();
+    expect(next.cpuSeconds).toBeCloseTo(2.1);
+    expect(next.waitSeconds).toBeCloseTo(0.375 + 0.6 * 2);
   });
 });

@@ -1,0 +1,22 @@
+// The issue's burst on the code before issue 21: default capacity config, echo jobs.
+import { Redis } from 'ioredis';
+import { Service } from '../src/service/service.js';
+import { memoryLogger } from '../test/helpers/memory-logger.js';
+import { serviceConfig } from '../test/helpers/service-config.js';
+const redis = new Redis({ port: 6397, db: 12 });
+await redis.flushdb();
+const config = serviceConfig({ queues: { conferencia: { flow: 'echo' }, emissao: { flow: 'echo' } }, capacity: { enabled: true } }, { REDIS_DB: '12', REDIS_PORT: '6397' });
+const { logger, lines } = memoryLogger('info');
+const s = new Service({ config, logger });
+await s.start();
+const pool = s.pool!;
+let peak = { c: 0, e: 0 };
+pool.on('unit-state', () => { peak = { c: Math.max(peak.c, pool.counts('conferencia').live), e: Math.max(peak.e, pool.counts('emissao').live) }; });
+await redis.rpush('fila:conferencia', ...Array.from({ length: 322 }, (_, i) => JSON.stringify({ id: `c${i}`, sleepMs: 300 })));
+await redis.rpush('fila:emissao', ...Array.from({ length: 3 }, (_, i) => JSON.stringify({ id: `e${i}`, sleepMs: 300 })));
+await new Promise((r) => setTimeout(r, 8000));
+console.log('peak after 8 s: conferencia', peak.c, 'emissao', peak.e);
+console.log(lines.filter((l) => l.message.startsWith('[ESCALAR]')).slice(0, 3).map((l) => l.message).join('\n'));
+await s.stop();
+await redis.flushdb();
+redis.disconnect();
