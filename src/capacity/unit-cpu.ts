@@ -4,8 +4,9 @@
  * Chromium, and this Node process's CPU shared among the busy units in proportion to their busy
  * time: Playwright, BullMQ and the flow run there) and how long those processes waited, runnable,
  * for a CPU. The wait lets {@link UnitCost} tell what a unit would use on a free machine from
- * what it got on a full one. Intervals in which a unit was starting are left out: a browser
- * launch costs more CPU than any job and says nothing about the next ones.
+ * what it got on a full one. Intervals in which a unit was starting or in its first job are left
+ * out: a browser launch, the portal login and the first page cost more CPU than any later job and
+ * say nothing about the next ones.
  */
 import type { Clock } from '../lib/sleep.js';
 import type { UnitState } from '../workers/unit-state.js';
@@ -53,6 +54,8 @@ interface Tracked {
   busyMs: number;
   /** Not yet through one whole interval. */
   fresh: boolean;
+  /** When it finished its first job (that one, with the login and the first page, is not a measure). */
+  warmAt: number | undefined;
   closed: boolean;
   counter?: TreeCounter;
   last?: TreeCpuReading;
@@ -67,6 +70,7 @@ export class UnitCpu {
   readonly #o: UnitCpuOptions;
   readonly #units = new Map<string, Tracked>();
   #node: TreeCpuReading | undefined;
+  #lastSampleAt = -Infinity;
 
   constructor(options: UnitCpuOptions) {
     this.#o = options;
@@ -74,7 +78,7 @@ export class UnitCpu {
 
   /** Follows a unit from now until it closes. */
   track(queue: string, unit: TrackedUnit): void {
-    const t: Tracked = { queue, unit, busySince: undefined, busyMs: 0, fresh: true, closed: false };
+    const t: Tracked = { queue, unit, busySince: undefined, busyMs: 0, fresh: true, warmAt: undefined, closed: false };
     if (unit.state === 'busy') t.busySince = this.#o.clock();
     this.#units.set(unit.name, t);
     unit.on('state', (to, from) => {
@@ -85,6 +89,7 @@ export class UnitCpu {
         if (t.busySince !== undefined) t.busyMs += Math.max(0, now - t.busySince);
         t.busySince = undefined;
       }
+      if (to === 'ready' && from === 'busy') t.warmAt ??= now;
       if (to === 'closed') t.closed = true;
     });
   }
@@ -92,6 +97,8 @@ export class UnitCpu {
   /** The interval since the last call, per queue; undefined on the first call or when a unit was starting. */
   sample(): Record<string, QueueCpu> | undefined {
     const now = this.#o.clock();
+    const since = this.#lastSampleAt;
+    this.#lastSampleAt = now;
     const parents = this.#o.parents?.();
     const node = this.#o.nodeCpu();
     const nodeDelta = this.#node ? diff(node, this.#node) : undefined;
@@ -118,7 +125,9 @@ export class UnitCpu {
         else starting = true;
         t.last = reading;
       }
-      if (t.fresh || t.unit.state === 'starting') starting = true;
+      const firstJob =
+        (t.warmAt === undefined && t.busySince !== undefined) || (t.warmAt !== undefined && t.warmAt > since);
+      if (t.fresh || t.unit.state === 'starting' || firstJob) starting = true;
       t.fresh = false;
       perUnit.push({ queue: t.queue, busy: busyMs / 1000, own });
       if (t.closed) this.#units.delete(name);

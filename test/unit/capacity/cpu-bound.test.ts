@@ -215,6 +215,10 @@ describe('UnitCpu (what the units of each queue used)', () => {
     trees.set(100, { cpuSeconds: 5, waitSeconds: 1 }); // the launch: never counted
     a.move('ready');
     b.move('ready');
+    for (const u of [a, b]) {
+      u.move('busy'); // the first job (login, first page) is not a measure
+      u.move('ready');
+    }
     expect(cpu.sample()).toBeUndefined(); // baselines; the units were starting
     now = 1000;
     a.move('busy');
@@ -249,6 +253,29 @@ describe('UnitCpu (what the units of each queue used)', () => {
     });
   });
 
+  it('intervals while a unit is in its first job do not count', () => {
+    let now = 0;
+    const cpu = new UnitCpu({
+      clock: () => now,
+      nodeCpu: () => ({ cpuSeconds: now / 1000, waitSeconds: 0 }),
+      browserCpu: (pid) => ({ pid, read: () => ({ cpuSeconds: 0, waitSeconds: 0 }) }),
+    });
+    const a = new FakeUnit('Worker-ensaio-1');
+    cpu.track('ensaio', a);
+    a.move('ready');
+    cpu.sample();
+    a.move('busy');
+    now = 1000;
+    expect(cpu.sample()).toBeUndefined();
+    now = 2000;
+    a.move('ready');
+    now = 3000;
+    expect(cpu.sample()).toBeUndefined(); // the first job ended within this interval
+    a.move('busy');
+    now = 4000;
+    expect(cpu.sample()).toEqual({ ensaio: { busySeconds: 1, cpuSeconds: 1, waitSeconds: 0 } });
+  });
+
   it('a relaunched browser starts a new baseline; a unit retired mid-job stays busy until it closes', () => {
     let now = 0;
     const trees = new Map<number, number>([
@@ -263,6 +290,8 @@ describe('UnitCpu (what the units of each queue used)', () => {
     const a = new FakeUnit('Worker-conferencia-1');
     a.browserPid = 100;
     cpu.track('conferencia', a);
+    a.move('ready');
+    a.move('busy');
     a.move('ready');
     cpu.sample();
     now = 1000;
