@@ -44,7 +44,7 @@ describe('capacity in the running service (echo flow, real Redis)', () => {
       pool.on('unit-state', () => (peak = Math.max(peak, pool.counts('conferencia').counted)));
       await redis.rpush(
         'fila:conferencia',
-        ...Array.from({ length: 322 }, (_, i) => JSON.stringify({ id: `c-${i}`, sleepMs: 20 })),
+        ...Array.from({ length: 322 }, (_, i) => JSON.stringify({ id: `c-${i}`, sleepMs: 60 })),
       );
       await waitFor(() => lines.find((l) => l.message.startsWith('[ESCALAR] conferencia: 322 jobs')), {
         timeoutMs: 30_000,
