@@ -59,6 +59,11 @@ function kpiCapacity(status) {
   if (perUnit.length > 0)
     parts.push(`CPU por worker: ${perUnit.map(([q, v]) => `${q} ${v === null ? '—' : v}`).join(', ')}`);
   if (c.freeCores !== null && c.freeCores !== undefined) parts.push(`livres ${c.freeCores} de ${c.cores} núcleo(s)`);
+  // The portal's knee, where one holds a queue: more units stopped raising its completions.
+  for (const q of status.queues) {
+    const knee = q.scaling?.knee;
+    if (knee) parts.push(`portal saturado em ${q.name}: ${knee.workers} worker(s)${knee.probing ? ' (testando)' : ''}`);
+  }
   if (c.otherCores !== null) parts.push(`nossos ${c.ourCores} núcleo(s)`);
   if (c.browserMb !== null && c.browsers > 0) parts.push(`navegadores ${c.browserMb} MB (${c.browsers})`);
   if (c.memoryUsedMb !== null) parts.push(`memória ${c.memoryUsedMb} de ${c.memoryLimitMb} MB`);
