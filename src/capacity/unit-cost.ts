@@ -14,7 +14,7 @@
 export interface UnitCostOptions {
   /** Evidence halves every this many busy unit-seconds. @defaultValue 30 (capacity.unitCpuHalfLifeSeconds) */
   readonly halfLifeBusySeconds: number;
-  /** A queue has a measurement once its decayed busy time reaches this. @defaultValue 5 (capacity.unitCpuMinBusySeconds) */
+  /** A queue has a measurement once its decayed busy time reaches this. @defaultValue 10 (capacity.unitCpuMinBusySeconds) */
   readonly minBusySeconds: number;
 }
 

@@ -122,7 +122,7 @@ export const schema = {
     unitCpuMinBusySeconds: {
       doc: 'Busy unit-seconds a queue needs before its CPU per unit bounds it',
       format: positiveNumber,
-      default: 5,
+      default: 10,
     },
     minUnits: { doc: 'Never fewer units than this, whatever the load', format: 'nat', default: 1 },
     maxUnits: { doc: "This instance's own ceiling of units (0 = none)", format: 'nat', default: 0 },

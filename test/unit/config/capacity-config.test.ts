@@ -22,7 +22,7 @@ describe('capacity.* and the learned divisor in the config', () => {
     expect(c.capacity).toEqual({
       enabled: true,
       unitCpuHalfLifeSeconds: 30,
-      unitCpuMinBusySeconds: 5,
+      unitCpuMinBusySeconds: 10,
       minUnits: 1,
       maxUnits: 0,
       maxCpuRatio: 0.95,
