@@ -23,7 +23,7 @@ export interface FinishedJob {
 }
 
 export interface KneeOptions {
-  /** A level is measured over at least this long (and three job times) after it settled. @defaultValue 10000 */
+  /** A level is measured over at least this long (and three job times) after it settled. @defaultValue 6000 */
   readonly settleMs: number;
   /** A level is measured over its last this long at most (it follows a portal that changes). @defaultValue 120000 */
   readonly windowMs: number;
@@ -46,7 +46,7 @@ export interface KneeOptions {
 }
 
 export const DEFAULT_KNEE: KneeOptions = Object.freeze({
-  settleMs: 10_000,
+  settleMs: 6_000,
   windowMs: 120_000,
   minCompletions: 8,
   probeEveryMs: 60_000,
