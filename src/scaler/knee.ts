@@ -183,18 +183,17 @@ export function observeKnee(
     if (!quick || p10 <= quick.ms) quick = { ms: p10, at: now };
   }
 
-  // Measure the level while every unit has work, once the jobs started at the previous level are out.
+  // Measure the level while every unit has work, from when each unit has finished a job at it: the
+  // jobs started at the previous level are out, and so are new units' first jobs (launch, login).
   if (obs.current > 0 && obs.pending > 0 && !moved) {
-    const recent = obs.finished.filter((f) => f.at > since).map((f) => f.ms);
-    const warmMs =
-      recent.length > 0
-        ? quantile(
-            [...recent].sort((a, b) => a - b),
-            0.5,
-          )
-        : 0;
-    const level = measure(obs.finished, since + warmMs, now, obs.current, o);
-    if (level) levels[obs.current] = level;
+    const round = obs.finished
+      .filter((f) => f.at > since)
+      .sort((a, b) => a.at - b.at)
+      .slice(0, obs.current);
+    if (round.length === obs.current) {
+      const level = measure(obs.finished, (round.at(-1) as FinishedJob).at, now, obs.current, o);
+      if (level) levels[obs.current] = level;
+    }
   }
   const result = (cap: KneeCap | undefined): { state: KneeState; cap: KneeCap | undefined } => ({
     state: {
