@@ -1,21 +1,41 @@
 /**
- * Capacity: the seed's scenario (322 conferencia + 3 emissao, the real flows in real Chromium
- * against the demo portal, in this process) through the real Service, run as
- *   (a) plain rule      capacity.enabled false: ceil(pending/50) → 7 + 1 browsers;
- *   (b) capacity        the default capacity.* (cores not used by others, start gate);
- *   (c) fixed N         conferencia minWorkers = maxWorkers = N (N = 1, 2, 3, 4, 7), capacity off;
- *   (d) memory budget   capacity with capacity.maxMemoryMb below 7 browsers (BENCH_CAPACITY_BUDGET_MB, 350).
- * Per run: makespan (first push to the 325th result), p50/p95 of the entries' durationMs, peak PSS
- * of all browsers (sampled every second), CPU-seconds of this process tree (Node + portal +
- * Chromium) and the machine's mean CPU use over the run, failed jobs and peak workers.
- * BENCH_CAPACITY_VARIANTS=a,b,c1,c2,... picks variants (default all). Every variant starts with no
- * warm browser: launches count in the makespan for all.
+ * Capacity (issue 21): the seed's burst of `conferencia` + 3 `emissao` jobs, the real flows in real
+ * Chromium against the demo portal (in this process), through the real Service, with the portal
+ * as a dimension:
+ *
+ *   fast   the portal at full speed (latency 0): the CPU binds;
+ *   slow   1,000 ms added to every response (no limit): the portal is slow, the machine idles;
+ *   k4     1,000 ms per response and at most 4 requests served at once (PORTAL_MAX_CONCURRENT=4):
+ *          more units only wait in the portal's queue.
+ *
+ * In each scenario the same jobs run under: fixed N (conferencia minWorkers = maxWorkers = N, for
+ * N = 1, 2, 4, 7, 10; capacity off), the plain rule (capacity.enabled false: the baseline of the
+ * scenario's ratios) and the default config (capacity on: the CPU bound, the gate, the knee). The
+ * slow scenario adds `jobsPerWorker: "auto"` + `targetDrainSeconds: 60` on the seed's full 322
+ * jobs (the drain-within-T goal). `BENCH_CAPACITY_HOG=1` adds `fast:hog`: the default config with
+ * a CPU hog on both cores for 30 s from 10 s after the push (the busy neighbour must cut at once,
+ * with no failed job).
+ *
+ * Job counts keep 3 runs of everything near 50 min on 2 cores: fast and k4 run 128 conferencia
+ * jobs, slow 48, each scenario with its `jobsPerWorker` scaled to match (20, 7), so the rule asks
+ * 7 + 1 units at the burst and decays in the same proportion as the seed's 322 ÷ 50; every variant
+ * of a scenario runs the same jobs, so their ratios compare like with like. k4 needs the most: the
+ * knee search measures a level over 6 s at least, and takes a few levels.
+ * `BENCH_CAPACITY_JOBS_SCALE` multiplies the job counts (and divisors) for a longer run.
+ *
+ * Per run: makespan (first push to the last result), p50/p95 job time, peak PSS of the browsers,
+ * CPU of this process tree, the machine's CPU and the other processes' cores, peak and settled
+ * units (median conferencia units over the middle half of the run), failed jobs, and for the
+ * default config what held it (capacity, knee). `BENCH_CAPACITY_VARIANTS=fast:n2,slow:default,...`
+ * (or a scenario name, `k4`) picks variants.
  */
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
-import { OwnCpu } from '../src/capacity/own-cpu.js';
+import { TreeCpu } from '../src/capacity/tree-cpu.js';
 import { parseProcStat } from '../src/capacity/cpu-signal.js';
-import { startPortal, DEMO_PASSWORD, DEMO_USER } from '../src/demo/portal/server.js';
+import { startPortal, DEMO_PASSWORD, DEMO_USER, type PortalHandle } from '../src/demo/portal/server.js';
+import type { QueuePlan } from '../src/scaler/decide.js';
 import type { Service } from '../src/service/service.js';
 import { pushItems, startService, whenFinished, type BenchContext } from './lib/context.js';
 import { figuresOf, type Figure, type FigureInput } from './lib/figures.js';
@@ -24,34 +44,104 @@ import { browserMemoryMb } from './lib/memory.js';
 import { progress } from './lib/progress.js';
 import { quantile } from './lib/stats.js';
 
-const CONFERENCIA = 322;
 const EMISSAO = 3;
+
+interface Scenario {
+  readonly key: 'fast' | 'slow' | 'k4';
+  readonly latencyMs: number;
+  readonly maxConcurrent: number;
+  /** conferencia jobs, and the divisor that makes the rule ask 7 at the burst. */
+  readonly jobs: number;
+  readonly jobsPerWorker: number;
+}
 
 interface Variant {
   readonly key: string;
   readonly name: string;
+  readonly scenario: Scenario;
+  readonly jobs: number;
   readonly overrides: Record<string, unknown>;
+  /** The plain rule of the scenario: its ratios' baseline. */
+  readonly baseline?: boolean;
+  readonly fixedN?: number;
+  readonly hog?: boolean;
 }
 
-function variants(budgetMb: number): Variant[] {
-  const queues = (n?: number) => ({
-    conferencia: n === undefined ? { flow: 'conferencia' } : { flow: 'conferencia', minWorkers: n, maxWorkers: n },
-    emissao: { flow: 'emissao' },
-  });
+function scenarios(scale: number, quick: boolean): Scenario[] {
+  const s = quick ? scale / 4 : scale;
+  const jobs = (n: number): number => Math.max(8, Math.round(n * s));
   return [
-    { key: 'a', name: '(a) plain rule', overrides: { queues: queues(), capacity: { enabled: false } } },
-    { key: 'b', name: '(b) capacity', overrides: { queues: queues() } },
-    ...[1, 2, 3, 4, 7].map((n) => ({
-      key: `c${n}`,
-      name: `(c) fixed N=${n}`,
-      overrides: { queues: queues(n), capacity: { enabled: false } },
-    })),
-    {
-      key: 'd',
-      name: `(d) capacity, budget ${budgetMb} MB`,
-      overrides: { queues: queues(), capacity: { maxMemoryMb: budgetMb } },
-    },
+    { key: 'fast', latencyMs: 0, maxConcurrent: 0, jobs: jobs(128), jobsPerWorker: Math.max(1, Math.round(20 * s)) },
+    { key: 'slow', latencyMs: 1000, maxConcurrent: 0, jobs: jobs(48), jobsPerWorker: Math.max(1, Math.round(7 * s)) },
+    { key: 'k4', latencyMs: 1000, maxConcurrent: 4, jobs: jobs(128), jobsPerWorker: Math.max(1, Math.round(20 * s)) },
   ];
+}
+
+function variants(scale: number, quick: boolean, hog: boolean, budgetMb: number): Variant[] {
+  const out: Variant[] = [];
+  for (const sc of scenarios(scale, quick)) {
+    const queues = (conferencia: Record<string, unknown> = {}) => ({
+      conferencia: { flow: 'conferencia', jobsPerWorker: sc.jobsPerWorker, ...conferencia },
+      emissao: { flow: 'emissao', jobsPerWorker: sc.jobsPerWorker },
+    });
+    const plain = { capacity: { enabled: false } };
+    for (const n of [1, 2, 4, 7, 10])
+      out.push({
+        key: `${sc.key}:n${n}`,
+        name: `${sc.key}: fixed N=${n}`,
+        scenario: sc,
+        jobs: sc.jobs,
+        fixedN: n,
+        overrides: { queues: queues({ minWorkers: n, maxWorkers: n }), ...plain },
+      });
+    out.push({
+      key: `${sc.key}:rule`,
+      name: `${sc.key}: plain rule`,
+      scenario: sc,
+      jobs: sc.jobs,
+      baseline: true,
+      overrides: { queues: queues(), ...plain },
+    });
+    out.push({
+      key: `${sc.key}:default`,
+      name: `${sc.key}: default config`,
+      scenario: sc,
+      jobs: sc.jobs,
+      overrides: { queues: queues() },
+    });
+    if (sc.key === 'slow')
+      out.push({
+        key: 'slow:auto',
+        name: `slow: auto, T=60 s (${Math.round(322 * (quick ? scale / 4 : scale))} jobs)`,
+        scenario: sc,
+        jobs: Math.max(8, Math.round(322 * (quick ? scale / 4 : scale))),
+        overrides: {
+          queues: {
+            conferencia: { flow: 'conferencia', jobsPerWorker: 'auto', targetDrainSeconds: 60 },
+            emissao: { flow: 'emissao' },
+          },
+        },
+      });
+    if (sc.key === 'fast') {
+      out.push({
+        key: 'fast:budget',
+        name: `fast: default, budget ${budgetMb} MB`,
+        scenario: sc,
+        jobs: sc.jobs,
+        overrides: { queues: queues(), capacity: { maxMemoryMb: budgetMb } },
+      });
+      if (hog)
+        out.push({
+          key: 'fast:hog',
+          name: 'fast: default, CPU hog 30 s',
+          scenario: sc,
+          jobs: sc.jobs,
+          hog: true,
+          overrides: { queues: queues() },
+        });
+    }
+  }
+  return out;
 }
 
 interface RunResult {
@@ -65,6 +155,13 @@ interface RunResult {
   readonly otherCores: number;
   readonly failed: number;
   readonly peakWorkers: number;
+  /** Median conferencia units over the middle half of the run. */
+  readonly settledUnits: number;
+  /** Decisions of conferencia held by capacity / by the knee (the default config). */
+  readonly capacityDecisions: number;
+  readonly kneeDecisions: number;
+  /** With the hog: seconds from its start to the first capacity-bound scale-down (NaN: none). */
+  readonly cutAfterS: number;
   /** CPU ms per job: this Node process (service + in-process portal), Chromium, Redis. */
   readonly msPerJob: Record<string, number>;
 }
@@ -76,46 +173,94 @@ function machineCpu(): { busy: number; total: number } {
 
 let docSeq = 700_000;
 
-async function oneRun(ctx: BenchContext, portalUrl: string, variant: Variant): Promise<RunResult> {
+/**
+ * One busy loop per core (the "busy neighbour") for at most `seconds`, until stopped. Started
+ * through a shell that exits at once, so the loops are not descendants of this process: the
+ * capacity monitor must see them as other processes, as it would a neighbour.
+ */
+function startHog(seconds: number): () => void {
+  const loops = Array.from(
+    { length: os.availableParallelism() },
+    () => `timeout ${seconds} ${process.execPath} -e 'for(;;){}' >/dev/null 2>&1 & echo $!`,
+  );
+  const pids = spawnSync('sh', ['-c', loops.join('; ')], { encoding: 'utf8' })
+    .stdout.split(/\s+/)
+    .filter(Boolean)
+    .map(Number);
+  return () => {
+    for (const pid of pids) {
+      try {
+        process.kill(pid, 'SIGTERM'); // timeout passes it on to its loop
+      } catch {
+        // already over
+      }
+    }
+  };
+}
+
+async function oneRun(ctx: BenchContext, portal: PortalHandle, variant: Variant): Promise<RunResult> {
+  portal.setLatencyMs(variant.scenario.latencyMs);
+  portal.setMaxConcurrent(variant.scenario.maxConcurrent);
   const config = ctx.config(
     { ...variant.overrides, shutdown: { timeoutSeconds: 15 } },
-    { PORTAL_URL: portalUrl, RPA_USUARIO: DEMO_USER, RPA_SENHA: DEMO_PASSWORD },
+    { PORTAL_URL: portal.url, RPA_USUARIO: DEMO_USER, RPA_SENHA: DEMO_PASSWORD },
   );
   const service: Service = await startService(ctx, config, {}, 120_000);
-  const own = new OwnCpu();
+  const own = new TreeCpu();
   let peakPss = 0;
   let peakWorkers = 0;
   const pool = service.pool;
   pool?.on('unit-state', () => {
     peakWorkers = Math.max(peakWorkers, pool.totalCounted());
   });
+  const units: { at: number; n: number }[] = [];
+  const plans: { at: number; plan: QueuePlan }[] = [];
+  service.scaler?.on('evaluated', (ps) => {
+    const plan = ps.find((p) => p.queue === 'conferencia');
+    if (plan) plans.push({ at: performance.now(), plan });
+  });
   let split: CpuSplit | undefined;
   const sample = async (): Promise<void> => {
     split?.sample();
     // Every second, not only at both ends: a browser retired before the end keeps the CPU it used.
     if (split) own.read();
+    if (pool) units.push({ at: performance.now(), n: pool.counts('conferencia').live });
     peakPss = Math.max(peakPss, (await browserMemoryMb()).pssMb);
   };
   const sampler = setInterval(() => void sample(), 1000);
+  let stopHog: (() => void) | undefined;
+  let hogAt = Number.NaN;
+  const hogTimers: NodeJS.Timeout[] = [];
   try {
-    const finished = whenFinished(service, CONFERENCIA + EMISSAO);
+    const total = variant.jobs + EMISSAO;
+    const finished = whenFinished(service, total);
     split = new CpuSplit();
-    const cpu0 = own.read();
+    const cpu0 = own.read().cpuSeconds;
     const m0 = machineCpu();
     const pushedAt = performance.now();
     const doc = (): string => String((docSeq += 1));
     await pushItems(
       ctx.redis,
       'fila:conferencia',
-      Array.from({ length: CONFERENCIA }, () => JSON.stringify({ documento: doc() })),
+      Array.from({ length: variant.jobs }, () => JSON.stringify({ documento: doc() })),
     );
     await pushItems(
       ctx.redis,
       'fila:emissao',
       Array.from({ length: EMISSAO }, () => JSON.stringify({ documento: doc(), tipo: 'certidao' })),
     );
+    if (variant.hog) {
+      hogTimers.push(
+        setTimeout(() => {
+          hogAt = performance.now();
+          stopHog = startHog(30);
+          progress('  CPU hog on every core for 30 s');
+        }, 10_000),
+        setTimeout(() => stopHog?.(), 40_000),
+      );
+    }
     const doneAt = await finished;
-    const cpu1 = own.read();
+    const cpu1 = own.read().cpuSeconds;
     const m1 = machineCpu();
     await sample();
     const bySplit = split.seconds();
@@ -123,8 +268,13 @@ async function oneRun(ctx: BenchContext, portalUrl: string, variant: Variant): P
       (e) => JSON.parse(e) as { status: string; durationMs: number },
     );
     const durations = entries.map((e) => e.durationMs);
+    const span = doneAt - pushedAt;
+    const middle = units
+      .filter((u) => u.at >= pushedAt + span / 4 && u.at <= pushedAt + (3 * span) / 4)
+      .map((u) => u.n);
+    const cut = plans.find((p) => p.at >= hogAt && p.plan.action === 'down' && p.plan.bound === 'capacity');
     return {
-      makespanS: (doneAt - pushedAt) / 1000,
+      makespanS: span / 1000,
       p50Ms: quantile(durations, 0.5),
       p95Ms: quantile(durations, 0.95),
       peakPssMb: peakPss,
@@ -133,53 +283,67 @@ async function oneRun(ctx: BenchContext, portalUrl: string, variant: Variant): P
       otherCores: Math.max(
         0,
         ((m1.busy - m0.busy) / Math.max(1e-9, m1.total - m0.total)) * os.availableParallelism() -
-          (cpu1 - cpu0) / ((doneAt - pushedAt) / 1000),
+          (cpu1 - cpu0) / (span / 1000),
       ),
       failed: entries.filter((e) => e.status !== 'ok').length,
       peakWorkers,
-      msPerJob: Object.fromEntries(
-        Object.entries(bySplit).map(([k, v]) => [k, Math.round((v * 1000) / (CONFERENCIA + EMISSAO))]),
-      ),
+      settledUnits: middle.length > 0 ? quantile(middle, 0.5) : Number.NaN,
+      capacityDecisions: plans.filter((p) => p.plan.bound === 'capacity' || p.plan.bound === 'overload').length,
+      kneeDecisions: plans.filter((p) => p.plan.bound === 'knee').length,
+      cutAfterS: cut ? (cut.at - hogAt) / 1000 : Number.NaN,
+      msPerJob: Object.fromEntries(Object.entries(bySplit).map(([k, v]) => [k, Math.round((v * 1000) / total)])),
     };
   } finally {
+    for (const t of hogTimers) clearTimeout(t);
+    stopHog?.();
     clearInterval(sampler);
     await service.stop();
     await ctx.flush();
   }
 }
 
+function selectedBy(wanted: readonly string[], v: Variant): boolean {
+  if (wanted.length === 0) return v.key !== 'fast:budget';
+  return wanted.some((w) => w === v.key || w === v.scenario.key);
+}
+
 export async function capacityBench(ctx: BenchContext): Promise<Figure[]> {
   const budgetMb = Number(process.env.BENCH_CAPACITY_BUDGET_MB ?? 350);
+  const scale = Number(process.env.BENCH_CAPACITY_JOBS_SCALE ?? 1);
+  const hog = process.env.BENCH_CAPACITY_HOG === '1';
   const wanted = (process.env.BENCH_CAPACITY_VARIANTS ?? '').split(',').filter(Boolean);
-  const selected = variants(budgetMb).filter((v) => wanted.length === 0 || wanted.includes(v.key));
+  const selected = variants(scale, ctx.quick, hog, budgetMb).filter((v) => selectedBy(wanted, v));
   const portal = await startPortal();
-  const results = new Map<string, RunResult[]>(selected.map((v) => [v.name, []]));
+  const results = new Map<string, RunResult[]>(selected.map((v) => [v.key, []]));
   try {
     await ctx.flush();
     for (let run = 1; run <= ctx.runs; run++) {
       for (const variant of selected) {
-        progress(`capacity: run ${run}/${ctx.runs}, ${variant.name}`);
-        const r = await oneRun(ctx, portal.url, variant);
+        progress(`capacity: run ${run}/${ctx.runs}, ${variant.name} (${variant.jobs} + ${EMISSAO} jobs)`);
+        const r = await oneRun(ctx, portal, variant);
         progress(
           `  makespan ${r.makespanS.toFixed(1)} s, p50 ${r.p50Ms} ms, p95 ${r.p95Ms} ms, peak PSS ${r.peakPssMb} MB, ` +
-            `CPU ${r.cpuSeconds.toFixed(1)} s (machine ${r.machineCpuPct.toFixed(0)}%, others ${r.otherCores.toFixed(1)} cores), peak workers ${r.peakWorkers}, failed ${r.failed}, CPU ms/job ${JSON.stringify(r.msPerJob)}`,
+            `CPU ${r.cpuSeconds.toFixed(1)} s (machine ${r.machineCpuPct.toFixed(0)}%, others ${r.otherCores.toFixed(1)} cores), ` +
+            `peak workers ${r.peakWorkers}, settled ${r.settledUnits}, capacity/knee decisions ${r.capacityDecisions}/${r.kneeDecisions}, ` +
+            `${Number.isNaN(r.cutAfterS) ? '' : `cut ${r.cutAfterS.toFixed(1)} s after the hog, `}failed ${r.failed}, CPU ms/job ${JSON.stringify(r.msPerJob)}`,
         );
-        results.get(variant.name)?.push(r);
+        results.get(variant.key)?.push(r);
       }
     }
   } finally {
     await portal.close();
   }
   const inputs: FigureInput[] = [];
-  const baseline = selected.find((v) => v.key === 'a')?.name;
   for (const variant of selected) {
-    const runs = results.get(variant.name) ?? [];
-    const vs = baseline && variant.name !== baseline ? { baseline } : {};
+    const runs = results.get(variant.key) ?? [];
+    const base = selected.find((v) => v.baseline && v.scenario.key === variant.scenario.key && v.jobs === variant.jobs);
+    const vs = base && base.key !== variant.key ? { baseline: base.name } : {};
     const metric = (m: string, unit: string, f: (r: RunResult) => number, extra: object = {}): void => {
       inputs.push({ case: variant.name, metric: m, unit, values: runs.map(f), ...vs, ...extra });
     };
+    const sc = variant.scenario;
     metric('makespan', 's', (r) => r.makespanS, {
-      note: `${CONFERENCIA} conferencia + ${EMISSAO} emissao, real flows, demo portal in-process`,
+      note: `${variant.jobs} conferencia + ${EMISSAO} emissao, real flows, demo portal in-process, latency ${sc.latencyMs} ms${sc.maxConcurrent ? `, ${sc.maxConcurrent} at once` : ''}`,
     });
     metric('job p50', 'ms', (r) => r.p50Ms);
     metric('job p95', 'ms', (r) => r.p95Ms);
@@ -188,9 +352,74 @@ export async function capacityBench(ctx: BenchContext): Promise<Figure[]> {
     metric('machine CPU', '%', (r) => r.machineCpuPct);
     metric("others' cores (machine busy − ours)", 'cores', (r) => r.otherCores);
     metric('peak workers', 'n', (r) => r.peakWorkers);
+    metric('settled conferencia units', 'n', (r) => r.settledUnits);
+    if (variant.fixedN === undefined && !variant.baseline) {
+      metric('decisions held by capacity', 'n', (r) => r.capacityDecisions);
+      metric('decisions held by the knee', 'n', (r) => r.kneeDecisions);
+    }
+    if (variant.hog) metric('cut after the hog started', 's', (r) => r.cutAfterS);
     for (const kind of ['node', 'chromium', 'redis'])
       metric(`CPU per job: ${kind}`, 'ms', (r) => r.msPerJob[kind] ?? 0);
     metric('failed jobs', 'n', (r) => r.failed);
   }
+  inputs.push(...goals(selected, results));
   return figuresOf('capacity', inputs);
+}
+
+/** The issue's goals, as figures: each a ratio of medians (or a makespan) over the runs. */
+function goals(selected: readonly Variant[], results: ReadonlyMap<string, RunResult[]>): FigureInput[] {
+  const median = (key: string): number => {
+    const values = (results.get(key) ?? []).map((r) => r.makespanS);
+    return values.length > 0 ? quantile(values, 0.5) : Number.NaN;
+  };
+  const bestFixed = (scenario: string): { n: number; s: number } => {
+    let best = { n: 0, s: Number.NaN };
+    for (const v of selected.filter((x) => x.scenario.key === scenario && x.fixedN !== undefined)) {
+      const s = median(v.key);
+      if (!(s >= best.s)) best = { n: v.fixedN ?? 0, s };
+    }
+    return best;
+  };
+  const out: FigureInput[] = [];
+  const has = (key: string): boolean => selected.some((v) => v.key === key);
+  const fast = bestFixed('fast');
+  if (has('fast:default') && fast.n > 0)
+    out.push({
+      case: 'GOAL fast: default ÷ best fixed N (≤ 1.05)',
+      metric: 'ratio',
+      unit: 'x',
+      values: [median('fast:default') / fast.s],
+      note: `best fixed N = ${fast.n}`,
+    });
+  if (has('slow:default') && has('slow:rule'))
+    out.push({
+      case: 'GOAL slow: default ÷ plain rule (≤ 1.05)',
+      metric: 'ratio',
+      unit: 'x',
+      values: [median('slow:default') / median('slow:rule')],
+    });
+  if (has('slow:auto'))
+    out.push({
+      case: 'GOAL slow: auto T=60 s makespan (≤ 66)',
+      metric: 'makespan',
+      unit: 's',
+      values: [median('slow:auto')],
+    });
+  const k4 = bestFixed('k4');
+  if (has('k4:default') && k4.n > 0) {
+    out.push({
+      case: 'GOAL k4: default ÷ best fixed N (≤ 1.1)',
+      metric: 'ratio',
+      unit: 'x',
+      values: [median('k4:default') / k4.s],
+      note: `best fixed N = ${k4.n}`,
+    });
+    out.push({
+      case: 'GOAL k4: default settled units (4–5)',
+      metric: 'units',
+      unit: 'n',
+      values: (results.get('k4:default') ?? []).map((r) => r.settledUnits),
+    });
+  }
+  return out;
 }

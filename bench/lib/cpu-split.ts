@@ -1,8 +1,5 @@
 import fs from 'node:fs';
-import { parsePidStat } from '../../src/capacity/own-cpu.js';
-import { processTree } from '../../src/workers/process-tree.js';
-
-const USER_HZ = 100;
+import { parsePidStat, processTree, USER_HZ } from '../../src/workers/process-tree.js';
 
 /** Which part of this process tree a process is: this Node process, a Chromium, Redis, a labelled pid, other. */
 function kindOf(pid: number, labels: ReadonlyMap<number, string>): string {

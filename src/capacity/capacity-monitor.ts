@@ -1,14 +1,18 @@
 /**
- * Samples the load signals every second into the windows and keeps this instance's capacity
- * current. The thin loop around {@link computeCapacity}: read, add, compute, tell on change.
+ * Samples the load signals every second into the windows, the units' CPU into the per-queue cost
+ * estimate, and keeps this instance's capacity current. The thin loop around
+ * {@link computeCapacity}: read, add, compute, tell on change.
  */
 import { EventEmitter } from 'node:events';
 import type { Clock } from '../lib/sleep.js';
-import { computeCapacity, type Capacity, type CapacityMemory, type CapacityOptions } from './capacity.js';
+import { parentMap } from '../workers/process-tree.js';
+import { computeCapacity, type Capacity, type CapacityOptions } from './capacity.js';
 import { cpuRatio, CpuSignal, type CpuReading } from './cpu-signal.js';
 import { EventLoopSignal } from './event-loop-signal.js';
 import { MemorySignal } from './memory-signal.js';
-import { OwnCpu } from './own-cpu.js';
+import { TreeCpu } from './tree-cpu.js';
+import { UnitCost, type QueueCost } from './unit-cost.js';
+import { UnitCpu, type QueueCpu } from './unit-cpu.js';
 import { SampleWindow, type LoadSample, type OverloadThresholds, type WindowSummary } from './windows.js';
 
 /** Where the monitor reads; each piece replaceable (tests pass fixtures). */
@@ -19,8 +23,10 @@ export interface LoadSources {
   readonly eventLoopDelayMs: () => number;
   /** PSS of our browsers (latest measure of each) and how many browsers it covers. */
   readonly browsers: () => { mb: number; count: number };
-  /** Units not closed (starting, ready, busy, draining). */
-  readonly units: () => number;
+  /** Units not closed (starting, ready, busy, draining), per queue. */
+  readonly units: () => Readonly<Record<string, number>>;
+  /** The units' CPU per queue since the last call; undefined when the interval does not count. */
+  readonly unitCpu: () => Readonly<Record<string, QueueCpu>> | undefined;
 }
 
 export interface CapacityMonitorOptions {
@@ -40,23 +46,47 @@ export interface CapacityEvents {
 
 export interface CapacityView {
   readonly capacity: Capacity | undefined;
+  /** Per queue: the measured CPU per busy unit and the evidence behind it. */
+  readonly costs: Readonly<Record<string, QueueCost>>;
   readonly latest: LoadSample | undefined;
   readonly short: WindowSummary | undefined;
   readonly long: WindowSummary | undefined;
 }
 
-/** The real signals of this machine: cgroup or /proc, our process tree, perf_hooks. */
-export function systemLoadSources(extra: Pick<LoadSources, 'browsers' | 'units'>): LoadSources & { close(): void } {
+/**
+ * The real signals of this machine: cgroup or /proc, our process tree, each unit's browser tree,
+ * perf_hooks. `unitCpu.track()` follows a unit (the service calls it for every unit it makes).
+ */
+export function systemLoadSources(
+  extra: Pick<LoadSources, 'browsers' | 'units'>,
+  clock: Clock = Date.now,
+): LoadSources & { readonly tracker: UnitCpu; close(): void } {
   const cpu = new CpuSignal();
-  const own = new OwnCpu();
+  // One read of /proc's parent links serves our tree and every browser's within one sample.
+  let parents: { at: number; map: Map<number, number> } | undefined;
+  const links = (): Map<number, number> => {
+    const now = performance.now();
+    if (!parents || now - parents.at > 200) parents = { at: now, map: parentMap() };
+    return parents.map;
+  };
+  const own = new TreeCpu();
+  const node = new TreeCpu({ tree: (pid) => [pid] });
+  const tracker = new UnitCpu({
+    clock,
+    nodeCpu: () => node.read(),
+    browserCpu: (pid) => new TreeCpu({ pid }),
+    parents: links,
+  });
   const memory = new MemorySignal();
   const loop = new EventLoopSignal();
   return {
     cpu,
-    ownCpuSeconds: () => own.read(),
+    ownCpuSeconds: () => own.read(links()).cpuSeconds,
     memory,
     eventLoopDelayMs: () => loop.read(),
+    unitCpu: () => tracker.sample(),
     ...extra,
+    tracker,
     close: () => loop.close(),
   };
 }
@@ -67,7 +97,7 @@ export class CapacityMonitor extends EventEmitter<CapacityEvents> {
   readonly #seconds: () => number;
   readonly #window: SampleWindow;
   readonly #thresholds: OverloadThresholds;
-  #memory: CapacityMemory = {};
+  readonly #costs: UnitCost;
   #capacity: Capacity | undefined;
   #lastCpu: CpuReading | undefined;
   #lastOwn: { seconds: number; at: number } | undefined;
@@ -81,6 +111,10 @@ export class CapacityMonitor extends EventEmitter<CapacityEvents> {
     this.#window = new SampleWindow(options.options.longWindowSeconds * 1000);
     const { maxCpuRatio, maxMemoryRatio, maxEventLoopDelayMs } = options.options;
     this.#thresholds = { maxCpuRatio, maxMemoryRatio, maxEventLoopDelayMs };
+    this.#costs = new UnitCost({
+      halfLifeBusySeconds: options.options.unitCpuHalfLifeSeconds,
+      minBusySeconds: options.options.unitCpuMinBusySeconds,
+    });
   }
 
   /** The capacity; undefined until the first sample pair. */
@@ -93,6 +127,7 @@ export class CapacityMonitor extends EventEmitter<CapacityEvents> {
     const { shortWindowSeconds, longWindowSeconds } = this.#o.options;
     return {
       capacity: this.#capacity,
+      costs: this.#costs.view(),
       latest: this.#window.latest,
       short: this.#window.summarize(shortWindowSeconds * 1000, now, this.#thresholds),
       long: this.#window.summarize(longWindowSeconds * 1000, now, this.#thresholds),
@@ -118,10 +153,11 @@ export class CapacityMonitor extends EventEmitter<CapacityEvents> {
     this.#lastCpu = cpu;
     this.#lastOwn = { seconds: ownSeconds, at: wall };
     const loopDelay = sources.eventLoopDelayMs();
+    const unitCpu = sources.unitCpu();
+    if (unitCpu) this.#costs.add(unitCpu);
     if (!cpu || !previous || !previousOwn || wall <= previousOwn.at) {
-      // Before two readings exist: the cores alone, no gate (the scaler must not see "no bound").
-      if (!this.#capacity && cpu)
-        this.#apply({ short: undefined, long: undefined, units: sources.units(), cores: cpu.cores });
+      // Before two readings exist: the configured bounds, no gate.
+      if (!this.#capacity) this.#apply({ short: undefined, long: undefined, units: sources.units(), perUnit: {} });
       return this.#capacity;
     }
     const mem = sources.memory.read();
@@ -138,21 +174,41 @@ export class CapacityMonitor extends EventEmitter<CapacityEvents> {
       eventLoopDelayMs: loopDelay,
     });
     const view = this.view();
-    this.#apply({ short: view.short, long: view.long, units: sources.units() });
+    this.#apply({ short: view.short, long: view.long, units: sources.units(), perUnit: this.#costs.perUnit() });
     return this.#capacity;
   }
 
   #apply(input: Parameters<typeof computeCapacity>[0]): void {
-    const next = computeCapacity(input, this.#o.options, this.#memory);
-    this.#memory = next.memory;
+    const next = computeCapacity(input, this.#o.options);
     const before = this.#capacity;
-    this.#capacity = next.capacity;
-    if (!before || before.units !== next.capacity.units || before.overloaded !== next.capacity.overloaded)
-      this.emit('changed', next.capacity);
+    this.#capacity = next;
+    if (
+      !before ||
+      before.units !== next.units ||
+      before.otherUnits !== next.otherUnits ||
+      before.overloaded !== next.overloaded ||
+      before.cpu?.overloaded !== next.cpu?.overloaded ||
+      costsMoved(before.cpu?.perUnit, next.cpu?.perUnit)
+    )
+      this.emit('changed', next);
   }
 
   close(): void {
     if (this.#timer) clearInterval(this.#timer);
     this.#timer = undefined;
   }
+}
+
+/** A queue got its first measurement, or one moved by more than 10%: the decision should look again. */
+function costsMoved(
+  a: Readonly<Record<string, number>> | undefined,
+  b: Readonly<Record<string, number>> | undefined,
+): boolean {
+  const before = a ?? {};
+  const after = b ?? {};
+  for (const [q, cost] of Object.entries(after)) {
+    const old = before[q];
+    if (old === undefined || Math.abs(cost - old) > 0.1 * old) return true;
+  }
+  return false;
 }

@@ -1,58 +1,55 @@
 /**
- * How many worker units this instance can run now, from its load windows. Pure: the windows, the
- * live unit count and what the last call remembered go in; the capacity and the new memory come
- * out. The CPU bound is the cores not used by other processes (busy cores minus this process and
- * its browsers) times `unitsPerCore`: a machine whose CPU our own browsers fill is *used*, not
- * overloaded, while a busy neighbour takes cores away. It falls at once on the short window and
- * rises only when the long window agrees (Crawlee's pool is slow to come down; this one is slow
- * to go back up). Memory bounds by the headroom under the cgroup limit (or MemAvailable) and an
- * optional budget, at the measured PSS per browser.
+ * How many worker units this instance can run now, pure: the load windows, the measured CPU per
+ * busy unit of each queue and the live units go in; the bounds come out, as numbers and reasons.
+ *
+ * - **CPU** comes from what the units use: the free CPU (cores × `maxCpuRatio`, minus what other
+ *   processes use, the higher of the short and the long window's figure, so a neighbour's pause does
+ *   not start units that its return would squeeze; never below cores × `minFreeCpuRatio`, the share
+ *   the units may always use) divided by the CPU one busy unit uses. A unit
+ *   that waits on a slow portal costs little, so the machine carries many; one that renders heavy
+ *   pages costs about a core. A queue without a measurement is not bounded by CPU: it starts what
+ *   the rule asks and the start gate holds back more. Units already running are cut for CPU only
+ *   while the short window is overloaded (then at once, to what fits).
+ * - **Memory**: the headroom under the cgroup limit (or MemAvailable) and an optional budget, at the
+ *   measured PSS per browser.
+ * - **The start gate** closes while the short window is overloaded (CPU, memory or event loop).
+ *
+ * The decision fits the queues per queue (src/scaler/capacity-fit.ts); `units` here is the same
+ * bound for the current mix of queues, what this instance publishes to the pool and shows.
  */
 import type { CapacityConfig } from '../config/types.js';
+import type { CapacityLimit, OverloadReason } from '../shared/scaling-reason.js';
 import type { WindowSummary } from './windows.js';
 
-/**
- * The `capacity.*` settings the computation uses (defaults and meaning in the config schema); the
- * learned divisor's `minJobSamples` belongs to the scaler.
- */
+/** The `capacity.*` settings the computation uses (defaults and meaning in the config schema). */
 export type CapacityOptions = Omit<CapacityConfig, 'minJobSamples'>;
 
-export const DEFAULT_CAPACITY: CapacityOptions = Object.freeze({
-  enabled: true,
-  unitsPerCore: 1,
-  minUnits: 1,
-  maxUnits: 0,
-  maxCpuRatio: 0.95,
-  maxMemoryRatio: 0.9,
-  maxEventLoopDelayMs: 250,
-  overloadedRatio: 0.4,
-  shortWindowSeconds: 5,
-  longWindowSeconds: 30,
-  maxMemoryMb: 0,
-  unitMemoryMb: 150,
-  reserveMemoryMb: 512,
-});
-
-export type CapacitySignal = 'cpu' | 'memory' | 'memoryBudget' | 'maxUnits';
-
-export interface CapacityMemory {
-  /** The CPU bound last given (it moves with hysteresis). */
-  readonly cpuUnits?: number;
+/** The CPU part of the bound. */
+export interface CpuCapacity {
+  readonly cores: number;
+  /** cores × maxCpuRatio − otherCores. */
+  readonly freeCores: number;
+  readonly otherCores: number;
+  readonly maxCpuRatio: number;
+  /** Measured cores per busy unit, for the queues that have a measurement. */
+  readonly perUnit: Readonly<Record<string, number>>;
+  /** The short window's CPU is overloaded: running units may be cut to what fits. */
+  readonly overloaded: boolean;
 }
 
 export interface Capacity {
-  /** Units this instance can run now. */
+  /** Units this instance can run now with its current mix of queues; Infinity: nothing bounds yet. */
   readonly units: number;
-  /** Which bound gave `units`. */
-  readonly limitedBy: CapacitySignal;
-  /** Operator text for that bound, e.g. `CPU 97% (2 núcleos)`. */
-  readonly reason: string;
+  /** Which bound gives `units`, with its numbers. */
+  readonly limit: CapacityLimit;
+  /** The bound whatever the units run (memory, budget, maxUnits); Infinity: none. */
+  readonly otherUnits: number;
+  readonly otherLimit: CapacityLimit;
+  /** Undefined before the first load samples. */
+  readonly cpu: CpuCapacity | undefined;
   /** The start gate: true while the short window is overloaded (no unit starts). */
   readonly overloaded: boolean;
-  /** Which signal overloads, when `overloaded`. */
-  readonly overloadedBy?: 'cpu' | 'memory' | 'eventLoop';
-  readonly overloadReason?: string;
-  readonly cpuUnits: number;
+  readonly overload?: OverloadReason;
   /** The memory bound (headroom and budget); null when memory sets none. */
   readonly memoryUnits: number | null;
   readonly unitMemoryMb: number;
@@ -61,86 +58,116 @@ export interface Capacity {
 export interface CapacityInput {
   readonly short: WindowSummary | undefined;
   readonly long: WindowSummary | undefined;
-  /** Units of this instance not closed (starting, ready, busy, draining). */
-  readonly units: number;
-  /** Cores, for the bound before any window has samples. @defaultValue 1 */
-  readonly cores?: number;
+  /** Units of this instance not closed (starting, ready, busy, draining), per queue. */
+  readonly units: Readonly<Record<string, number>>;
+  /** Measured cores per busy unit, per queue (queues without a measurement left out). */
+  readonly perUnit: Readonly<Record<string, number>>;
 }
 
-const pct = (ratio: number): string => `${Math.round(ratio * 100)}%`;
-const num = (value: number): string => (Math.round(value * 10) / 10).toLocaleString('pt-BR');
+/** Units of cost `cost` that fit in `free` cores, to the nearest unit (one fits when half of it is free). */
+export function unitsThatFit(free: number, cost: number): number {
+  if (!(cost > 0)) return Infinity;
+  return Math.max(0, Math.floor(free / cost + 0.5));
+}
 
-/** Capacity from the windows; without samples yet, the configured bounds and no gate. */
-export function computeCapacity(
-  input: CapacityInput,
-  options: CapacityOptions,
-  memory: CapacityMemory,
-): { capacity: Capacity; memory: CapacityMemory } {
+/** The cost of one unit of the current mix: weighted by the units each measured queue runs. */
+function mixCost(units: Readonly<Record<string, number>>, perUnit: Readonly<Record<string, number>>): number {
+  const measured = Object.entries(perUnit);
+  if (measured.length === 0) return 0;
+  const weight = measured.reduce((sum, [q]) => sum + (units[q] ?? 0), 0);
+  if (weight === 0) return measured.reduce((sum, [, c]) => sum + c, 0) / measured.length;
+  return measured.reduce((sum, [q, c]) => sum + c * (units[q] ?? 0), 0) / weight;
+}
+
+function overloadOf(short: WindowSummary | undefined, options: CapacityOptions): OverloadReason | undefined {
+  if (!short) return undefined;
+  const o = short.overloaded;
+  if (o.memory >= options.overloadedRatio)
+    return { signal: 'memory', ratio: short.memoryLimitMb > 0 ? short.memoryUsedMb / short.memoryLimitMb : 1 };
+  if (o.cpu >= options.overloadedRatio)
+    return {
+      signal: 'cpu',
+      maxCpuRatio: options.maxCpuRatio,
+      share: o.cpu,
+      windowSeconds: options.shortWindowSeconds,
+      cores: short.cores,
+    };
+  if (o.eventLoop >= options.overloadedRatio) return { signal: 'eventLoop', delayMs: short.eventLoopDelayMs };
+  return undefined;
+}
+
+/** Capacity from the windows and the measured costs; without samples, the configured bounds and no gate. */
+export function computeCapacity(input: CapacityInput, options: CapacityOptions): Capacity {
   const { short, long } = input;
-  const cores = short?.cores ?? long?.cores ?? input.cores ?? 1;
-  // A partly free core still carries a unit when at least 0.3 of it is free.
-  const byOthers = (w: WindowSummary | undefined): number =>
-    Math.ceil(Math.max(0, cores - (w?.otherCores ?? 0)) * options.unitsPerCore - 0.3);
-  // Down at once on the short window; up only when the long one agrees.
-  const fast = byOthers(short);
-  const slow = Math.min(fast, byOthers(long ?? short));
-  const previous = memory.cpuUnits;
-  let cpuUnits: number;
-  if (previous === undefined) cpuUnits = fast;
-  else if (fast < previous) cpuUnits = fast;
-  else if (slow > previous) cpuUnits = slow;
-  else cpuUnits = previous;
-  cpuUnits = Math.max(options.minUnits, cpuUnits);
+  const counted = Object.values(input.units).reduce((a, b) => a + b, 0);
 
-  const perUnit =
-    short && short.browsersMeasured > 0 ? Math.max(20, short.browserMb / short.browsersMeasured) : options.unitMemoryMb;
-  const headroomMb = short ? short.memoryLimitMb - short.memoryUsedMb - options.reserveMemoryMb : Infinity;
-  const memoryUnits = input.units + Math.floor(headroomMb / perUnit);
-  const budgetUnits = options.maxMemoryMb > 0 ? Math.floor(options.maxMemoryMb / perUnit) : Infinity;
-  const configUnits = options.maxUnits > 0 ? options.maxUnits : Infinity;
-
-  const bounds: [CapacitySignal, number][] = [
-    ['cpu', cpuUnits],
-    ['memory', memoryUnits],
-    ['memoryBudget', budgetUnits],
-    ['maxUnits', configUnits],
-  ];
-  const [limitedBy, lowest] = bounds.reduce((a, b) => (b[1] < a[1] ? b : a));
-  const units = Math.max(options.minUnits, Number.isFinite(lowest) ? lowest : cpuUnits);
-  const cpuText = `CPU ${pct(short?.cpuRatio ?? 0)} (${num(cores)} núcleos${(short?.otherCores ?? 0) >= 0.05 ? `, ${num(short?.otherCores ?? 0)} usados por outros processos` : ''})`;
-  const reason: Record<CapacitySignal, string> = {
-    cpu: cpuText,
-    memory: `memória ${num((short?.memoryUsedMb ?? 0) / 1024)} de ${num((short?.memoryLimitMb ?? 0) / 1024)} GB (~${Math.round(perUnit)} MB por navegador)`,
-    memoryBudget: `orçamento de memória ${options.maxMemoryMb} MB (~${Math.round(perUnit)} MB por navegador)`,
-    maxUnits: `capacity.maxUnits ${options.maxUnits}`,
-  };
-
-  let overloadedBy: Capacity['overloadedBy'];
-  let overloadReason: string | undefined;
+  let cpu: CpuCapacity | undefined;
+  let cpuUnits = Infinity;
+  let cpuLimit: CapacityLimit = { signal: 'none' };
   if (short) {
-    const o = short.overloaded;
-    if (o.memory >= options.overloadedRatio) {
-      overloadedBy = 'memory';
-      overloadReason = `memória ${pct(short.memoryUsedMb / short.memoryLimitMb)} do limite`;
-    } else if (o.cpu >= options.overloadedRatio) {
-      overloadedBy = 'cpu';
-      overloadReason = `CPU ≥ ${pct(options.maxCpuRatio)} em ${pct(o.cpu)} das amostras de ${options.shortWindowSeconds}s (${num(cores)} núcleos)`;
-    } else if (o.eventLoop >= options.overloadedRatio) {
-      overloadedBy = 'eventLoop';
-      overloadReason = `atraso do event loop ${Math.round(short.eventLoopDelayMs)} ms`;
+    const otherCores = Math.max(short.otherCores, long?.otherCores ?? 0);
+    const freeCores = Math.max(short.cores * options.minFreeCpuRatio, short.cores * options.maxCpuRatio - otherCores);
+    const overloaded = short.overloaded.cpu >= options.overloadedRatio;
+    cpu = {
+      cores: short.cores,
+      freeCores,
+      otherCores,
+      maxCpuRatio: options.maxCpuRatio,
+      perUnit: input.perUnit,
+      overloaded,
+    };
+    const cost = mixCost(input.units, input.perUnit);
+    if (cost > 0) {
+      cpuUnits = unitsThatFit(freeCores, cost);
+      if (!overloaded) cpuUnits = Math.max(cpuUnits, counted);
+      cpuLimit = {
+        signal: 'cpu',
+        cores: short.cores,
+        freeCores,
+        otherCores,
+        maxCpuRatio: options.maxCpuRatio,
+        perUnit: cost,
+      };
     }
   }
+
+  const perUnitMb =
+    short && short.browsersMeasured > 0 ? Math.max(20, short.browserMb / short.browsersMeasured) : options.unitMemoryMb;
+  const headroomMb = short ? short.memoryLimitMb - short.memoryUsedMb - options.reserveMemoryMb : Infinity;
+  const memoryUnits = counted + Math.floor(headroomMb / perUnitMb);
+  const budgetUnits = options.maxMemoryMb > 0 ? Math.floor(options.maxMemoryMb / perUnitMb) : Infinity;
+  const configUnits = options.maxUnits > 0 ? options.maxUnits : Infinity;
+  const others: [CapacityLimit, number][] = [
+    [
+      {
+        signal: 'memory',
+        usedMb: short?.memoryUsedMb ?? 0,
+        limitMb: short?.memoryLimitMb ?? 0,
+        unitMb: perUnitMb,
+      },
+      memoryUnits,
+    ],
+    [{ signal: 'memoryBudget', budgetMb: options.maxMemoryMb, unitMb: perUnitMb }, budgetUnits],
+    [{ signal: 'maxUnits', maxUnits: options.maxUnits }, configUnits],
+  ];
+  const [otherLimitRaw, otherRaw] = others.reduce((a, b) => (b[1] < a[1] ? b : a));
+  const otherUnits = Number.isFinite(otherRaw) ? Math.max(options.minUnits, otherRaw) : Infinity;
+  const otherLimit: CapacityLimit = Number.isFinite(otherRaw) ? otherLimitRaw : { signal: 'none' };
+
+  const cpuWins = cpuUnits < otherUnits;
+  const lowest = cpuWins ? cpuUnits : otherUnits;
+  const units = Number.isFinite(lowest) ? Math.max(options.minUnits, lowest) : Infinity;
+  const overload = overloadOf(short, options);
+  const memoryBound = Math.min(memoryUnits, budgetUnits);
   return {
-    capacity: {
-      units,
-      limitedBy,
-      reason: reason[limitedBy],
-      overloaded: overloadedBy !== undefined,
-      ...(overloadedBy ? { overloadedBy, overloadReason } : {}),
-      cpuUnits,
-      memoryUnits: Number.isFinite(Math.min(memoryUnits, budgetUnits)) ? Math.min(memoryUnits, budgetUnits) : null,
-      unitMemoryMb: Math.round(perUnit),
-    },
-    memory: { cpuUnits },
+    units,
+    limit: cpuWins ? cpuLimit : otherLimit,
+    otherUnits,
+    otherLimit,
+    cpu,
+    overloaded: overload !== undefined,
+    ...(overload ? { overload } : {}),
+    memoryUnits: Number.isFinite(memoryBound) ? memoryBound : null,
+    unitMemoryMb: Math.round(perUnitMb),
   };
 }

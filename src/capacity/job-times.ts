@@ -1,17 +1,18 @@
 /**
- * The observed job time of each queue: the last `keep` successful attempts' durations in a Redis
- * list per queue (LPUSH + LTRIM in one MULTI), so the rolling median survives restarts and every
- * instance sees the same one. This is the S of the learned divisor T/S.
+ * The observed job time of each queue: the last `keep` successful attempts in a Redis list per
+ * queue (LPUSH + LTRIM in one MULTI), each as `<durationMs>@<finishedAtMs>`, so the rolling median
+ * survives restarts and every instance sees the same one. The median is the S of the learned
+ * divisor; the finish times give the completions per minute the knee search compares. Entries
+ * written before the finish time was kept (a bare duration) count for the median only.
  */
 import type { Redis } from 'ioredis';
-
-/** Default key prefix: `rpa:scaler:job-ms:<queue>`. */
-export const JOB_TIMES_PREFIX = 'rpa:scaler:job-ms';
 
 export interface JobTime {
   /** Median of the kept durations, in seconds. */
   readonly seconds: number;
   readonly samples: number;
+  /** The kept jobs with their finish time (ms since epoch) and duration (ms), newest first. */
+  readonly finished: readonly { readonly at: number; readonly ms: number }[];
 }
 
 /** Median of a list of numbers (the mean of the middle two for an even count); NaN when empty. */
@@ -27,21 +28,22 @@ export function median(values: readonly number[]): number {
 export class JobTimes {
   constructor(
     private readonly redis: Redis,
-    /** Durations kept per queue. @defaultValue 200 */
-    private readonly keep = 200,
-    readonly prefix: string = JOB_TIMES_PREFIX,
+    /** Durations kept per queue. */
+    private readonly keep: number,
+    /** Key prefix: `<redis.prefix>:rpa:job-ms` (redis/keys.ts `jobTimesKeyPrefix`), then `:<queue>`. */
+    readonly prefix: string,
   ) {}
 
   key(queue: string): string {
     return `${this.prefix}:${queue}`;
   }
 
-  /** Records one successful attempt's duration. */
-  async record(queue: string, durationMs: number): Promise<void> {
+  /** Records one successful attempt's duration, finished at `at`. */
+  async record(queue: string, durationMs: number, at: number = Date.now()): Promise<void> {
     if (!Number.isFinite(durationMs) || durationMs < 0) return;
     await this.redis
       .multi()
-      .lpush(this.key(queue), Math.round(durationMs))
+      .lpush(this.key(queue), `${Math.round(durationMs)}@${Math.round(at)}`)
       .ltrim(this.key(queue), 0, this.keep - 1)
       .exec();
   }
@@ -55,8 +57,15 @@ export class JobTimes {
     queues.forEach((q, i) => {
       const [err, list] = replies[i] ?? [null, []];
       if (err || !Array.isArray(list)) return;
-      const values = (list as string[]).map(Number).filter((n) => Number.isFinite(n));
-      if (values.length > 0) out[q] = { seconds: median(values) / 1000, samples: values.length };
+      const values: number[] = [];
+      const finished: { at: number; ms: number }[] = [];
+      for (const entry of list as string[]) {
+        const [ms, at] = entry.split('@').map(Number);
+        if (ms === undefined || !Number.isFinite(ms)) continue;
+        values.push(ms);
+        if (at !== undefined && Number.isFinite(at)) finished.push({ at, ms });
+      }
+      if (values.length > 0) out[q] = { seconds: median(values) / 1000, samples: values.length, finished };
     });
     return out;
   }

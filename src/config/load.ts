@@ -14,6 +14,7 @@ import {
   RESERVED_QUEUE_NAMES,
   type QueueEntry,
   type QueueKey,
+  type RateLimitEntry,
 } from './queue-schema.js';
 import { ALERT_KINDS, checkAlertRules } from './alert-rules.js';
 import type { AlertRule, AppConfig, QueueConfig } from './types.js';
@@ -93,7 +94,8 @@ function mergeQueues(layers: readonly Layer[]): Map<string, { entry: QueueEntry;
             layer.source,
           );
         }
-        target.entry[field as QueueKey] = value as string | number;
+        if (field === 'rateLimit') target.entry.rateLimit = value as RateLimitEntry;
+        else target.entry[field as Exclude<QueueKey, 'rateLimit'>] = value as string | number;
         target.sources.set(field, layer.source);
       }
       queues.set(name, target);
@@ -142,7 +144,10 @@ function toQueueConfigs(merged: ReturnType<typeof mergeQueues>, p: Validated): Q
   const out: QueueConfig[] = [];
   for (const [name, { entry }] of merged) {
     const sourceList = typeof entry.sourceList === 'string' ? entry.sourceList : `fila:${name}`;
-    const num = (k: QueueKey, fallback: number): number => (typeof entry[k] === 'number' ? entry[k] : fallback);
+    const num = (k: Exclude<QueueKey, 'rateLimit'>, fallback: number): number => {
+      const value = entry[k];
+      return typeof value === 'number' ? value : fallback;
+    };
     const queue: QueueConfig = Object.freeze({
       name,
       flow: typeof entry.flow === 'string' ? entry.flow : name,
@@ -157,6 +162,7 @@ function toQueueConfigs(merged: ReturnType<typeof mergeQueues>, p: Validated): Q
       attempts: num('attempts', p.jobs.attempts),
       backoffMs: num('backoffMs', p.jobs.backoffMs),
       timeoutSeconds: num('timeoutSeconds', p.jobs.timeoutSeconds),
+      ...(entry.rateLimit ? { rateLimit: { max: entry.rateLimit.max, durationMs: entry.rateLimit.durationMs } } : {}),
     });
     if (queue.minWorkers > queue.maxWorkers) {
       throw new ConfigError(

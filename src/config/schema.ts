@@ -205,10 +205,24 @@ export const schema = {
       default: true,
       env: 'CAPACITY_ENABLED',
     },
-    unitsPerCore: { doc: 'Worker units per core not used by other processes', format: positiveNumber, default: 1 },
+    unitCpuHalfLifeSeconds: {
+      doc: 'The measured CPU per busy unit follows the last this many busy unit-seconds (half-life)',
+      format: positiveNumber,
+      default: 30,
+    },
+    unitCpuMinBusySeconds: {
+      doc: 'Busy unit-seconds a queue needs before its CPU per unit bounds it',
+      format: positiveNumber,
+      default: 10,
+    },
     minUnits: { doc: 'Never fewer units than this, whatever the load', format: 'nat', default: 1 },
     maxUnits: { doc: "This instance's own ceiling of units (0 = none)", format: 'nat', default: 0 },
     maxCpuRatio: { doc: 'A sample at or above this CPU share is overloaded', format: ratio, default: 0.95 },
+    minFreeCpuRatio: {
+      doc: 'Share of the cores the units may always use, however busy other processes keep the machine',
+      format: ratio,
+      default: 0.1,
+    },
     maxMemoryRatio: { doc: 'A sample at or above this memory share is overloaded', format: ratio, default: 0.9 },
     maxEventLoopDelayMs: {
       doc: 'A sample with this event-loop delay (p99) is overloaded',

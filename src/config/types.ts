@@ -31,6 +31,11 @@ export interface QueueConfig {
   readonly backoffMs: number;
   /** Per-attempt timeout. @defaultValue jobs.timeoutSeconds */
   readonly timeoutSeconds: number;
+  /**
+   * At most `max` jobs start per `durationMs`, across every worker and instance (BullMQ's Worker
+   * limiter, kept in Redis): the operator's hard knob for a portal, beside `maxWorkers`. @defaultValue none
+   */
+  readonly rateLimit?: { readonly max: number; readonly durationMs: number };
 }
 
 /** TLS of the Redis connections (README "Redis in production"). Certificates are verified. */
@@ -103,14 +108,22 @@ export interface BrowserConfig {
 export interface CapacityConfig {
   /** false: no capacity bound, the plain rule. */
   readonly enabled: boolean;
-  /** Units per core not used by other processes (1 suits CPU-bound flows: a browser fills a core). */
-  readonly unitsPerCore: number;
+  /** Half-life, in busy unit-seconds, of the measured CPU per busy unit of each queue. */
+  readonly unitCpuHalfLifeSeconds: number;
+  /** Busy unit-seconds a queue needs before its measured CPU per unit bounds it (before: the rule and the gate). */
+  readonly unitCpuMinBusySeconds: number;
   /** Never below this many units, whatever the load (work keeps moving). */
   readonly minUnits: number;
   /** This instance's own ceiling (0 = none beyond the scaler's caps). */
   readonly maxUnits: number;
   /** A sample whose CPU use reaches this share is overloaded. */
   readonly maxCpuRatio: number;
+  /**
+   * Share of the cores the units may always use, however busy other processes keep the machine:
+   * units that barely use the CPU (waiting on a portal) keep running beside a busy neighbour,
+   * browsers that fill a core yield to it.
+   */
+  readonly minFreeCpuRatio: number;
   /** A sample whose memory use reaches this share of the limit is overloaded. */
   readonly maxMemoryRatio: number;
   /** A sample whose event-loop delay p99 reaches this is overloaded. */

@@ -8,6 +8,10 @@ import { schema } from './schema.js';
 const KNOWN_ELSEWHERE = [
   'PORTAL_PORT', // npm run portal, npm run demo
   'PORTAL_HOST', // npm run portal
+  'PORTAL_LATENCY_MS', // npm run portal (the demo portal's faults and limits)
+  'PORTAL_MAX_CONCURRENT',
+  'PORTAL_ERROR_RATE',
+  'PORTAL_SESSION_SECONDS',
   'HTTP_PROXY', // proxies, for any HTTP client
 ];
 

@@ -97,7 +97,7 @@ export function registerCapacityGauges(registers: Registry[], snapshot: Snapshot
   }
   const limited: Gauge<'signal'> = new Gauge({
     name: 'rpa_capacity_limited_by',
-    help: 'The signal that bounds capacity now (1 for that signal: cpu, memory, memoryBudget, maxUnits)',
+    help: 'The signal that bounds capacity now (1 for that signal: cpu, memory, memoryBudget, maxUnits, none)',
     labelNames: ['signal'],
     registers,
     collect: async () => {
@@ -121,15 +121,31 @@ export function registerCapacityGauges(registers: Registry[], snapshot: Snapshot
       help: 'Observed job time S: rolling median of successful attempts',
       value: (s) => s.jobSeconds,
     },
+    {
+      name: 'rpa_queue_knee_workers',
+      help: "Units the portal's knee holds the queue at (more stopped raising completions); absent: no knee",
+      value: (s) => (s.knee ? s.knee.workers : null),
+    },
   ];
   registerQueueGauges(
     registers,
     snapshot,
     perQueue.map((spec) => ({ ...spec, value: (q) => (q.scaling ? spec.value(q.scaling) : null) })),
   );
+  const perUnit: Gauge<'queue'> = new Gauge({
+    name: 'rpa_capacity_cpu_per_unit',
+    help: 'Measured cores one busy unit of the queue uses (its browser and its share of Node); absent before a measurement',
+    labelNames: ['queue'],
+    registers,
+    collect: async () => {
+      perUnit.reset();
+      for (const [queue, cores] of Object.entries((await snapshot())?.capacity?.cpuPerUnit ?? {}))
+        if (cores !== null) perUnit.set({ queue }, cores);
+    },
+  });
   const bound: Gauge<'queue' | 'bound'> = new Gauge({
     name: 'rpa_queue_bound',
-    help: 'What held the queue target at the last decision (1 for: rule, total, capacity, overload, stabilizing)',
+    help: 'What held the queue target at the last decision (1 for: rule, total, capacity, overload, stabilizing, knee, rateLimit)',
     labelNames: ['queue', 'bound'],
     registers,
     collect: async () => {

@@ -117,5 +117,5 @@ export async function membersWithSelf(
  */
 export function poolCapacity(members: readonly AssignableInstance[]): CapacityBound {
   const units = members.reduce((total, m) => total + m.capacity, 0);
-  return { units, reason: `soma das capacidades de ${members.length} instâncias`, overloaded: false };
+  return { units, limit: { signal: 'pool', instances: members.length, units }, overloaded: false };
 }

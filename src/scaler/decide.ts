@@ -1,8 +1,16 @@
-import type { ScaleAction } from '../shared/decision-record.js';
 /**
  * The scaling decision, pure: what the seed's monitor computed every 60 s, plus a fair split of the
- * total cap and a stabilization window for scale-down. No I/O, no clock of its own.
+ * total cap, the machine's capacity, the portal's limits (a queue's `rateLimit`, the knee) and a
+ * stabilization window for scale-down. No I/O, no clock of its own. Every plan says which bound
+ * held and the numbers behind it (src/shared/scaling-reason.ts); src/logging words them.
  */
+import type { ScaleAction } from '../shared/decision-record.js';
+import type { PlanReason, RuleReason } from '../shared/scaling-reason.js';
+import { fitCapacity, type CapacityBound } from './capacity-fit.js';
+import { drainNeed, trackBacklog, type DrainState } from './drain-plan.js';
+import { observeKnee, type FinishedJob, type KneeOptions, type KneeState } from './knee.js';
+
+export type { CapacityBound };
 
 /** What the scaler saw of one queue. */
 export interface QueueObservation {
@@ -13,6 +21,8 @@ export interface QueueObservation {
   readonly current: number;
   /** Observed job time of the queue (rolling median of successful attempts) and how many samples it has. */
   readonly jobTime?: { readonly seconds: number; readonly samples: number };
+  /** Recently finished jobs of the queue (all instances), for the knee. */
+  readonly finished?: readonly FinishedJob[];
 }
 
 /** Per-queue limits (config `queues.<name>`). */
@@ -20,8 +30,10 @@ export interface QueueLimits {
   readonly jobsPerWorker: number;
   readonly minWorkers: number;
   readonly maxWorkers: number;
-  /** Set when the divisor is learned (`jobsPerWorker: "auto"`): the time the backlog should drain in. */
+  /** Set when the divisor is learned (`jobsPerWorker: "auto"`): a backlog drains within this many seconds. */
   readonly targetDrainSeconds?: number;
+  /** At most `max` jobs start per `durationMs` (BullMQ's limiter); more units than that keeps busy only wait. */
+  readonly rateLimit?: { readonly max: number; readonly durationMs: number };
 }
 
 export interface ScaleLimits {
@@ -31,25 +43,21 @@ export interface ScaleLimits {
   readonly stabilizationMs: number;
   /** The learned divisor applies once a queue has this many job-time samples. @defaultValue 20 */
   readonly minJobSamples?: number;
-}
-
-/** This instance's capacity as the decision sees it (src/capacity computes it). */
-export interface CapacityBound {
-  /** Units this instance can run now. */
-  readonly units: number;
-  /** Why that many, e.g. `CPU 97% (2 núcleos)`. */
-  readonly reason: string;
-  /** The start gate is closed: no unit starts (but one per queue while the instance runs none). */
-  readonly overloaded: boolean;
-  readonly overloadReason?: string;
+  /** Look for the portal's knee (absent: off, the plain rule). */
+  readonly knee?: KneeOptions;
 }
 
 /** What held a queue's target where it is. */
-export type PlanBound = 'rule' | 'total' | 'capacity' | 'overload' | 'stabilizing';
+export type PlanBound = 'rule' | 'total' | 'capacity' | 'overload' | 'stabilizing' | 'knee' | 'rateLimit';
 
-/** What the decision remembers between calls: since when each queue has had too many workers. */
+/** What the decision remembers between calls. */
 export interface ScaleMemory {
+  /** Since when each queue has had too many workers. */
   readonly excessSince: Readonly<Record<string, number>>;
+  /** The learned divisor's backlog cohorts and their deadlines, per queue. */
+  readonly drains?: Readonly<Record<string, DrainState>>;
+  /** The knee search, per queue. */
+  readonly knees?: Readonly<Record<string, KneeState>>;
 }
 
 export const EMPTY_MEMORY: ScaleMemory = { excessSince: {} };
@@ -60,17 +68,18 @@ export interface QueuePlan {
   readonly queue: string;
   readonly pending: number;
   readonly current: number;
-  /** The seed's rule, clamped to the queue's min and max. */
+  /** The seed's rule (or the learned divisor's plan), clamped to the queue's min and max. */
   readonly wanted: number;
-  /** After the total cap was shared fairly. */
+  /** After the portal's limits (rateLimit, knee) and the total cap shared fairly. */
   readonly desired: number;
-  /** What to apply now: `desired`, or `current` while a scale-down is stabilizing. */
+  /** What to apply now: `desired` within capacity, or `current` while a scale-down is stabilizing. */
   readonly target: number;
   readonly action: ScaleAction;
-  readonly reason: string;
-  /** The divisor in effect: `jobsPerWorker`, or T/S once the learned one applies. */
+  /** Which bound held and the numbers behind it (worded by logging/scaling-lines.ts). */
+  readonly reason: PlanReason;
+  /** The divisor in effect: `jobsPerWorker`, or pending ÷ the learned plan's workers. */
   readonly divisor: number;
-  /** What held the target: the rule, the total cap, capacity, the overload gate, the stabilization window. */
+  /** What held the target. */
   readonly bound: PlanBound;
 }
 
@@ -90,16 +99,14 @@ export function learnedJobSeconds(
   return jobTime.seconds;
 }
 
-/**
- * ceil(pending / jobsPerWorker), clamped to [minWorkers, maxWorkers]; with a learned job time S
- * and a drain target T, ceil(pending × S / T) (the divisor is T/S).
- */
-export function workersForPending(pending: number, limits: QueueLimits, jobSeconds?: number): number {
-  let byRule = 0;
-  if (pending > 0 && jobSeconds !== undefined && limits.targetDrainSeconds)
-    byRule = Math.ceil((pending * jobSeconds) / limits.targetDrainSeconds - 1e-9);
-  else if (pending > 0) byRule = Math.ceil(pending / limits.jobsPerWorker);
-  return Math.max(limits.minWorkers, Math.min(limits.maxWorkers, byRule));
+/** ceil(pending / jobsPerWorker), clamped to [minWorkers, maxWorkers]. */
+export function workersForPending(pending: number, limits: QueueLimits): number {
+  const byRule = pending > 0 ? Math.ceil(pending / limits.jobsPerWorker) : 0;
+  return clamp(byRule, limits);
+}
+
+function clamp(workers: number, limits: QueueLimits): number {
+  return Math.max(limits.minWorkers, Math.min(limits.maxWorkers, workers));
 }
 
 /**
@@ -127,10 +134,51 @@ export function shareFairly(wants: Readonly<Record<string, number>>, total: numb
   return given;
 }
 
+/** The rule for one queue: the fixed divisor, or the learned plan against the backlog's deadlines. */
+function ruleFor(
+  o: QueueObservation,
+  ql: QueueLimits,
+  jobSeconds: number | undefined,
+  drain: DrainState | undefined,
+  now: number,
+): RuleReason {
+  if (jobSeconds !== undefined && drain) {
+    const need = drainNeed(drain, jobSeconds, now);
+    // No more units than jobs waiting: one more cannot finish them sooner.
+    const workers = clamp(Math.min(o.pending, Math.ceil(need.workers - 1e-9)), ql);
+    return {
+      kind: 'learned',
+      pending: need.jobs,
+      jobSeconds,
+      secondsLeft: need.secondsLeft,
+      targetDrainSeconds: ql.targetDrainSeconds ?? 0,
+      minWorkers: ql.minWorkers,
+      maxWorkers: ql.maxWorkers,
+      workers,
+    };
+  }
+  return {
+    kind: 'fixed',
+    pending: o.pending,
+    jobsPerWorker: ql.jobsPerWorker,
+    minWorkers: ql.minWorkers,
+    maxWorkers: ql.maxWorkers,
+    workers: workersForPending(o.pending, ql),
+  };
+}
+
+interface QueueDraft {
+  readonly o: QueueObservation;
+  readonly rule: RuleReason;
+  /** After rateLimit and the knee. */
+  readonly asked: number;
+  readonly portal?: PlanReason;
+}
+
 /**
  * Decides the worker count of every queue. Scale-up is immediate; scale-down only once the excess
  * has lasted `stabilizationMs` (a clock that jumps backwards restarts the window), or at once when
- * another queue needs the capacity under the total cap.
+ * another queue needs the room under the total cap, or capacity is lower.
  */
 export function decideScale(
   observed: readonly QueueObservation[],
@@ -139,69 +187,109 @@ export function decideScale(
   now: number,
   capacity?: CapacityBound,
 ): ScaleDecision {
-  const wanted: Record<string, number> = {};
-  const learned: Record<string, number | undefined> = {};
+  const drains: Record<string, DrainState> = {};
+  const knees: Record<string, KneeState> = {};
+  const drafts = new Map<string, QueueDraft>();
   for (const o of observed) {
     const ql = limits.queues[o.queue];
     if (!ql) throw new Error(`no limits for queue '${o.queue}'`);
-    learned[o.queue] = learnedJobSeconds(ql, o.jobTime, limits.minJobSamples);
-    wanted[o.queue] = workersForPending(o.pending, ql, learned[o.queue]);
+    if (ql.targetDrainSeconds)
+      drains[o.queue] = trackBacklog(memory.drains?.[o.queue], o.pending, now, ql.targetDrainSeconds * 1000);
+    const rule = ruleFor(o, ql, learnedJobSeconds(ql, o.jobTime, limits.minJobSamples), drains[o.queue], now);
+    let asked = rule.workers;
+    let portal: PlanReason | undefined;
+    const jobSeconds = o.jobTime?.seconds;
+    if (ql.rateLimit && jobSeconds !== undefined && jobSeconds > 0) {
+      // Units that the rate keeps busy: max jobs per duration × S.
+      const busy = Math.max(1, Math.ceil((ql.rateLimit.max * jobSeconds * 1000) / ql.rateLimit.durationMs - 1e-9));
+      if (busy < asked) {
+        asked = busy;
+        const { max, durationMs } = ql.rateLimit;
+        portal = { kind: 'rateLimit', rule, wanted: rule.workers, given: busy, max, durationMs, jobSeconds };
+      }
+    }
+    if (limits.knee) {
+      const k = observeKnee(
+        memory.knees?.[o.queue],
+        { current: o.current, pending: o.pending, finished: o.finished ?? [] },
+        now,
+        limits.knee,
+      );
+      knees[o.queue] = k.state;
+      if (k.cap && k.cap.workers < asked) {
+        asked = k.cap.workers;
+        portal = {
+          kind: 'knee',
+          rule,
+          wanted: rule.workers,
+          given: asked,
+          below: k.cap.below,
+          above: k.cap.above,
+          probing: k.cap.probing,
+        };
+      }
+    }
+    drafts.set(o.queue, { o, rule, asked, ...(portal ? { portal } : {}) });
   }
-  const desired = shareFairly(wanted, limits.maxTotalWorkers);
-  // Capacity is shared like the total cap; what it takes away goes at once, without the window.
-  // It never starves a queue: each queue with work keeps one unit even above capacity.
-  const queuesWithWork = Object.values(desired).filter((n) => n > 0).length;
-  const room = capacity
-    ? Math.min(limits.maxTotalWorkers, Math.max(queuesWithWork, capacity.units))
-    : limits.maxTotalWorkers;
-  const capped = capacity ? shareFairly(desired, room) : desired;
+  const asked = Object.fromEntries([...drafts].map(([q, d]) => [q, d.asked]));
+  const desired = shareFairly(asked, limits.maxTotalWorkers);
+  const current = Object.fromEntries(observed.map((o) => [o.queue, o.current]));
+  const fit = capacity ? fitCapacity(desired, current, capacity) : undefined;
+
   const excessSince: Record<string, number> = {};
-  const drafts = observed.map((o) => {
-    const want = wanted[o.queue] ?? 0;
-    const fair = capped[o.queue] ?? 0;
+  const staged = observed.map((o) => {
+    const fair = fit?.given[o.queue] ?? desired[o.queue] ?? 0;
     const byCapacity = fair < (desired[o.queue] ?? 0);
-    if (fair >= o.current || byCapacity) return { o, want, fair, byCapacity, target: fair, stabilizing: false };
+    // Capacity and the portal's limits take their units away at once, without the window.
+    const byPortal = drafts.get(o.queue)?.portal !== undefined;
+    if (fair >= o.current || byCapacity || byPortal) return { o, fair, byCapacity, target: fair, stabilizing: false };
     const since = memory.excessSince[o.queue];
     const start = since === undefined || since > now ? now : since;
-    if (now - start >= limits.stabilizationMs) return { o, want, fair, byCapacity, target: fair, stabilizing: false };
+    if (now - start >= limits.stabilizationMs) return { o, fair, byCapacity, target: fair, stabilizing: false };
     excessSince[o.queue] = start;
-    return { o, want, fair, byCapacity, target: o.current, stabilizing: true };
+    return { o, fair, byCapacity, target: o.current, stabilizing: true };
   });
 
-  // A queue holding excess workers must not keep another queue below its fair share.
-  const total = drafts.reduce((sum, d) => sum + d.target, 0);
-  const starved = total > room;
+  // A queue holding excess workers must not keep another queue below its fair share (the total
+  // cap, or capacity that the fit gave assuming the excess gone).
+  const total = staged.reduce((sum, d) => sum + d.target, 0);
+  const starved = total > limits.maxTotalWorkers || staged.some((d) => d.byCapacity);
   const runningNone = observed.every((o) => o.current === 0);
 
-  const plans = drafts.map(({ o, want, fair, byCapacity, target: draftTarget, stabilizing }): QueuePlan => {
-    const ql = limits.queues[o.queue];
-    const jobSeconds = learned[o.queue];
-    const divisor =
-      jobSeconds !== undefined && ql?.targetDrainSeconds
-        ? ql.targetDrainSeconds / jobSeconds
-        : (ql?.jobsPerWorker ?? 0);
-    let target = draftTarget;
-    let reason: string;
-    let bound: PlanBound = 'rule';
+  const plans = staged.map(({ o, fair, byCapacity, target: stagedTarget, stabilizing }): QueuePlan => {
+    const d = drafts.get(o.queue) as QueueDraft;
+    const ql = limits.queues[o.queue] as QueueLimits;
+    const want = d.rule.workers;
+    let target = stagedTarget;
+    let reason: PlanReason;
+    let bound: PlanBound;
     if (stabilizing && starved) {
       target = fair;
       delete excessSince[o.queue];
       bound = 'total';
-      reason = 'excesso liberado antes da janela: outra fila precisa da capacidade';
+      reason = { kind: 'released', excess: o.current - fair };
     } else if (stabilizing) {
       const since = excessSince[o.queue] ?? now;
       bound = 'stabilizing';
-      reason = `excesso de ${o.current - fair} aguardando a janela de estabilização (${Math.round((now - since) / 1000)}s de ${Math.round(limits.stabilizationMs / 1000)}s)`;
-    } else if (byCapacity && capacity) {
+      reason = {
+        kind: 'stabilizing',
+        excess: o.current - fair,
+        elapsedSeconds: (now - since) / 1000,
+        windowSeconds: limits.stabilizationMs / 1000,
+      };
+    } else if (byCapacity && fit) {
       bound = 'capacity';
-      reason = `a regra pede ${want}; limitado pela capacidade: ${capacity.reason} → ${fair}`;
-    } else if (fair < want) {
+      const limit = fit.limits[o.queue] ?? capacity?.limit ?? { signal: 'none' };
+      reason = { kind: 'capacity', rule: d.rule, wanted: want, given: fair, limit };
+    } else if (fair < d.asked) {
       bound = 'total';
-      reason = `a regra pede ${want}; o teto total ${limits.maxTotalWorkers}, repartido entre as filas, dá ${fair}`;
-    } else if (jobSeconds !== undefined && ql?.targetDrainSeconds) {
-      reason = `ceil(${o.pending}×${formatSeconds(jobSeconds)}s/${ql.targetDrainSeconds}s), divisor aprendido ${Math.round(divisor)}, limitado a [mín, máx] = ${want}`;
+      reason = { kind: 'total', rule: d.rule, wanted: d.asked, maxTotalWorkers: limits.maxTotalWorkers, given: fair };
+    } else if (d.portal) {
+      bound = d.portal.kind === 'knee' ? 'knee' : 'rateLimit';
+      reason = d.portal;
     } else {
-      reason = `ceil(${o.pending}/${ql?.jobsPerWorker ?? '?'}) limitado a [mín, máx] = ${want}`;
+      bound = 'rule';
+      reason = { kind: 'rule', rule: d.rule };
     }
     // The start gate: an overloaded machine starts nothing (one unit per queue while none runs at all).
     if (capacity?.overloaded && target > o.current) {
@@ -209,16 +297,24 @@ export function decideScale(
       if (gated < target) {
         target = gated;
         bound = 'overload';
-        reason = `a regra pede ${want}; máquina sobrecarregada (${capacity.overloadReason ?? capacity.reason}): nenhum worker novo${gated > o.current ? ' além do primeiro' : ''}`;
+        reason = {
+          kind: 'overload',
+          rule: d.rule,
+          wanted: want,
+          overload: capacity.overload,
+          firstOnly: gated > o.current,
+        };
       }
     }
     const action: ScaleAction = target > o.current ? 'up' : target < o.current ? 'down' : 'hold';
+    const divisor =
+      d.rule.kind === 'learned' && d.rule.workers > 0 ? Math.max(1, d.rule.pending / d.rule.workers) : ql.jobsPerWorker;
     return {
       queue: o.queue,
       pending: o.pending,
       current: o.current,
       wanted: want,
-      desired: fair,
+      desired: desired[o.queue] ?? 0,
       target,
       action,
       reason,
@@ -226,9 +322,12 @@ export function decideScale(
       bound,
     };
   });
-  return { plans, memory: { excessSince } };
-}
-
-function formatSeconds(seconds: number): string {
-  return (Math.round(seconds * 100) / 100).toLocaleString('pt-BR');
+  return {
+    plans,
+    memory: {
+      excessSince,
+      ...(Object.keys(drains).length > 0 ? { drains } : {}),
+      ...(Object.keys(knees).length > 0 ? { knees } : {}),
+    },
+  };
 }

@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import type { Logger } from '../logging/logger.js';
-import { equilibriumLine, scaleDownLine, scaleUpLine } from '../logging/scaling-lines.js';
+import { equilibriumLine, planReasonText, scaleDownLine, scaleUpLine } from '../logging/scaling-lines.js';
 import { coerceError } from '../lib/errors.js';
 import { sleep, systemClock, type Clock } from '../lib/sleep.js';
 import {
@@ -13,6 +13,7 @@ import {
   type ScaleMemory,
 } from './decide.js';
 import type { DecisionRecord } from '../shared/decision-record.js';
+import type { FinishedJob } from './knee.js';
 import type { DecisionHistory } from './decision-history.js';
 import type { QueueDepth, QueueDepthSource } from './queue-depth.js';
 import {
@@ -26,6 +27,13 @@ import {
 } from './assign.js';
 
 export type { ScalerCluster };
+
+/** One queue's observed job times: median S, how many, and the recent finished jobs. */
+export interface JobTimeSample {
+  readonly seconds: number;
+  readonly samples: number;
+  readonly finished?: readonly FinishedJob[];
+}
 
 /** What the scaler needs of the worker pool. */
 export interface ScaledPool {
@@ -51,9 +59,9 @@ export interface ScalerOptions {
   readonly clock?: Clock;
   /** This instance's capacity now (absent: the plain rule). */
   readonly capacity?: () => CapacityBound | undefined;
-  /** Observed job times per queue (the learned divisor's S). */
+  /** Observed job times per queue (the learned divisor's S) and recently finished jobs (the knee). */
   readonly jobTimes?: {
-    sample(queues: readonly string[]): Promise<Record<string, NonNullable<QueueObservation['jobTime']>>>;
+    sample(queues: readonly string[]): Promise<Record<string, JobTimeSample>>;
   };
 }
 
@@ -82,7 +90,7 @@ export class Scaler extends EventEmitter<ScalerEvents> {
   #last: readonly QueuePlan[] = [];
   #lastAssignment: Readonly<Assignment> = {};
   #lastDepths: readonly QueueDepth[] = [];
-  #lastJobTimes: Readonly<Record<string, NonNullable<QueueObservation['jobTime']>>> = {};
+  #lastJobTimes: Readonly<Record<string, JobTimeSample>> = {};
   constructor(options: ScalerOptions) {
     super();
     this.#options = options;
@@ -101,7 +109,7 @@ export class Scaler extends EventEmitter<ScalerEvents> {
     return this.#lastAssignment;
   }
   /** The job times the last evaluation saw, per queue. */
-  get lastJobTimes(): Readonly<Record<string, NonNullable<QueueObservation['jobTime']>>> {
+  get lastJobTimes(): Readonly<Record<string, JobTimeSample>> {
     return this.#lastJobTimes;
   }
   start(): void {
@@ -118,6 +126,9 @@ export class Scaler extends EventEmitter<ScalerEvents> {
     let nextTickAt = 0;
     while (!this.#stop.signal.aborted) {
       const now = this.#clock();
+      // A wall clock stepped back must not push the next tick (or the debounce) that far away.
+      if (nextTickAt - now > intervalMs) nextTickAt = now;
+      if (this.#lastEvaluationAt > now) this.#lastEvaluationAt = now - debounceMs;
       const tickDue = now >= nextTickAt;
       const windowDue =
         (this.#windowEndsAt !== undefined && now >= this.#windowEndsAt) ||
@@ -174,12 +185,16 @@ export class Scaler extends EventEmitter<ScalerEvents> {
     }
     const jobTimes = await this.#sampleJobTimes(depths.map((d) => d.queue));
     const now = this.#clock();
-    const observed: QueueObservation[] = depths.map((d) => ({
-      queue: d.queue,
-      pending: d.pending,
-      current: members ? sum(members, d.queue) : pool.counts(d.queue).live,
-      ...(jobTimes[d.queue] ? { jobTime: jobTimes[d.queue] } : {}),
-    }));
+    const observed: QueueObservation[] = depths.map((d) => {
+      const times = jobTimes[d.queue];
+      return {
+        queue: d.queue,
+        pending: d.pending,
+        current: members ? sum(members, d.queue) : pool.counts(d.queue).live,
+        ...(times ? { jobTime: { seconds: times.seconds, samples: times.samples } } : {}),
+        ...(times?.finished ? { finished: times.finished } : {}),
+      };
+    });
     const decision = decideScale(
       observed,
       limits,
@@ -220,7 +235,7 @@ export class Scaler extends EventEmitter<ScalerEvents> {
   }
 
   /** Job times, or the last ones seen when Redis does not answer (the fixed divisor until there are any). */
-  async #sampleJobTimes(queues: readonly string[]): Promise<Record<string, NonNullable<QueueObservation['jobTime']>>> {
+  async #sampleJobTimes(queues: readonly string[]): Promise<Record<string, JobTimeSample>> {
     const source = this.#options.jobTimes;
     if (!source) return {};
     try {
@@ -248,7 +263,7 @@ export class Scaler extends EventEmitter<ScalerEvents> {
 
   #log(plan: QueuePlan, split: string, reporter: boolean): void {
     const { logger, equilibriumLogLevel } = this.#options;
-    const meta = { queue: plan.queue, reason: plan.reason };
+    const meta = { queue: plan.queue, reason: planReasonText(plan.reason), bound: plan.bound };
     const level = reporter ? 'info' : 'debug';
     if (plan.action === 'up')
       logger.log(level, scaleUpLine(plan.queue, plan.pending, plan.current, plan.target, split), meta);
@@ -273,7 +288,7 @@ export class Scaler extends EventEmitter<ScalerEvents> {
       desired: p.desired,
       target: p.target,
       action: p.action,
-      reason: p.reason,
+      reason: planReasonText(p.reason),
     }));
     try {
       await history.append(records);

@@ -8,10 +8,11 @@ import type { Redis } from 'ioredis';
 import type { AppConfig, QueueConfig } from '../config/types.js';
 import { coerceError } from '../lib/errors.js';
 import type { Logger } from '../logging/logger.js';
+import { capacityLimitText, capacityLine, overloadText } from '../logging/scaling-lines.js';
 import type { CapacityBound, QueueLimits } from '../scaler/decide.js';
-import type { Capacity } from '../capacity/capacity.js';
 import { CapacityMonitor, systemLoadSources } from '../capacity/capacity-monitor.js';
 import { JobTimes } from '../capacity/job-times.js';
+import type { TrackedUnit } from '../capacity/unit-cpu.js';
 import type { ServiceEvents } from '../shared/events.js';
 import type { CapacityStatus } from '../shared/status.js';
 
@@ -20,6 +21,10 @@ export interface ServiceCapacity {
   readonly jobTimes: JobTimes;
   /** The scaler's capacity input; undefined with `capacity.enabled: false` (the plain rule). */
   readonly bound: () => CapacityBound | undefined;
+  /** This instance's units for its current mix of queues, as published to the pool; undefined when off. */
+  readonly published: () => CapacityBound | undefined;
+  /** Follows a unit's CPU (its browser tree and its busy time) from now until it closes. */
+  track(queue: string, unit: TrackedUnit): void;
   /** A queue's limits for the decision: the learned divisor only where `jobsPerWorker` is "auto". */
   queueLimits(queue: QueueConfig): QueueLimits;
   /** For /api/status and /metrics. */
@@ -30,7 +35,7 @@ export interface ServiceCapacity {
 export function startCapacity(deps: {
   readonly config: AppConfig;
   readonly redis: Redis;
-  readonly pool: { totalCounted(): number };
+  readonly pool: { counts(queue: string): { readonly counted: number } };
   readonly events: ServiceEvents;
   readonly logger: Logger;
 }): ServiceCapacity {
@@ -49,16 +54,23 @@ export function startCapacity(deps: {
   });
   const sources = systemLoadSources({
     browsers: () => ({ mb: [...browsers.values()].reduce((a, b) => a + b, 0), count: browsers.size }),
-    units: () => pool.totalCounted(),
+    units: () => Object.fromEntries(config.queues.map((q) => [q.name, pool.counts(q.name).counted])),
   });
   const monitor = new CapacityMonitor({ options: config.capacity, sources });
   const enabled = config.capacity.enabled;
-  // A change of units is news for operators; the gate alone flips often on a busy machine (debug).
-  let loggedUnits: number | undefined;
+  // A change of the units that can matter (up to the total cap), or of what bounds them, is news for
+  // operators; the gate alone flips often on a busy machine, and a memory bound of 140 moving to
+  // 141 says nothing (debug).
+  const ceiling = Math.min(config.scaler.maxTotalWorkers, config.instance.maxWorkers);
+  let logged: string | undefined;
   monitor.on('changed', (c) => {
-    const level = c.units !== loggedUnits ? 'info' : 'debug';
-    loggedUnits = c.units;
-    logger.log(level, capacityLine(c, enabled), { capacity: c.units, reason: c.reason });
+    const news = `${Math.min(c.units, ceiling)}:${c.limit.signal}`;
+    const level = news !== logged ? 'info' : 'debug';
+    logged = news;
+    logger.log(level, capacityLine(c, enabled), {
+      capacity: Number.isFinite(c.units) ? c.units : null,
+      limit: c.limit.signal,
+    });
   });
   monitor.start();
   return {
@@ -67,15 +79,28 @@ export function startCapacity(deps: {
     bound: () => {
       const c = monitor.capacity;
       if (!enabled || !c) return undefined;
-      return { units: c.units, reason: c.reason, overloaded: c.overloaded, overloadReason: c.overloadReason };
+      return {
+        units: c.otherUnits,
+        limit: c.otherLimit,
+        ...(c.cpu ? { cpu: c.cpu } : {}),
+        overloaded: c.overloaded,
+        ...(c.overload ? { overload: c.overload } : {}),
+      };
     },
+    published: () => {
+      const c = monitor.capacity;
+      if (!enabled || !c) return undefined;
+      return { units: c.units, limit: c.limit, overloaded: c.overloaded };
+    },
+    track: (queue, unit) => sources.tracker.track(queue, unit),
     queueLimits: (q) => ({
       jobsPerWorker: q.jobsPerWorker,
       minWorkers: q.minWorkers,
       maxWorkers: q.maxWorkers,
       ...(q.autoDivisor && q.targetDrainSeconds ? { targetDrainSeconds: q.targetDrainSeconds } : {}),
+      ...(q.rateLimit ? { rateLimit: q.rateLimit } : {}),
     }),
-    status: () => capacityStatus(monitor, enabled, sources),
+    status: () => capacityStatus(monitor, enabled, sources, config.queues),
     close: () => {
       monitor.close();
       sources.close();
@@ -83,21 +108,16 @@ export function startCapacity(deps: {
   };
 }
 
-/** `[CAPACIDADE] 2 worker(s): CPU 97% (2 núcleos); sobrecarga: ...` */
-export function capacityLine(c: Capacity, enabled: boolean): string {
-  const gate = c.overloaded ? `; sobrecarga (${c.overloadReason ?? ''}): nenhum worker novo` : '';
-  const mode = enabled ? '' : ' (capacity.enabled: false, só informativo)';
-  return `[CAPACIDADE] ${c.units} worker(s): ${c.reason}${gate}${mode}`;
-}
-
 const round1 = (n: number): number => Math.round(n * 10) / 10;
+const round2 = (n: number): number => Math.round(n * 100) / 100;
 
 function capacityStatus(
   monitor: CapacityMonitor,
   enabled: boolean,
   sources: { cpu: { read(): { source?: string } | undefined }; memory: { read(): { source?: string } | undefined } },
+  queues: readonly QueueConfig[],
 ): CapacityStatus {
-  const { capacity: c, short, long, latest } = monitor.view();
+  const { capacity: c, costs, short, long, latest } = monitor.view();
   const shares = (w: typeof short): CapacityStatus['overloadedShort'] =>
     w
       ? {
@@ -108,15 +128,34 @@ function capacityStatus(
       : null;
   return {
     enabled,
-    units: c?.units ?? null,
-    limitedBy: c?.limitedBy ?? null,
-    reason: c?.reason ?? null,
+    units: c && Number.isFinite(c.units) ? c.units : null,
+    limitedBy: c?.limit.signal ?? null,
+    reason: c ? capacityLimitText(c.limit) : null,
+    limit: c?.limit ?? null,
     overloaded: c?.overloaded ?? false,
-    overloadReason: c?.overloadReason ?? null,
+    overloadReason: c?.overload ? overloadText(c.overload) : null,
+    overload: c?.overload ?? null,
     cores: latest ? round1(latest.cores) : null,
     cpuPercent: short ? Math.round(short.cpuRatio * 100) : null,
     ourCores: short ? round1(short.ourCores) : null,
-    otherCores: short ? round1(short.otherCores) : null,
+    otherCores: c?.cpu
+      ? round1(c.cpu.otherCores)
+      : short
+        ? round1(Math.max(short.otherCores, long?.otherCores ?? 0))
+        : null,
+    freeCores: c?.cpu ? round1(c.cpu.freeCores) : null,
+    cpuPerUnit: Object.fromEntries(
+      queues.map((q) => {
+        const perUnit = costs[q.name]?.perUnit;
+        return [q.name, perUnit === null || perUnit === undefined ? null : round2(perUnit)];
+      }),
+    ),
+    unitCpu: Object.fromEntries(
+      Object.entries(costs).map(([q, v]) => [
+        q,
+        { busySeconds: round1(v.busySeconds), cpuSeconds: round2(v.cpuSeconds), waitSeconds: round2(v.waitSeconds) },
+      ]),
+    ),
     memoryUsedMb: latest ? Math.round(latest.memoryUsedMb) : null,
     memoryLimitMb: latest ? Math.round(latest.memoryLimitMb) : null,
     browserMb: latest ? Math.round(latest.browserMb) : null,

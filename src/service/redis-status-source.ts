@@ -26,6 +26,8 @@ import type {
 } from '../shared/status.js';
 import type { PoolSnapshot } from '../cluster/pool-membership.js';
 import type { PoolCaps } from '../cluster/pool-caps.js';
+import { planReasonText } from '../logging/scaling-lines.js';
+import type { PlanReason, RuleReason } from '../shared/scaling-reason.js';
 import type { FenceState } from '../cluster/self-fence.js';
 
 /** Jobs read per queue for ages and deadlines. */
@@ -243,11 +245,21 @@ export class LiveStatusSource implements StatusSource {
           ? {
               scaling: {
                 divisor: Math.round(plan.divisor * 10) / 10,
-                divisorSource: plan.divisor !== q.jobsPerWorker ? ('learned' as const) : ('fixed' as const),
+                divisorSource: ruleOf(plan.reason)?.kind === 'learned' ? ('learned' as const) : ('fixed' as const),
                 jobSeconds: jobTime ? Math.round(jobTime.seconds * 1000) / 1000 : null,
                 jobSamples: jobTime?.samples ?? 0,
                 bound: plan.bound,
-                reason: plan.reason,
+                reason: planReasonText(plan.reason),
+                detail: plan.reason,
+                knee:
+                  plan.reason.kind === 'knee'
+                    ? {
+                        workers: plan.reason.given,
+                        below: plan.reason.below,
+                        above: plan.reason.above,
+                        probing: plan.reason.probing,
+                      }
+                    : null,
               },
             }
           : {}),
@@ -268,4 +280,9 @@ export class LiveStatusSource implements StatusSource {
       ...(this.deps.capacity ? { capacity: this.deps.capacity.status() } : {}),
     };
   }
+}
+
+/** The rule behind a plan's reason, when the reason carries one. */
+function ruleOf(reason: PlanReason): RuleReason | undefined {
+  return 'rule' in reason ? reason.rule : undefined;
 }

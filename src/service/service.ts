@@ -16,6 +16,7 @@ import { Bridge } from '../bridge/bridge.js';
 import { DecisionHistory } from '../scaler/decision-history.js';
 import { StalledJanitor } from '../scaler/janitor.js';
 import { RedisQueueDepthSource } from '../scaler/queue-depth.js';
+import { DEFAULT_KNEE } from '../scaler/knee.js';
 import { Scaler } from '../scaler/scaler.js';
 import { WorkerPool } from '../scaler/worker-pool.js';
 import { HttpServer } from '../http/server.js';
@@ -60,6 +61,7 @@ export class Service {
   readonly #stopping = new AbortController();
   readonly #started: Stoppable[] = [];
   #pool: WorkerPool | undefined;
+  #scaler: Scaler | undefined;
   #httpUrl: string | undefined;
   #starting: Promise<void> | undefined;
   #closing: Promise<void> | undefined;
@@ -77,6 +79,11 @@ export class Service {
   /** The worker pool, for observation (counts, unit-state events); undefined before start. */
   get pool(): WorkerPool | undefined {
     return this.#pool;
+  }
+
+  /** The scaler, for observation (its decisions: `evaluated` events, `lastPlans`); undefined before start. */
+  get scaler(): Scaler | undefined {
+    return this.#scaler;
   }
 
   start(): Promise<void> {
@@ -138,6 +145,14 @@ export class Service {
       redis,
       config.queues.map((c, i) => ({ config: c, queue: queues[i] as Queue })),
     );
+    const capacity = startCapacity({
+      config,
+      redis,
+      pool: { counts: (queue) => ({ counted: this.#pool?.counts(queue).counted ?? 0 }) },
+      events: this.events,
+      logger: log.child({ component: 'capacity' }),
+    });
+    this.#started.push({ name: 'capacity', stop: () => Promise.resolve(capacity.close()) });
     // The caps in effect are the pool's, stored in Redis (this instance's own until it joins).
     const caps = cluster.caps;
     const pool = new WorkerPool({
@@ -148,26 +163,22 @@ export class Service {
         return Math.min(caps().maxTotalWorkers, self.maxWorkers);
       },
       logger: log.child({ component: 'pool' }),
-      createUnit: (queueName, index) =>
-        createWorkerUnit(
+      createUnit: (queueName, index) => {
+        const unit = createWorkerUnit(
           { config, flows: this.#flows, logger: log, events: this.events, replicaWait },
           queueName,
           index,
-        ),
+        );
+        capacity.track(queueName, unit); // its CPU per busy unit bounds the queue
+        return unit;
+      },
       slots: cluster.slots,
       fenced: cluster.fenced,
       clock: systemClock,
     });
     this.#pool = pool;
-    const capacity = startCapacity({
-      config,
-      redis,
-      pool,
-      events: this.events,
-      logger: log.child({ component: 'capacity' }),
-    });
-    this.#started.push({ name: 'capacity', stop: () => Promise.resolve(capacity.close()) });
-    const instanceCapacity = (): number => instanceCapacityOf(self.maxWorkers, capacity.bound(), pool.totalCounted());
+    const instanceCapacity = (): number =>
+      instanceCapacityOf(self.maxWorkers, capacity.published(), pool.totalCounted());
     const scaler = new Scaler({
       source: depth,
       pool,
@@ -187,6 +198,8 @@ export class Service {
         },
         stabilizationMs: config.scaler.stabilizationSeconds * 1000,
         minJobSamples: config.capacity.minJobSamples,
+        // The portal's knee is part of capacity: off, the plain rule runs.
+        ...(config.capacity.enabled ? { knee: DEFAULT_KNEE } : {}),
       },
       capacity: capacity.bound,
       jobTimes: capacity.jobTimes,
@@ -196,6 +209,7 @@ export class Service {
       equilibriumLogLevel: config.scaler.equilibriumLogLevel,
       clock: systemClock,
     });
+    this.#scaler = scaler;
     // The instance that reports the pool's decisions also reports its alerts (alone, or first live by id).
     let reporting = false;
     scaler.on('evaluated', (plans, _depths, reporter) => {

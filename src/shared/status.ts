@@ -1,4 +1,5 @@
 import type { DecisionRecord } from './decision-record.js';
+import type { CapacityLimit, KneeLevel, OverloadReason, PlanReason } from './scaling-reason.js';
 
 /** One queue as `/api/status` shows it (CONTRACT.md "HTTP"). */
 export interface QueueStatus {
@@ -75,10 +76,19 @@ export interface QueueScalingStatus {
   /** Rolling median of successful attempts (S), seconds; null before any. */
   readonly jobSeconds: number | null;
   readonly jobSamples: number;
-  /** What held the target: rule, total, capacity, overload or stabilizing. */
+  /** What held the target: rule, total, capacity, overload, stabilizing, knee or rateLimit. */
   readonly bound: string;
   /** The decision's reason (why the queue is below its rule, when it is). */
   readonly reason: string;
+  /** The same reason as data: the bound and its numbers. */
+  readonly detail: PlanReason;
+  /** The portal's knee when one holds the queue (or is being probed); null otherwise. */
+  readonly knee: {
+    readonly workers: number;
+    readonly below: KneeLevel;
+    readonly above: KneeLevel;
+    readonly probing: boolean;
+  } | null;
 }
 
 /** This instance's capacity and the load signals behind it. */
@@ -87,17 +97,29 @@ export interface CapacityStatus {
   readonly enabled: boolean;
   /** Units this instance can run now; null before the first samples. */
   readonly units: number | null;
-  /** cpu, memory, memoryBudget or maxUnits. */
+  /** cpu, memory, memoryBudget, maxUnits, or none (nothing bounds yet: no CPU measurement). */
   readonly limitedBy: string | null;
   readonly reason: string | null;
+  /** The bound that holds, with its numbers. */
+  readonly limit: CapacityLimit | null;
   /** The start gate is closed. */
   readonly overloaded: boolean;
   readonly overloadReason: string | null;
+  readonly overload: OverloadReason | null;
   readonly cores: number | null;
   /** Over the short window. */
   readonly cpuPercent: number | null;
   readonly ourCores: number | null;
+  /** Cores other processes use (the higher of the short and the long window). */
   readonly otherCores: number | null;
+  /** cores × maxCpuRatio − otherCores: what the units may use. */
+  readonly freeCores: number | null;
+  /** Measured cores one busy unit uses, per queue; null before the queue has a measurement. */
+  readonly cpuPerUnit: Readonly<Record<string, number | null>>;
+  /** The evidence behind it (decayed sums): busy unit-seconds, CPU-seconds, run-queue wait seconds. */
+  readonly unitCpu: Readonly<
+    Record<string, { readonly busySeconds: number; readonly cpuSeconds: number; readonly waitSeconds: number }>
+  >;
   readonly memoryUsedMb: number | null;
   readonly memoryLimitMb: number | null;
   /** PSS of our browsers' process trees (latest measure of each). */

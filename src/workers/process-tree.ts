@@ -5,6 +5,7 @@
  */
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
+import path from 'node:path';
 
 export interface ProcessInfo {
   readonly pid: number;
@@ -23,19 +24,58 @@ export interface TreeMemory {
   readonly processes: number;
 }
 
-/** Fields 3.. of /proc/<pid>/stat; the command name (field 2) may hold spaces and ')'. */
-function statFields(pid: number): string[] | undefined {
+/** What /proc/<pid>/stat says of one process (the one parser of that file). */
+export interface PidStat {
+  readonly ppid: number;
+  /** utime + stime (fields 14 and 15), in clock ticks (USER_HZ, 100 per second). */
+  readonly ticks: number;
+  /** When the process started (field 22, clock ticks after boot): with the pid, it names one process. */
+  readonly startTime: number;
+}
+
+/** Clock ticks per second of /proc (USER_HZ); 100 on every Linux build that matters. */
+export const USER_HZ = 100;
+
+/** Parses one /proc/<pid>/stat text; the command name (field 2) may hold spaces and ')'. */
+export function parsePidStat(text: string): PidStat | undefined {
+  const rest = text.slice(text.lastIndexOf(')') + 2).split(' ');
+  const ppid = Number(rest[1]);
+  const utime = Number(rest[11]);
+  const stime = Number(rest[12]);
+  const startTime = Number(rest[19]);
+  if (!Number.isFinite(ppid) || !Number.isFinite(utime) || !Number.isFinite(stime)) return undefined;
+  return { ppid, ticks: utime + stime, startTime };
+}
+
+/** /proc/<pid>/stat of one process under `root` (a fixture folder in tests); undefined when gone. */
+export function readPidStat(pid: number, root = '/'): PidStat | undefined {
   try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return parsePidStat(fs.readFileSync(path.join(root, 'proc', String(pid), 'stat'), 'utf8'));
   } catch {
     return undefined; // gone meanwhile
   }
 }
 
+/**
+ * /proc/<pid>/schedstat of the process's main thread: nanoseconds it ran and nanoseconds it waited,
+ * runnable, for a CPU (the run-queue delay). Undefined when gone or where the kernel has no schedstat.
+ */
+export function readSchedstat(pid: number, root = '/'): { runNs: number; waitNs: number } | undefined {
+  try {
+    const [run, wait] = fs
+      .readFileSync(path.join(root, 'proc', String(pid), 'schedstat'), 'utf8')
+      .trim()
+      .split(/\s+/);
+    const runNs = Number(run);
+    const waitNs = Number(wait);
+    return Number.isFinite(runNs) && Number.isFinite(waitNs) ? { runNs, waitNs } : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 function parentPid(pid: number): number | undefined {
-  const ppid = statFields(pid)?.[1];
-  return ppid === undefined ? undefined : Number(ppid);
+  return readPidStat(pid)?.ppid;
 }
 
 /**
@@ -43,8 +83,7 @@ function parentPid(pid: number): number | undefined {
  * it names one process even after the pid is reused. Undefined when gone or without /proc.
  */
 export function processStartTime(pid: number): number | undefined {
-  const ticks = statFields(pid)?.[19];
-  return ticks === undefined ? undefined : Number(ticks);
+  return readPidStat(pid)?.startTime;
 }
 
 function numericEntries(): number[] {
@@ -81,12 +120,17 @@ export function listProcesses(): ProcessInfo[] {
   return out;
 }
 
+/** pid → parent pid of every process in /proc, read once (pass it to several {@link processTree} calls). */
+export function parentMap(): Map<number, number> {
+  return new Map(numericEntries().map((pid) => [pid, parentPid(pid) ?? -1]));
+}
+
 /**
  * `root` and every process descending from it (by parent pid), root first; empty when `root` is
  * gone. `parents` (pid → parent pid) defaults to a fresh read of /proc.
  */
 export function processTree(root: number, parents?: ReadonlyMap<number, number>): number[] {
-  const links = parents ?? new Map(numericEntries().map((pid) => [pid, parentPid(pid) ?? -1]));
+  const links = parents ?? parentMap();
   if (!links.has(root)) return [];
   const children = new Map<number, number[]>();
   for (const [pid, ppid] of links) {

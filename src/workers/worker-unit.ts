@@ -94,6 +94,11 @@ export class WorkerUnit extends EventEmitter<WorkerUnitEvents> {
     return this.#state;
   }
 
+  /** Pid of its browser's main process while one runs (the capacity monitor measures its tree's CPU). */
+  get browserPid(): number | undefined {
+    return this.#session?.browserPid;
+  }
+
   /** Launches the browser if the flow needs one, then creates the BullMQ Worker; resolves when ready. */
   start(): Promise<void> {
     return (this.#starting ??= this.#doStart());
@@ -223,6 +228,8 @@ export class WorkerUnit extends EventEmitter<WorkerUnitEvents> {
         lockDuration: this.#options.lockDurationMs ?? 30_000,
         stalledInterval: this.#options.stalledIntervalMs ?? 30_000,
         maxStalledCount: this.#options.maxStalledCount ?? 2,
+        // BullMQ keeps the limiter in Redis: it holds across every worker and instance of the queue.
+        ...(queue.rateLimit ? { limiter: { max: queue.rateLimit.max, duration: queue.rateLimit.durationMs } } : {}),
       },
     );
     worker.on('error', (err) => {

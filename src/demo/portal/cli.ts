@@ -1,6 +1,7 @@
 /**
  * `npm run portal`: the demo portal alone. PORTAL_PORT (default 8080), PORTAL_HOST (127.0.0.1),
- * PORTAL_LATENCY_MS, PORTAL_ERROR_RATE (0..1), PORTAL_SESSION_SECONDS.
+ * PORTAL_LATENCY_MS, PORTAL_MAX_CONCURRENT (requests served at once; beyond it they wait their turn;
+ * 0 or unset: no limit), PORTAL_ERROR_RATE (0..1), PORTAL_SESSION_SECONDS.
  */
 import { DEMO_PASSWORD, DEMO_USER, startPortal } from './server.js';
 
@@ -19,6 +20,7 @@ const portal = await startPortal({
   port: numberFrom('PORTAL_PORT', 8080),
   host: process.env.PORTAL_HOST || '127.0.0.1',
   latencyMs: numberFrom('PORTAL_LATENCY_MS', 0),
+  maxConcurrent: numberFrom('PORTAL_MAX_CONCURRENT', 0),
   errorRate: Math.min(1, numberFrom('PORTAL_ERROR_RATE', 0)),
   sessionLifetimeMs: numberFrom('PORTAL_SESSION_SECONDS', 1800) * 1000,
 });

@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { systemClock, type Clock } from '../../lib/sleep.js';
 import { lookupDocument } from './documents.js';
+import { ConcurrencyLimit } from './concurrency.js';
 import { FaultInjector } from './faults.js';
 import {
   alert,
@@ -31,6 +32,8 @@ export interface PortalOptions {
   latencyMs?: number;
   /** Probability (0..1) that a request answers HTTP 500. @defaultValue 0 */
   errorRate?: number;
+  /** At most this many requests served at once (latency included); the rest wait their turn. @defaultValue 0 (no limit) */
+  maxConcurrent?: number;
   /** How long a login lasts. @defaultValue 1_800_000 (30 min) */
   sessionLifetimeMs?: number;
   /** @defaultValue Math.random */
@@ -46,6 +49,9 @@ export interface PortalStats {
   requests: number;
   serverErrors: number;
   emissions: number;
+  /** With `maxConcurrent`: the most requests served at once, and how many had to wait for a slot. */
+  readonly peakConcurrent: number;
+  readonly waitedForSlot: number;
 }
 
 /** A running portal. */
@@ -61,6 +67,8 @@ export interface PortalHandle {
   expireSessions(): void;
   setLatencyMs(ms: number): void;
   setErrorRate(rate: number): void;
+  /** Requests served at once from now on (0: no limit). */
+  setMaxConcurrent(max: number): void;
   /** Stops listening and drops open connections (pending slow responses included); idempotent. */
   close(): Promise<void>;
 }
@@ -104,7 +112,20 @@ export async function startPortal(options: PortalOptions = {}): Promise<PortalHa
     errorRate: options.errorRate ?? 0,
     random: options.random ?? Math.random,
   });
-  const stats: PortalStats = { logins: 0, failedLogins: 0, requests: 0, serverErrors: 0, emissions: 0 };
+  const slots = new ConcurrencyLimit(options.maxConcurrent ?? 0);
+  const stats: PortalStats = {
+    logins: 0,
+    failedLogins: 0,
+    requests: 0,
+    serverErrors: 0,
+    emissions: 0,
+    get peakConcurrent() {
+      return slots.stats.peak;
+    },
+    get waitedForSlot() {
+      return slots.stats.waited;
+    },
+  };
   const emissions = new Map<string, Emission>();
   const closing = new AbortController();
   let protocolSeq = 0;
@@ -115,6 +136,11 @@ export async function startPortal(options: PortalOptions = {}): Promise<PortalHa
 
   app.use(async (req: Request, res: Response, next: NextFunction) => {
     stats.requests += 1;
+    // A slot is held until the response is sent (or the connection drops).
+    const release = await slots.acquire(closing.signal);
+    if (!release) return;
+    res.once('finish', release);
+    res.once('close', release);
     await faults.delay(closing.signal);
     if (closing.signal.aborted) return;
     if (faults.shouldFail(req.path)) {
@@ -270,6 +296,7 @@ export async function startPortal(options: PortalOptions = {}): Promise<PortalHa
     expireSessions: () => sessions.expireAll(),
     setLatencyMs: (ms) => faults.setLatencyMs(ms),
     setErrorRate: (rate) => faults.setErrorRate(rate),
+    setMaxConcurrent: (max) => slots.setMax(max),
     close: () =>
       (closed ??= new Promise<void>((resolve) => {
         closing.abort();

@@ -52,8 +52,18 @@ function kpiTotal(status) {
 // The machine's capacity (/api/status `capacity`): units, the bounding signal and the gate.
 function kpiCapacity(status) {
   const c = status.capacity;
-  if (!c || c.units === null) return { text: 'sem medidas ainda', level: 'idle', label: 'ocioso' };
-  const parts = [`${c.units} worker(s): ${c.reason}`];
+  if (!c || c.reason === null) return { text: 'sem medidas ainda', level: 'idle', label: 'ocioso' };
+  const parts = [`${c.units === null ? 'sem limite de' : c.units} worker(s): ${c.reason}`];
+  // Measured CPU per busy unit, per queue ("—": not measured yet, the rule and the gate decide).
+  const perUnit = Object.entries(c.cpuPerUnit ?? {});
+  if (perUnit.length > 0)
+    parts.push(`CPU por worker: ${perUnit.map(([q, v]) => `${q} ${v === null ? '—' : v}`).join(', ')}`);
+  if (c.freeCores !== null && c.freeCores !== undefined) parts.push(`livres ${c.freeCores} de ${c.cores} núcleo(s)`);
+  // The portal's knee, where one holds a queue: more units stopped raising its completions.
+  for (const q of status.queues) {
+    const knee = q.scaling?.knee;
+    if (knee) parts.push(`portal saturado em ${q.name}: ${knee.workers} worker(s)${knee.probing ? ' (testando)' : ''}`);
+  }
   if (c.otherCores !== null) parts.push(`nossos ${c.ourCores} núcleo(s)`);
   if (c.browserMb !== null && c.browsers > 0) parts.push(`navegadores ${c.browserMb} MB (${c.browsers})`);
   if (c.memoryUsedMb !== null) parts.push(`memória ${c.memoryUsedMb} de ${c.memoryLimitMb} MB`);
@@ -61,7 +71,7 @@ function kpiCapacity(status) {
   if (!c.enabled) parts.push('capacity.enabled: false (só informativo)');
   const text = parts.join(' · ');
   if (c.overloaded) return { text: `${text} · sobrecarga: ${c.overloadReason}`, level: 'crit', label: 'crítico' };
-  const limiting = status.queues.some((q) => q.scaling?.bound === 'capacity');
+  const limiting = status.queues.some((q) => q.scaling?.bound === 'capacity' || q.scaling?.bound === 'knee');
   if (limiting) return { text, level: 'warn', label: 'atenção' };
   return { text, level: 'ok', label: 'ótimo' };
 }

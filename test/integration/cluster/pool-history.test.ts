@@ -90,9 +90,8 @@ describe('pool history across three instances and a restart', () => {
   afterAll(async () => {
     await Promise.all(procs.map((p) => p.stop('SIGKILL')));
     await deleteKeys(redis, `${prefix}:*`);
-    await redis.del(results, ...queues.map((q) => `fila:${q}`), 'rpa:scaler:decisions');
+    await redis.del(results, ...queues.map((q) => `fila:${q}`));
     await deleteKeys(redis, `fila:${tag}*`);
-    await deleteKeys(redis, `rpa:scaler:job-ms:${tag}*`);
     redis.disconnect();
     receiver.closeAllConnections();
     await new Promise<void>((resolve) => receiver.close(() => resolve()));

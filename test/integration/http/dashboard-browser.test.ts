@@ -38,13 +38,18 @@ const CAPACITY: CapacityStatus = {
   enabled: true,
   units: 2,
   limitedBy: 'cpu',
-  reason: 'CPU 97% (2 núcleos)',
+  reason: 'CPU: 1,8 de 2 núcleos livres (0,1 usados por outros processos), 0,8 núcleo por worker',
+  limit: { signal: 'cpu', cores: 2, freeCores: 1.8, otherCores: 0.1, maxCpuRatio: 0.95, perUnit: 0.8 },
   overloaded: false,
   overloadReason: null,
+  overload: null,
   cores: 2,
   cpuPercent: 97,
   ourCores: 1.8,
   otherCores: 0.1,
+  freeCores: 1.8,
+  cpuPerUnit: { conferencia: 0.8, emissao: null },
+  unitCpu: { conferencia: { busySeconds: 40, cpuSeconds: 30, waitSeconds: 2.5 } },
   memoryUsedMb: 3000,
   memoryLimitMb: 24000,
   browserMb: 240,
@@ -404,7 +409,9 @@ describe('dashboard and Bull Board in Chromium', () => {
     expect(await page.locator('td[data-kpi="total-workers"]').getAttribute('data-level')).toBe('ok');
     const capacityCell = page.locator('td[data-kpi="capacity"]');
     expect(await capacityCell.textContent()).toBe(
-      '2 worker(s): CPU 97% (2 núcleos) · nossos 1.8 núcleo(s) · navegadores 240 MB (2) · memória 3000 de 24000 MB · event loop 12 ms · ótimo',
+      '2 worker(s): CPU: 1,8 de 2 núcleos livres (0,1 usados por outros processos), 0,8 núcleo por worker · ' +
+        'CPU por worker: conferencia 0.8, emissao — · livres 1.8 de 2 núcleo(s) · nossos 1.8 núcleo(s) · ' +
+        'navegadores 240 MB (2) · memória 3000 de 24000 MB · event loop 12 ms · ótimo',
     );
     expect(await capacityCell.getAttribute('data-level')).toBe('ok');
     await expect.poll(() => page.locator('#kpi-table td.kpi-crit[data-kpi="completions-per-minute"]').count()).toBe(0);

@@ -85,3 +85,38 @@ describe('demo portal', () => {
     expect(await receipt.text()).toContain(`Protocolo: ${protocol}`);
   });
 });
+
+describe('demo portal concurrency limit (PORTAL_MAX_CONCURRENT)', () => {
+  it('serves at most K requests at once, latency included; the others wait their turn, none is lost', async () => {
+    portal = await startPortal({ latencyMs: 150, maxConcurrent: 2 });
+    const { cookie } = await login(portal.url);
+    const statuses = await Promise.all(
+      Array.from({ length: 6 }, (_, i) =>
+        fetch(`${portal?.url ?? ''}/conferencia?documento=1234${i}`, { headers: { cookie } }).then((r) => r.status),
+      ),
+    );
+    expect(statuses).toEqual([200, 200, 200, 200, 200, 200]);
+    expect(portal.stats.peakConcurrent).toBe(2);
+    expect(portal.stats.waitedForSlot).toBeGreaterThanOrEqual(4);
+    // Lifted: all at once again.
+    portal.setMaxConcurrent(0);
+    await Promise.all(
+      Array.from({ length: 4 }, () => fetch(`${portal?.url ?? ''}/conferencia`, { headers: { cookie } })),
+    );
+    expect(portal.stats.peakConcurrent).toBe(4);
+  });
+
+  it('a waiting request is dropped cleanly when the portal closes', async () => {
+    portal = await startPortal({ latencyMs: 5_000, maxConcurrent: 1 });
+    const first = fetch(`${portal.url}/login`).catch(() => undefined);
+    const second = fetch(`${portal.url}/login`).catch(() => undefined);
+    await waitForSlotWaiters(portal);
+    await portal.close();
+    await Promise.all([first, second]);
+  });
+});
+
+async function waitForSlotWaiters(p: PortalHandle): Promise<void> {
+  for (let i = 0; i < 200 && p.stats.waitedForSlot < 1; i++) await new Promise((r) => setTimeout(r, 10));
+  expect(p.stats.waitedForSlot).toBe(1);
+}

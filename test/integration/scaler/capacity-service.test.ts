@@ -44,7 +44,7 @@ describe('capacity in the running service (echo flow, real Redis)', () => {
       pool.on('unit-state', () => (peak = Math.max(peak, pool.counts('conferencia').counted)));
       await redis.rpush(
         'fila:conferencia',
-        ...Array.from({ length: 322 }, (_, i) => JSON.stringify({ id: `c-${i}`, sleepMs: 20 })),
+        ...Array.from({ length: 322 }, (_, i) => JSON.stringify({ id: `c-${i}`, sleepMs: 60 })),
       );
       await waitFor(() => lines.find((l) => l.message.startsWith('[ESCALAR] conferencia: 322 jobs')), {
         timeoutMs: 30_000,
@@ -71,7 +71,19 @@ describe('capacity in the running service (echo flow, real Redis)', () => {
       expect(status.capacity?.cores).toBeGreaterThan(0);
       const conf = status.queues.find((x) => x.name === 'conferencia');
       expect(conf?.scaling?.jobSeconds).toBeGreaterThan(0.015);
+      // The units' CPU is measured per queue and shown in /api/status and /metrics.
+      const measured = await waitFor(
+        async () => {
+          const s = (await (await fetch(`${url}/api/status`)).json()) as ServiceStatus;
+          return typeof s.capacity?.cpuPerUnit.conferencia === 'number' ? s.capacity : undefined;
+        },
+        { timeoutMs: 60_000, intervalMs: 500, what: 'a CPU per unit measured for conferencia' },
+      );
+      expect(measured.cpuPerUnit.conferencia).toBeGreaterThan(0);
+      expect(measured.cpuPerUnit.conferencia).toBeLessThan(1.5);
+      expect(measured.freeCores).toBeGreaterThanOrEqual(0);
       const metrics = await (await fetch(`${url}/metrics`)).text();
+      expect(metrics).toMatch(/^rpa_capacity_cpu_per_unit\{queue="conferencia"\} [\d.e-]+$/m);
       expect(metrics).toMatch(/^rpa_capacity_units [12]$/m);
       expect(metrics).toMatch(/^rpa_queue_job_seconds\{queue="conferencia"\} [\d.]+$/m);
       expect(metrics).toMatch(/^rpa_queue_divisor\{queue="emissao"\} 50$/m);

@@ -24,12 +24,26 @@ describe('JobTimes (rolling median in Redis, shared by instances)', () => {
 
   it('keeps the last `keep` durations; another instance reading the same key sees the same median', async () => {
     const a = new JobTimes(redis, 5, prefix);
-    for (const ms of [100, 200, 300, 400, 500, 9000, 9000, 9000]) await a.record('conferencia', ms);
+    let at = 1_000_000;
+    for (const ms of [100, 200, 300, 400, 500, 9000, 9000, 9000]) await a.record('conferencia', ms, (at += 1000));
+    // An entry written before finish times were kept counts for the median only.
+    await redis.lpush(a.key('conferencia'), '9000');
     const other = new Redis(sharedRedisConfig());
     try {
       const b = new JobTimes(other, 5, prefix);
-      // Kept: 9000, 9000, 9000, 500, 400.
-      expect(await b.sample(['conferencia', 'emissao'])).toEqual({ conferencia: { seconds: 9, samples: 5 } });
+      // Kept: 9000 (bare), 9000, 9000, 9000, 500.
+      expect(await b.sample(['conferencia', 'emissao'])).toEqual({
+        conferencia: {
+          seconds: 9,
+          samples: 5,
+          finished: [
+            { at: 1_008_000, ms: 9000 },
+            { at: 1_007_000, ms: 9000 },
+            { at: 1_006_000, ms: 9000 },
+            { at: 1_005_000, ms: 500 },
+          ],
+        },
+      });
     } finally {
       other.disconnect();
     }

@@ -5,7 +5,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { findCgroupDirs } from '../../../src/capacity/cgroup.js';
 import { cpuRatio, CpuSignal, parseCfsQuota, parseCpuMax, parseProcStat } from '../../../src/capacity/cpu-signal.js';
 import { MemorySignal, parseMeminfo } from '../../../src/capacity/memory-signal.js';
-import { OwnCpu, parsePidStat } from '../../../src/capacity/own-cpu.js';
+import { TreeCpu } from '../../../src/capacity/tree-cpu.js';
+import { parsePidStat } from '../../../src/workers/process-tree.js';
 
 const roots: string[] = [];
 
@@ -45,9 +46,10 @@ describe('parsers', () => {
     expect(parseMeminfo(MEMINFO)).toEqual({ totalMb: 16000, availableMb: 8000 });
   });
 
-  it('reads utime + stime and the start time of a /proc/<pid>/stat line whose name holds spaces and parens', () => {
-    const line = '42 (my (odd) name) S 1 42 42 0 -1 4194304 100 0 0 0 70 30 0 0 20 0 1 0 12345 1000 10';
-    expect(parsePidStat(line)).toEqual({ ticks: 100, startTime: 12345 });
+  it('reads the parent, utime + stime and the start time of a /proc/<pid>/stat line whose name holds spaces and parens', () => {
+    const line = '42 (my (odd) name) S 7 42 42 0 -1 4194304 100 0 0 0 70 30 0 0 20 0 1 0 12345 1000 10';
+    expect(parsePidStat(line)).toEqual({ ppid: 7, ticks: 100, startTime: 12345 });
+    expect(parsePidStat('garbage')).toBeUndefined();
   });
 });
 
@@ -181,20 +183,36 @@ describe('MemorySignal', () => {
   });
 });
 
-describe('OwnCpu', () => {
+describe('TreeCpu', () => {
+  const stat = (ticks: number, start: number): string =>
+    `1 (x) S 0 1 1 0 -1 0 0 0 0 0 ${ticks} 0 0 0 20 0 1 0 ${start} 0 0`;
+
   it('adds each process’s growth; a process that exits keeps what it added; a reused pid counts from zero', () => {
-    const stat = (ticks: number, start: number): string =>
-      `1 (x) S 0 1 1 0 -1 0 0 0 0 0 ${ticks} 0 0 0 20 0 1 0 ${start} 0 0`;
     const root = fixture({ 'proc/10/stat': stat(100, 1), 'proc/11/stat': stat(50, 2) });
-    let tree = [10, 11];
-    const own = new OwnCpu({ root, pid: 10, tree: () => tree });
-    expect(own.read()).toBeCloseTo(1.5);
+    const tree = [10, 11];
+    const own = new TreeCpu({ root, pid: 10, tree: () => tree });
+    expect(own.read().cpuSeconds).toBeCloseTo(1.5);
     fs.writeFileSync(path.join(root, 'proc/10/stat'), stat(130, 1));
     fs.rmSync(path.join(root, 'proc/11'), { recursive: true });
-    tree = [10, 11];
-    expect(own.read()).toBeCloseTo(1.8);
+    expect(own.read().cpuSeconds).toBeCloseTo(1.8);
     fs.mkdirSync(path.join(root, 'proc/11'));
     fs.writeFileSync(path.join(root, 'proc/11/stat'), stat(20, 99));
-    expect(own.read()).toBeCloseTo(2.0);
+    expect(own.read().cpuSeconds).toBeCloseTo(2.0);
+  });
+
+  it('estimates the run-queue wait of each process from its main thread’s stretch (schedstat) times its CPU', () => {
+    const root = fixture({
+      'proc/10/stat': stat(100, 1),
+      'proc/10/schedstat': '1000000000 250000000 40\n', // ran 1 s, waited 0.25 s: stretched by 0.25
+      'proc/11/stat': stat(50, 2), // no schedstat: the tree's stretch
+    });
+    const tree = new TreeCpu({ root, pid: 10, tree: () => [10, 11] });
+    expect(tree.read()).toEqual({ cpuSeconds: 1.5, waitSeconds: 1.5 * 0.25 });
+    // Then the machine fills: 10's main thread runs 0.5 s and waits 1 s (stretch 2) while 10 uses 0.6 s.
+    fs.writeFileSync(path.join(root, 'proc/10/stat'), stat(160, 1));
+    fs.writeFileSync(path.join(root, 'proc/10/schedstat'), '1500000000 1250000000 80\n');
+    const next = tree.read();
+    expect(next.cpuSeconds).toBeCloseTo(2.1);
+    expect(next.waitSeconds).toBeCloseTo(0.375 + 0.6 * 2);
   });
 });

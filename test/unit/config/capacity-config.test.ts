@@ -3,7 +3,6 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../../src/config/load.js';
-import { DEFAULT_CAPACITY } from '../../../src/capacity/capacity.js';
 
 let dir: string;
 
@@ -20,9 +19,24 @@ function load(data: unknown) {
 describe('capacity.* and the learned divisor in the config', () => {
   it('defaults: capacity on, the fixed divisor 50, no queue learning', () => {
     const c = load({});
-    const { minJobSamples, ...capacity } = c.capacity;
-    expect(capacity).toEqual(DEFAULT_CAPACITY);
-    expect(minJobSamples).toBe(20);
+    expect(c.capacity).toEqual({
+      enabled: true,
+      unitCpuHalfLifeSeconds: 30,
+      unitCpuMinBusySeconds: 10,
+      minUnits: 1,
+      maxUnits: 0,
+      maxCpuRatio: 0.95,
+      minFreeCpuRatio: 0.1,
+      maxMemoryRatio: 0.9,
+      maxEventLoopDelayMs: 250,
+      overloadedRatio: 0.4,
+      shortWindowSeconds: 5,
+      longWindowSeconds: 30,
+      maxMemoryMb: 0,
+      unitMemoryMb: 150,
+      reserveMemoryMb: 512,
+      minJobSamples: 20,
+    });
     expect(c.queues[0]).toMatchObject({ jobsPerWorker: 50, autoDivisor: false, targetDrainSeconds: 600 });
   });
 
@@ -34,6 +48,16 @@ describe('capacity.* and the learned divisor in the config', () => {
       targetDrainSeconds: 300,
     });
     expect(c.queues.find((q) => q.name === 'emissao')).toMatchObject({ autoDivisor: false });
+  });
+
+  it('a queue may set a rateLimit (jobs per duration); a malformed one names the key', () => {
+    const c = load({ queues: { conferencia: { rateLimit: { max: 30, durationMs: 60_000 } } } });
+    expect(c.queues.find((q) => q.name === 'conferencia')?.rateLimit).toEqual({ max: 30, durationMs: 60_000 });
+    expect(c.queues.find((q) => q.name === 'emissao')?.rateLimit).toBeUndefined();
+    expect(() => load({ queues: { conferencia: { rateLimit: { max: 0, durationMs: 1000 } } } })).toThrow(
+      /'queues\.conferencia\.rateLimit'.*expected an object \{"max"/,
+    );
+    expect(() => load({ queues: { conferencia: { rateLimit: 30 } } })).toThrow(/queues\.conferencia\.rateLimit/);
   });
 
   it('rejects a wrong divisor and an out-of-range ratio with the key named', () => {

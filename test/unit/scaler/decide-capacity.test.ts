@@ -2,7 +2,6 @@ import { describe, expect, it } from 'vitest';
 import {
   decideScale,
   EMPTY_MEMORY,
-  workersForPending,
   type CapacityBound,
   type QueueLimits,
   type ScaleLimits,
@@ -14,10 +13,22 @@ const limits: ScaleLimits = {
   maxTotalWorkers: 20,
   stabilizationMs: 60_000,
 };
-const cpu2: CapacityBound = { units: 2, reason: 'CPU 97% (2 núcleos)', overloaded: false };
+
+/** One instance on 2 cores, nothing else running: 1.9 free cores; `perUnit` measured per queue. */
+function cpuBound(
+  perUnit: Record<string, number>,
+  over: Partial<NonNullable<CapacityBound['cpu']>> = {},
+): CapacityBound {
+  return {
+    units: Infinity,
+    limit: { signal: 'none' },
+    cpu: { cores: 2, freeCores: 1.9, otherCores: 0, maxCpuRatio: 0.95, perUnit, overloaded: false, ...over },
+    overloaded: false,
+  };
+}
 
 describe('decideScale with capacity', () => {
-  it('the seed scenario on 2 cores: the rule asks 7 + 1, capacity gives 1 + 1 and says why', () => {
+  it('the seed scenario with browsers of ~0.8 core: the rule asks 7 + 1, capacity gives 1 + 1 and says why', () => {
     const { plans } = decideScale(
       [
         { queue: 'conferencia', pending: 322, current: 0 },
@@ -26,12 +37,34 @@ describe('decideScale with capacity', () => {
       limits,
       EMPTY_MEMORY,
       0,
-      cpu2,
+      cpuBound({ conferencia: 0.8, emissao: 0.8 }),
     );
     const conf = plans.find((p) => p.queue === 'conferencia')!;
     expect(conf).toMatchObject({ wanted: 7, target: 1, action: 'up', bound: 'capacity' });
-    expect(conf.reason).toBe('a regra pede 7; limitado pela capacidade: CPU 97% (2 núcleos) → 1');
+    expect(conf.reason).toMatchObject({
+      kind: 'capacity',
+      wanted: 7,
+      given: 1,
+      limit: { signal: 'cpu', freeCores: 1.9, perUnit: 0.8 },
+    });
     expect(plans.find((p) => p.queue === 'emissao')).toMatchObject({ wanted: 1, target: 1, bound: 'rule' });
+  });
+
+  it('before a queue has a measurement, the rule runs (the gate watches)', () => {
+    const { plans } = decideScale(
+      [
+        { queue: 'conferencia', pending: 322, current: 0 },
+        { queue: 'emissao', pending: 3, current: 0 },
+      ],
+      limits,
+      EMPTY_MEMORY,
+      0,
+      cpuBound({}),
+    );
+    expect(plans.map((p) => [p.queue, p.target, p.bound])).toEqual([
+      ['conferencia', 7, 'rule'],
+      ['emissao', 1, 'rule'],
+    ]);
   });
 
   it('capacity below the number of queues with work still gives each queue one unit (no starvation)', () => {
@@ -43,7 +76,7 @@ describe('decideScale with capacity', () => {
       limits,
       EMPTY_MEMORY,
       0,
-      { units: 1, reason: 'CPU 100% (2 núcleos, 1,9 usados por outros processos)', overloaded: false },
+      cpuBound({ conferencia: 0.9, emissao: 0.9 }, { freeCores: 0.2, otherCores: 1.7, overloaded: true }),
     );
     expect(plans.map((p) => [p.queue, p.target])).toEqual([
       ['conferencia', 1],
@@ -54,27 +87,46 @@ describe('decideScale with capacity', () => {
   it('capacity.enabled false (no bound passed) is the plain rule', () => {
     const { plans } = decideScale([{ queue: 'conferencia', pending: 322, current: 0 }], limits, EMPTY_MEMORY, 0);
     expect(plans[0]).toMatchObject({ target: 7, bound: 'rule', divisor: 50 });
-    expect(plans[0]?.reason).toBe('ceil(322/50) limitado a [mín, máx] = 7');
   });
 
-  it('lower capacity retires at once, without the stabilization window', () => {
+  it('while the CPU is overloaded, running units are cut at once to what fits, without the stabilization window', () => {
     const { plans, memory } = decideScale(
-      [{ queue: 'conferencia', pending: 322, current: 2 }],
+      [{ queue: 'conferencia', pending: 322, current: 7 }],
       limits,
       EMPTY_MEMORY,
       0,
-      { units: 1, reason: 'CPU 100% (2 núcleos, 1,1 usados por outros processos)', overloaded: true },
+      { ...cpuBound({ conferencia: 0.8 }, { overloaded: true }), overloaded: true },
     );
-    expect(plans[0]).toMatchObject({ target: 1, action: 'down', bound: 'capacity' });
+    expect(plans[0]).toMatchObject({ target: 2, action: 'down', bound: 'capacity' });
     expect(memory.excessSince).toEqual({});
+  });
+
+  it('not overloaded: units running are kept even when the estimate says fewer fit (the machine shows room)', () => {
+    const { plans } = decideScale(
+      [{ queue: 'conferencia', pending: 322, current: 5 }],
+      limits,
+      EMPTY_MEMORY,
+      0,
+      cpuBound({ conferencia: 0.8 }),
+    );
+    expect(plans[0]).toMatchObject({ target: 5, action: 'hold', bound: 'capacity' });
+  });
+
+  it('a unit bound (memory, maxUnits) cuts whatever the CPU says', () => {
+    const { plans } = decideScale([{ queue: 'conferencia', pending: 322, current: 4 }], limits, EMPTY_MEMORY, 0, {
+      ...cpuBound({}),
+      units: 2,
+      limit: { signal: 'memoryBudget', budgetMb: 350, unitMb: 175 },
+    });
+    expect(plans[0]).toMatchObject({ target: 2, action: 'down', bound: 'capacity' });
+    expect(plans[0]?.reason).toMatchObject({ limit: { signal: 'memoryBudget', budgetMb: 350 } });
   });
 
   it('the gate: an overloaded machine starts no unit, but keeps those it has', () => {
     const overloaded: CapacityBound = {
-      units: 4,
-      reason: 'CPU 99% (4 núcleos)',
+      ...cpuBound({}),
       overloaded: true,
-      overloadReason: 'CPU 99% (4 núcleos)',
+      overload: { signal: 'eventLoop', delayMs: 900 },
     };
     const { plans } = decideScale(
       [
@@ -92,84 +144,54 @@ describe('decideScale with capacity', () => {
       bound: 'overload',
     });
     expect(plans.find((p) => p.queue === 'emissao')).toMatchObject({ target: 0, action: 'hold', bound: 'overload' });
-    expect(plans[0]?.reason).toBe('a regra pede 7; máquina sobrecarregada (CPU 99% (4 núcleos)): nenhum worker novo');
+    expect(plans[0]?.reason).toEqual({
+      kind: 'overload',
+      rule: { kind: 'fixed', pending: 322, jobsPerWorker: 50, minWorkers: 0, maxWorkers: 10, workers: 7 },
+      wanted: 7,
+      overload: { signal: 'eventLoop', delayMs: 900 },
+      firstOnly: false,
+    });
   });
 
   it('the gate lets one unit per queue start while the instance runs none (work keeps moving)', () => {
     const { plans } = decideScale([{ queue: 'conferencia', pending: 322, current: 0 }], limits, EMPTY_MEMORY, 0, {
-      units: 2,
-      reason: 'x',
+      ...cpuBound({}),
       overloaded: true,
     });
-    expect(plans[0]).toMatchObject({ target: 1, action: 'up', bound: 'overload' });
-  });
-
-  it('rises again when capacity allows', () => {
-    const { plans } = decideScale([{ queue: 'conferencia', pending: 322, current: 1 }], limits, EMPTY_MEMORY, 0, {
-      units: 3,
-      reason: 'CPU 40% (4 núcleos)',
-      overloaded: false,
-    });
-    expect(plans[0]).toMatchObject({ target: 3, action: 'up', bound: 'capacity' });
+    expect(plans[0]).toMatchObject({ target: 1, action: 'up', bound: 'overload', reason: { firstOnly: true } });
   });
 
   it('capacity above the rule changes nothing', () => {
-    const { plans } = decideScale([{ queue: 'conferencia', pending: 100, current: 2 }], limits, EMPTY_MEMORY, 0, {
-      units: 16,
-      reason: 'CPU 10% (16 núcleos)',
-      overloaded: false,
-    });
+    const { plans } = decideScale(
+      [{ queue: 'conferencia', pending: 100, current: 2 }],
+      limits,
+      EMPTY_MEMORY,
+      0,
+      cpuBound({ conferencia: 0.05 }),
+    );
     expect(plans[0]).toMatchObject({ target: 2, action: 'hold', bound: 'rule' });
   });
 });
 
-describe('the learned divisor (jobsPerWorker "auto")', () => {
-  const auto: QueueLimits = { ...seed, targetDrainSeconds: 600 };
-  const autoLimits: ScaleLimits = { ...limits, queues: { conferencia: auto }, minJobSamples: 20 };
-
-  it('workers = ceil(pending × S / T)', () => {
-    expect(workersForPending(322, auto, 0.25)).toBe(1);
-    expect(workersForPending(322, auto, 10)).toBe(6);
-    expect(workersForPending(6000, auto, 1)).toBe(10); // clamped to maxWorkers
-    expect(workersForPending(600, auto, 1)).toBe(1); // exactly T of work: one worker, no float drift
-  });
-
-  it('until ~20 samples exist, the fixed divisor applies', () => {
-    const few = decideScale(
-      [{ queue: 'conferencia', pending: 322, current: 0, jobTime: { seconds: 10, samples: 19 } }],
-      autoLimits,
-      EMPTY_MEMORY,
-      0,
-    );
-    expect(few.plans[0]).toMatchObject({ target: 7, divisor: 50 });
-    const enough = decideScale(
-      [{ queue: 'conferencia', pending: 322, current: 0, jobTime: { seconds: 10, samples: 20 } }],
-      autoLimits,
-      EMPTY_MEMORY,
-      0,
-    );
-    expect(enough.plans[0]).toMatchObject({ target: 6, divisor: 60 });
-    expect(enough.plans[0]?.reason).toBe('ceil(322×10s/600s), divisor aprendido 60, limitado a [mín, máx] = 6');
-  });
-
-  it('a queue without "auto" ignores job times', () => {
+describe('a queue’s rateLimit (jobs per duration, BullMQ’s limiter)', () => {
+  it('no more units than the rate keeps busy: 30 jobs/min of 4 s each keep 2 busy', () => {
     const { plans } = decideScale(
-      [{ queue: 'conferencia', pending: 322, current: 0, jobTime: { seconds: 10, samples: 200 } }],
-      { ...limits, minJobSamples: 20 },
+      [{ queue: 'conferencia', pending: 322, current: 0, jobTime: { seconds: 4, samples: 3 } }],
+      { ...limits, queues: { conferencia: { ...seed, rateLimit: { max: 30, durationMs: 60_000 } } } },
       EMPTY_MEMORY,
       0,
     );
-    expect(plans[0]).toMatchObject({ target: 7, divisor: 50 });
+    expect(plans[0]).toMatchObject({ wanted: 7, target: 2, bound: 'rateLimit' });
+    expect(plans[0]?.reason).toMatchObject({ kind: 'rateLimit', given: 2, max: 30, durationMs: 60_000, jobSeconds: 4 });
   });
 
-  it('still bounded by capacity', () => {
+  it('before any job time, the limiter alone holds the rate (the rule runs)', () => {
     const { plans } = decideScale(
-      [{ queue: 'conferencia', pending: 3000, current: 0, jobTime: { seconds: 2, samples: 50 } }],
-      autoLimits,
+      [{ queue: 'conferencia', pending: 322, current: 0 }],
+      { ...limits, queues: { conferencia: { ...seed, rateLimit: { max: 30, durationMs: 60_000 } } } },
       EMPTY_MEMORY,
       0,
-      cpu2,
     );
-    expect(plans[0]).toMatchObject({ wanted: 10, target: 2, bound: 'capacity', divisor: 300 });
+    expect(plans[0]).toMatchObject({ target: 7, bound: 'rule' });
   });
 });

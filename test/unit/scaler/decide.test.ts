@@ -143,11 +143,15 @@ describe('decideScale', () => {
   });
 });
 
-describe('decision reasons (operator-facing: Portuguese)', () => {
-  it('says each case in Portuguese', () => {
+describe('decision reasons (data: the bound and its numbers; logging/ words them)', () => {
+  it('gives each case as structured data', () => {
     const l = limits({ a: seed, b: seed }, 4, 60_000);
     const rule = decideScale([{ queue: 'a', pending: 120, current: 0 }], limits({ a: seed }), EMPTY_MEMORY, 0);
-    expect(rule.plans[0]?.reason).toBe('ceil(120/50) limitado a [mín, máx] = 3');
+    expect(rule.plans[0]).toMatchObject({ bound: 'rule' });
+    expect(rule.plans[0]?.reason).toEqual({
+      kind: 'rule',
+      rule: { kind: 'fixed', pending: 120, jobsPerWorker: 50, minWorkers: 0, maxWorkers: 10, workers: 3 },
+    });
     const capped = decideScale(
       [
         { queue: 'a', pending: 500, current: 0 },
@@ -157,9 +161,9 @@ describe('decision reasons (operator-facing: Portuguese)', () => {
       EMPTY_MEMORY,
       0,
     );
-    expect(capped.plans[0]?.reason).toBe('a regra pede 10; o teto total 4, repartido entre as filas, dá 2');
+    expect(capped.plans[0]?.reason).toMatchObject({ kind: 'total', wanted: 10, maxTotalWorkers: 4, given: 2 });
     const waiting = decideScale([{ queue: 'a', pending: 0, current: 2 }], limits({ a: seed }), EMPTY_MEMORY, 0);
-    expect(waiting.plans[0]?.reason).toBe('excesso de 2 aguardando a janela de estabilização (0s de 60s)');
+    expect(waiting.plans[0]?.reason).toEqual({ kind: 'stabilizing', excess: 2, elapsedSeconds: 0, windowSeconds: 60 });
     const released = decideScale(
       [
         { queue: 'a', pending: 0, current: 4 },
@@ -169,6 +173,6 @@ describe('decision reasons (operator-facing: Portuguese)', () => {
       { excessSince: { a: 0 } },
       1000,
     );
-    expect(released.plans[0]?.reason).toBe('excesso liberado antes da janela: outra fila precisa da capacidade');
+    expect(released.plans[0]).toMatchObject({ bound: 'total', reason: { kind: 'released', excess: 4 } });
   });
 });

@@ -1,0 +1,161 @@
+import { describe, expect, it } from 'vitest';
+import {
+  decideScale,
+  EMPTY_MEMORY,
+  type QueuePlan,
+  type ScaleLimits,
+  type ScaleMemory,
+} from '../../../src/scaler/decide.js';
+import { DEFAULT_KNEE, saturated, type FinishedJob } from '../../../src/scaler/knee.js';
+
+/**
+ * A simulated portal that serves at most `slots` requests at once, each taking `serviceMs`; a job
+ * spends `browserMs` in its browser, then one request. Units work while jobs wait. Time moves in
+ * 50 ms steps; the decision runs every second with the pool's units following its target at once.
+ */
+function simulate(opts: {
+  jobs: number;
+  slots: number;
+  serviceMs: number;
+  browserMs: number;
+  limits: ScaleLimits;
+  maxSeconds?: number;
+}) {
+  const step = 50;
+  let backlog = opts.jobs;
+  let memory: ScaleMemory = EMPTY_MEMORY;
+  type Unit = { phase: 'idle' | 'browser' | 'queued' | 'portal'; until: number; startedAt: number; retiring: boolean };
+  const units: Unit[] = [];
+  const finished: FinishedJob[] = [];
+  const plans: { at: number; plan: QueuePlan }[] = [];
+  const queue: Unit[] = [];
+  let now = 0;
+  const live = (): Unit[] => units.filter((u) => !u.retiring);
+  for (; now < (opts.maxSeconds ?? 600) * 1000; now += step) {
+    if (now % 1000 === 0) {
+      const decision = decideScale(
+        [{ queue: 'q', pending: backlog, current: live().length, finished: finished.slice(-200) }],
+        opts.limits,
+        memory,
+        now,
+      );
+      memory = decision.memory;
+      const plan = decision.plans[0] as QueuePlan;
+      plans.push({ at: now, plan });
+      const target = plan.target;
+      while (live().length < target) units.push({ phase: 'idle', until: now, startedAt: now, retiring: false });
+      // Retire idle units first, then busy ones once their job is done.
+      for (const u of live()) if (live().length > target && u.phase === 'idle') u.retiring = true;
+      for (const u of [...live()].reverse()) if (live().length > target) u.retiring = true;
+    }
+    const serving = units.filter((u) => u.phase === 'portal').length;
+    let free = opts.slots - serving;
+    for (const u of units) {
+      if (u.phase === 'portal' && now >= u.until) {
+        finished.push({ at: now, ms: now - u.startedAt });
+        u.phase = 'idle';
+        free += 1;
+      }
+      if (u.phase === 'browser' && now >= u.until) {
+        u.phase = 'queued';
+        queue.push(u);
+      }
+    }
+    while (free > 0 && queue.length > 0) {
+      const u = queue.shift() as Unit;
+      u.phase = 'portal';
+      u.until = now + opts.serviceMs;
+      free -= 1;
+    }
+    for (let i = units.length - 1; i >= 0; i--) {
+      const u = units[i] as Unit;
+      if (u.phase !== 'idle') continue;
+      if (u.retiring) units.splice(i, 1);
+      else if (backlog > 0) {
+        backlog -= 1;
+        u.phase = 'browser';
+        u.startedAt = now;
+        u.until = now + opts.browserMs;
+      }
+    }
+    if (backlog === 0 && units.every((u) => u.phase === 'idle')) break;
+  }
+  return { seconds: now / 1000, plans, finished };
+}
+
+const limits = (maxWorkers = 10): ScaleLimits => ({
+  queues: { q: { jobsPerWorker: 50, minWorkers: 0, maxWorkers } },
+  maxTotalWorkers: 20,
+  stabilizationMs: 5_000,
+  knee: DEFAULT_KNEE,
+});
+
+describe('saturated (two measured levels)', () => {
+  it('more units with no more completions and longer jobs in proportion: saturated', () => {
+    expect(
+      saturated({ workers: 6, perMinute: 41, jobSeconds: 8.8 }, { workers: 8, perMinute: 40, jobSeconds: 12 }),
+    ).toBe(true);
+  });
+
+  it('more units with proportionally more completions: not saturated', () => {
+    expect(
+      saturated({ workers: 4, perMinute: 40, jobSeconds: 6 }, { workers: 8, perMinute: 78, jobSeconds: 6.2 }),
+    ).toBe(false);
+  });
+
+  it('flat completions but flat job time (the backlog ran dry, not the portal): not saturated', () => {
+    expect(saturated({ workers: 4, perMinute: 40, jobSeconds: 6 }, { workers: 8, perMinute: 41, jobSeconds: 6 })).toBe(
+      false,
+    );
+  });
+});
+
+describe('the knee against a simulated portal', () => {
+  it('a portal serving 4 at once: the pool stops adding, holds at the knee and says why, without losing throughput', () => {
+    // 1,000 ms per request, 400 ms of browser work: 4 slots serve 240 jobs/min, reached at ~5.6 units.
+    const run = simulate({ jobs: 3000, slots: 4, serviceMs: 1000, browserMs: 400, limits: limits(), maxSeconds: 900 });
+    const knee = run.plans.find((p) => p.plan.bound === 'knee');
+    expect(knee).toBeDefined();
+    expect(knee?.plan.reason).toMatchObject({ kind: 'knee', wanted: 10 });
+    // Settled: most of the run at 5 or 6 units (with probes one above now and then), never back to 10.
+    const later = run.plans.filter((p) => p.at > (knee?.at ?? 0) + 60_000 && p.plan.pending > 0);
+    const atKnee = later.filter((p) => p.plan.target >= 5 && p.plan.target <= 6).length;
+    expect(atKnee / later.length).toBeGreaterThan(0.7);
+    expect(later.reduce((sum, p) => sum + p.plan.target, 0) / later.length).toBeLessThan(6.5);
+    expect(Math.max(...later.map((p) => p.plan.target))).toBeLessThanOrEqual(7);
+    // No slower than the plain rule (10 units hammering the portal) by more than 10%.
+    const plain = simulate({
+      jobs: 3000,
+      slots: 4,
+      serviceMs: 1000,
+      browserMs: 400,
+      limits: { ...limits(), knee: undefined },
+      maxSeconds: 900,
+    });
+    expect(run.seconds).toBeLessThanOrEqual(plain.seconds * 1.1);
+    console.log(`knee: ${run.seconds} s, plain rule: ${plain.seconds} s`);
+    const probing = later.some((p) => p.plan.reason.kind === 'knee' && p.plan.reason.probing);
+    expect(probing).toBe(true);
+  });
+
+  it('a burst the rule sizes at 8 against a portal that serves 6 at once: held at 6–7 while the backlog lasts', () => {
+    // 8 s per request, 0.5 s of browser work: 6 slots serve 42 jobs/min, reached at ~6.4 units.
+    const run = simulate({ jobs: 400, slots: 6, serviceMs: 8000, browserMs: 500, limits: limits(8), maxSeconds: 900 });
+    const knee = run.plans.find((p) => p.plan.bound === 'knee');
+    expect(knee?.plan.reason).toMatchObject({ kind: 'knee', given: expect.any(Number) as number });
+    const given = knee?.plan.reason.kind === 'knee' ? knee.plan.reason.given : 0;
+    expect(given).toBeGreaterThanOrEqual(6);
+    expect(given).toBeLessThanOrEqual(7);
+  });
+
+  it('a portal with room (no limit): no knee, the rule runs', () => {
+    const run = simulate({ jobs: 3000, slots: 1000, serviceMs: 1000, browserMs: 400, limits: limits() });
+    expect(run.plans.some((p) => p.plan.bound === 'knee')).toBe(false);
+    expect(run.plans.filter((p) => p.plan.pending > 500).every((p) => p.plan.target === 10)).toBe(true);
+  });
+
+  it('jobs of fixed length (echo): no knee whatever the units', () => {
+    const run = simulate({ jobs: 2000, slots: 1000, serviceMs: 300, browserMs: 0, limits: limits() });
+    expect(run.plans.some((p) => p.plan.bound === 'knee')).toBe(false);
+  });
+});

@@ -1,0 +1,115 @@
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { Scaler, type ScaledPool } from '../../../src/scaler/scaler.js';
+import type { QueueDepth } from '../../../src/scaler/queue-depth.js';
+import { memoryLogger } from '../../helpers/memory-logger.js';
+
+const T0 = 1_800_000_000_000;
+
+function depth(nextDueAt: number | null): QueueDepth {
+  return {
+    queue: 'conferencia',
+    listLength: 0,
+    waiting: 0,
+    prioritized: 0,
+    active: 0,
+    delayed: nextDueAt === null ? 0 : 1,
+    failed: 0,
+    completed: 0,
+    dueDelayed: 0,
+    nextDueAt,
+    pending: 0,
+  };
+}
+
+describe('the scaler loop wakes for a tick, a nudge and the next due delayed job (injected clock)', () => {
+  beforeEach(() => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date'] });
+    vi.setSystemTime(T0);
+  });
+  afterEach(() => vi.useRealTimers());
+
+  it('evaluates at start, when the delayed job comes due, soon after a nudge (debounced), and at every tick', async () => {
+    const evaluatedAt: number[] = [];
+    let nextDueAt: number | null = T0 + 5_000;
+    const pool: ScaledPool = { counts: () => ({ live: 0 }), setTarget: () => undefined };
+    const scaler = new Scaler({
+      source: {
+        sample: () => {
+          evaluatedAt.push(Date.now() - T0);
+          return Promise.resolve([depth(nextDueAt)]);
+        },
+      },
+      pool,
+      limits: {
+        queues: { conferencia: { jobsPerWorker: 50, minWorkers: 0, maxWorkers: 10 } },
+        maxTotalWorkers: 20,
+        stabilizationMs: 60_000,
+      },
+      logger: memoryLogger().logger,
+      intervalMs: 60_000,
+      debounceMs: 1_000,
+      equilibriumLogLevel: 'debug',
+      clock: () => Date.now(),
+    });
+    /** Moves the fake clock (and timers) to `t` ms after the start. */
+    const until = async (t: number): Promise<void> => {
+      await vi.advanceTimersByTimeAsync(T0 + t - Date.now());
+    };
+    scaler.start();
+    await until(0);
+    expect(evaluatedAt).toEqual([0]); // the first tick
+
+    await until(4_990);
+    expect(evaluatedAt).toEqual([0]); // nothing before the delayed job is due
+    nextDueAt = null; // once it is due, no other delayed job waits
+    await until(5_010);
+    expect(evaluatedAt).toEqual([0, 5_005]); // due at 5,000 ms: evaluated just after (+5 ms)
+
+    await until(5_100);
+    scaler.nudge();
+    scaler.nudge(); // a second nudge before the evaluation adds nothing
+    await until(5_990);
+    expect(evaluatedAt).toEqual([0, 5_005]); // debounced: 1 s after the last evaluation, not before
+    await until(6_010);
+    expect(evaluatedAt).toEqual([0, 5_005, 6_005]);
+
+    await until(59_990);
+    expect(evaluatedAt).toHaveLength(3);
+    await until(60_010);
+    expect(evaluatedAt).toEqual([0, 5_005, 6_005, 60_000]); // the next tick, on time
+    await scaler.close();
+  });
+
+  it('a clock that jumps backwards does not stall the loop: the next tick still comes', async () => {
+    const evaluatedAt: number[] = [];
+    const scaler = new Scaler({
+      source: {
+        sample: () => {
+          evaluatedAt.push(Date.now() - T0);
+          return Promise.resolve([depth(null)]);
+        },
+      },
+      pool: { counts: () => ({ live: 0 }), setTarget: () => undefined },
+      limits: {
+        queues: { conferencia: { jobsPerWorker: 50, minWorkers: 0, maxWorkers: 10 } },
+        maxTotalWorkers: 20,
+        stabilizationMs: 60_000,
+      },
+      logger: memoryLogger().logger,
+      intervalMs: 60_000,
+      debounceMs: 1_000,
+      equilibriumLogLevel: 'debug',
+      clock: () => Date.now(),
+    });
+    scaler.start();
+    await vi.advanceTimersByTimeAsync(0);
+    await vi.advanceTimersByTimeAsync(30_000);
+    vi.setSystemTime(Date.now() - 3_600_000); // NTP steps back an hour mid-sleep
+    scaler.nudge(); // anything that wakes the loop: it must see the tick is not an hour away
+    await vi.advanceTimersByTimeAsync(2_000);
+    const afterJump = evaluatedAt.length;
+    await vi.advanceTimersByTimeAsync(61_000);
+    expect(evaluatedAt.length).toBeGreaterThan(afterJump); // a tick within one interval, not an hour
+    await scaler.close();
+  });
+});
