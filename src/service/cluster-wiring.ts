@@ -18,7 +18,7 @@ import type { Logger } from '../logging/logger.js';
 import { createRedis } from '../redis/connection.js';
 import type { CapacityBound } from '../scaler/decide.js';
 import type { ScalerCluster } from '../scaler/scaler.js';
-import type { UnitSlots, WorkerPool } from '../scaler/worker-pool.js';
+import type { UnitSlots, WorkerPool } from '../pool/worker-pool.js';
 import { SERVICE_VERSION } from './version.js';
 
 /** A dead bridge's lists are taken over by one instance; another retries after this if it dies too. */

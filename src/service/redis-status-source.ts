@@ -7,7 +7,7 @@ import type { DecisionHistory } from '../scaler/decision-history.js';
 import type { DecisionRecord } from '../shared/decision-record.js';
 import type { QueueDepthSource } from '../scaler/queue-depth.js';
 import type { Scaler } from '../scaler/scaler.js';
-import type { WorkerPool } from '../scaler/worker-pool.js';
+import type { WorkerPool } from '../pool/worker-pool.js';
 import type { OutcomeWindow } from '../shared/outcome-window.js';
 import { BULL_PRIORITY } from '../lib/scheduling.js';
 import { invalidListUsage } from '../bridge/lossless-list-moves.js';

@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { describe, expect, it } from 'vitest';
 import winston from 'winston';
-import { WorkerPool, type PoolUnit } from '../../../src/scaler/worker-pool.js';
+import { WorkerPool, type PoolUnit } from '../../../src/pool/worker-pool.js';
 import type { UnitState } from '../../../src/workers/unit-state.js';
 import { memoryLogger } from '../../helpers/memory-logger.js';
 
