@@ -3,7 +3,8 @@ import { workerStartedLine, workerStoppedLine } from '../logging/scaling-lines.j
 import { coerceError } from '../lib/errors.js';
 import { sleep, systemClock, type Clock } from '../lib/sleep.js';
 import type { UnitState } from '../workers/unit-state.js';
-import { closeInTwoPhases, LIVE, lowestFreeIndex, retireOrder, type UnitRecord } from './pool-records.js';
+import { LIVE, lowestFreeIndex, retireOrder, type UnitRecord } from './pool-records.js';
+import { closeInTwoPhases } from './pool-shutdown.js';
 import type {
   PoolCloseOptions,
   PoolUnit,
