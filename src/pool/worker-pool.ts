@@ -78,6 +78,14 @@ export class WorkerPool extends EventEmitter<WorkerPoolEvents> {
     };
   }
 
+  /**
+   * Live units (starting, ready, busy) per queue: the one count of this instance's units that its
+   * heartbeat publishes, its scaler splits on and `/api/status` shows.
+   */
+  liveByQueue(): Record<string, number> {
+    return Object.fromEntries(this.queues().map((queue) => [queue, this.counts(queue).live]));
+  }
+
   /** Units not closed yet, over all queues (a forced unit counts until its browser and Worker are gone). */
   openUnits(): number {
     let total = 0;

@@ -15,17 +15,8 @@ import {
 import type { DecisionRecord } from '../shared/decision-record.js';
 import type { DecisionHistory } from './decision-history.js';
 import type { QueueDepth, QueueDepthSource } from './queue-depth.js';
-import {
-  assignUnits,
-  describeSplit,
-  membersWithSelf,
-  poolCapacity,
-  type AssignableInstance,
-  type Assignment,
-  type ScalerCluster,
-} from './assign.js';
-
-export type { ScalerCluster };
+import { assignUnits, describeSplit, poolCapacity, type AssignableInstance, type Assignment } from './assign.js';
+import { membersWithSelf, type ScalerCluster } from './scaler-cluster.js';
 
 /** What the scaler needs of the worker pool. */
 export interface ScaledPool {
@@ -164,8 +155,7 @@ export class Scaler extends EventEmitter<ScalerEvents> {
     let members: AssignableInstance[] | undefined;
     const cluster = this.#options.cluster;
     try {
-      const units = Object.fromEntries(Object.keys(limits.queues).map((q) => [q, pool.counts(q).live]));
-      members = cluster ? await membersWithSelf(cluster, units) : undefined;
+      members = cluster ? await membersWithSelf(cluster) : undefined;
     } catch (err) {
       logger.warn(
         `scaler não conseguiu ler as outras instâncias: ${coerceError(err).message}; mantendo os workers atuais`,

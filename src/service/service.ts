@@ -158,7 +158,7 @@ export class Service {
       source: depth,
       pool,
       history,
-      cluster: cluster.scaler(instanceCapacity),
+      cluster: cluster.scaler({ capacity: instanceCapacity, units: () => pool.liveByQueue() }),
       limits: {
         get queues() {
           return Object.fromEntries(
@@ -218,7 +218,7 @@ export class Service {
       outcomes,
       instanceId: self.id,
       instanceCapacity,
-      poolSnapshot: () => cluster.snapshot(),
+      instances: () => cluster.instances(),
       fence: cluster.fence,
       caps,
       capacity,
