@@ -94,6 +94,25 @@ describe('WorkerPool', () => {
     expect(pool.counts('conferencia')).toMatchObject({ live: 7, ready: 7 });
   });
 
+  it('counts live units per queue (starting, ready, busy; not draining) in one place: liveByQueue', async () => {
+    const { pool, units } = makePool({ conferencia: 10, emissao: 10 }, 20);
+    expect(pool.liveByQueue()).toEqual({ conferencia: 0, emissao: 0 });
+    pool.setTarget('conferencia', 3);
+    pool.setTarget('emissao', 1);
+    expect(pool.liveByQueue()).toEqual({ conferencia: 3, emissao: 1 }); // starting units count
+    units.forEach((u) => u.finishStart());
+    await flush();
+    units[0]?.takeJob();
+    pool.setTarget('conferencia', 0);
+    await flush();
+    // The busy unit drains its job: open, holding its slot, but no longer live.
+    expect(units[0]?.state).toBe('draining');
+    expect(pool.liveByQueue()).toEqual({ conferencia: 0, emissao: 1 });
+    expect(pool.counts('conferencia')).toMatchObject({ live: 0, draining: 1, counted: 1 });
+    units[0]?.finishJob();
+    await flush();
+  });
+
   it('retires idle units before busy ones and never interrupts a job', async () => {
     const { pool, units } = makePool({ q: 10 }, 20);
     pool.setTarget('q', 3);
