@@ -1,11 +1,11 @@
 /**
- * Lists the longest functions under a folder (default `src/`), longest first, with the TypeScript
- * compiler API: every function declaration, method, accessor, constructor, function expression
- * and arrow function. `lines` spans the whole function, nested functions included; `own` leaves
- * out the lines of the functions nested in it (an object literal of small methods is long, not
- * one long piece of logic).
+ * Lists the longest functions under a folder (default `src/`) or in one file, longest first,
+ * with the TypeScript compiler API: every function declaration, method, accessor, constructor,
+ * function expression and arrow function. `lines` spans the whole function, nested functions
+ * included; `own` leaves out the lines of the functions nested in it (an object literal of small
+ * methods is long, not one long piece of logic).
  *
- *   npx tsx scripts/longest-functions.ts [folder] [--top N]
+ *   npx tsx scripts/longest-functions.ts [folder or file] [--top N] [--by own]
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -86,12 +86,16 @@ function functionsIn(file: string): FunctionSpan[] {
 }
 
 const args = process.argv.slice(2);
-const topAt = args.indexOf('--top');
-const top = topAt >= 0 ? Number(args[topAt + 1]) : 10;
-const root = args.find((a, i) => !a.startsWith('--') && i !== topAt + 1) ?? 'src';
-const all = tsFiles(root)
+const valueOf = (flag: string): string | undefined => {
+  const at = args.indexOf(flag);
+  return at >= 0 ? args[at + 1] : undefined;
+};
+const top = Number(valueOf('--top') ?? 10);
+const byOwn = valueOf('--by') === 'own';
+const root = args.find((a, i) => !a.startsWith('--') && !args[i - 1]?.startsWith('--')) ?? 'src';
+const all = (root.endsWith('.ts') ? [root] : tsFiles(root))
   .flatMap(functionsIn)
-  .sort((a, b) => b.lines - a.lines || b.own - a.own);
+  .sort((a, b) => (byOwn ? b.own - a.own || b.lines - a.lines : b.lines - a.lines || b.own - a.own));
 console.log('lines  own  function (file:line)');
 for (const f of all.slice(0, top)) {
   console.log(`${String(f.lines).padStart(5)} ${String(f.own).padStart(4)}  ${f.name} (${f.file}:${f.line})`);
