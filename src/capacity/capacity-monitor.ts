@@ -57,10 +57,14 @@ export interface CapacityView {
  * The real signals of this machine: cgroup or /proc, our process tree, each unit's browser tree,
  * perf_hooks. `unitCpu.track()` follows a unit (the service calls it for every unit it makes).
  */
+/**
+ * This machine's load signals and the tracker of the units' CPU, built before the pool (the pool
+ * hands every unit it makes to `tracker`); {@link LoadSources} adds the browsers' memory and the
+ * pool's units to them.
+ */
 export function systemLoadSources(
-  extra: Pick<LoadSources, 'browsers' | 'units'>,
   clock: Clock = Date.now,
-): LoadSources & { readonly tracker: UnitCpu; close(): void } {
+): Omit<LoadSources, 'browsers' | 'units'> & { readonly tracker: UnitCpu; close(): void } {
   const cpu = new CpuSignal();
   // One read of /proc's parent links serves our tree and every browser's within one sample.
   let parents: { at: number; map: Map<number, number> } | undefined;
@@ -85,7 +89,6 @@ export function systemLoadSources(
     memory,
     eventLoopDelayMs: () => loop.read(),
     unitCpu: () => tracker.sample(),
-    ...extra,
     tracker,
     close: () => loop.close(),
   };

@@ -7,21 +7,6 @@
 
 import type { CapacityBound } from './decide.js';
 
-/**
- * The other instances sharing the pool (CONTRACT.md "Several instances"). Without it the scaler
- * sees only its own pool, as a single instance.
- */
-export interface ScalerCluster {
-  /** This instance's id. */
-  readonly selfId: string;
-  /** This instance's capacity (units over all queues). */
-  capacity(): number;
-  /** The live instances with their capacities and units per queue (this one included or not). */
-  instances(): Promise<readonly AssignableInstance[]>;
-  /** True while this instance has fenced itself (Redis unreachable for it): no evaluation then. */
-  fenced?(): boolean;
-}
-
 /** One live instance as the split sees it. */
 export interface AssignableInstance {
   readonly id: string;
@@ -98,16 +83,6 @@ export function describeSplit(
     .sort((a, b) => (a.id < b.id ? -1 : 1))
     .map((d) => `${d.id} ${d.delta > 0 ? '+' : ''}${d.delta}`)
     .join(', ');
-}
-
-/** The live instances in id order, this one with its units from its own pool (fresher than its beat). */
-export async function membersWithSelf(
-  cluster: ScalerCluster,
-  selfUnits: Readonly<Record<string, number>>,
-): Promise<AssignableInstance[]> {
-  const others = (await cluster.instances()).filter((i) => i.id !== cluster.selfId);
-  const self: AssignableInstance = { id: cluster.selfId, capacity: cluster.capacity(), units: selfUnits };
-  return [...others, self].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
 }
 
 /**

@@ -16,17 +16,8 @@ import type { DecisionRecord } from '../shared/decision-record.js';
 import type { FinishedJob } from './knee.js';
 import type { DecisionHistory } from './decision-history.js';
 import type { QueueDepth, QueueDepthSource } from './queue-depth.js';
-import {
-  assignUnits,
-  describeSplit,
-  membersWithSelf,
-  poolCapacity,
-  type AssignableInstance,
-  type Assignment,
-  type ScalerCluster,
-} from './assign.js';
-
-export type { ScalerCluster };
+import { assignUnits, describeSplit, poolCapacity, type AssignableInstance, type Assignment } from './assign.js';
+import { membersWithSelf, type ScalerCluster } from './scaler-cluster.js';
 
 /** One queue's observed job times: median S, how many, and the recent finished jobs. */
 export interface JobTimeSample {
@@ -87,6 +78,7 @@ export class Scaler extends EventEmitter<ScalerEvents> {
   #nudged = false;
   #loop: Promise<void> | undefined;
   #closing: Promise<void> | undefined;
+  #reporting = false;
   #last: readonly QueuePlan[] = [];
   #lastAssignment: Readonly<Assignment> = {};
   #lastDepths: readonly QueueDepth[] = [];
@@ -98,6 +90,10 @@ export class Scaler extends EventEmitter<ScalerEvents> {
   }
 
   /** The latest plans and samples (for the status API and metrics). */
+  /** Whether this instance reported the last decision (alone, or first live by id): it also reports the alerts. */
+  get reporting(): boolean {
+    return this.#reporting;
+  }
   get lastPlans(): readonly QueuePlan[] {
     return this.#last;
   }
@@ -175,8 +171,7 @@ export class Scaler extends EventEmitter<ScalerEvents> {
     let members: AssignableInstance[] | undefined;
     const cluster = this.#options.cluster;
     try {
-      const units = Object.fromEntries(Object.keys(limits.queues).map((q) => [q, pool.counts(q).live]));
-      members = cluster ? await membersWithSelf(cluster, units) : undefined;
+      members = cluster ? await membersWithSelf(cluster) : undefined;
     } catch (err) {
       logger.warn(
         `scaler não conseguiu ler as outras instâncias: ${coerceError(err).message}; mantendo os workers atuais`,
@@ -224,6 +219,7 @@ export class Scaler extends EventEmitter<ScalerEvents> {
     this.#lastDepths = depths;
     this.#windowEndsAt = this.#nextWindowEnd(now);
     this.#nextDueAt = this.#nextDue(depths);
+    this.#reporting = reporter;
     this.emit('evaluated', decision.plans, depths, reporter);
     if (reporter) {
       await this.#record(

@@ -12,7 +12,6 @@ import { capacityLimitText, capacityLine, overloadText } from '../logging/scalin
 import type { CapacityBound, QueueLimits } from '../scaler/decide.js';
 import { CapacityMonitor, systemLoadSources } from '../capacity/capacity-monitor.js';
 import { JobTimes } from '../capacity/job-times.js';
-import type { TrackedUnit } from '../capacity/unit-cpu.js';
 import type { ServiceEvents } from '../shared/events.js';
 import type { CapacityStatus } from '../shared/status.js';
 
@@ -23,8 +22,6 @@ export interface ServiceCapacity {
   readonly bound: () => CapacityBound | undefined;
   /** This instance's units for its current mix of queues, as published to the pool; undefined when off. */
   readonly published: () => CapacityBound | undefined;
-  /** Follows a unit's CPU (its browser tree and its busy time) from now until it closes. */
-  track(queue: string, unit: TrackedUnit): void;
   /** A queue's limits for the decision: the learned divisor only where `jobsPerWorker` is "auto". */
   queueLimits(queue: QueueConfig): QueueLimits;
   /** For /api/status and /metrics. */
@@ -32,9 +29,18 @@ export interface ServiceCapacity {
   close(): void;
 }
 
+/** The load signals and the units' CPU tracker, made before the pool: it hands each unit it makes to `track`. */
+export type CapacitySources = ReturnType<typeof systemLoadSources>;
+
+/** The signals {@link startCapacity} reads; the pool tracks its units with `sources.tracker`. */
+export function capacitySources(): CapacitySources {
+  return systemLoadSources();
+}
+
 export function startCapacity(deps: {
   readonly config: AppConfig;
   readonly redis: Redis;
+  readonly sources: CapacitySources;
   readonly pool: { counts(queue: string): { readonly counted: number } };
   readonly events: ServiceEvents;
   readonly logger: Logger;
@@ -52,10 +58,11 @@ export function startCapacity(deps: {
       logger.debug(`não foi possível registrar um tempo de job: ${coerceError(err).message}`);
     });
   });
-  const sources = systemLoadSources({
+  const sources = {
+    ...deps.sources,
     browsers: () => ({ mb: [...browsers.values()].reduce((a, b) => a + b, 0), count: browsers.size }),
     units: () => Object.fromEntries(config.queues.map((q) => [q.name, pool.counts(q.name).counted])),
-  });
+  };
   const monitor = new CapacityMonitor({ options: config.capacity, sources });
   const enabled = config.capacity.enabled;
   // A change of the units that can matter (up to the total cap), or of what bounds them, is news for
@@ -92,7 +99,6 @@ export function startCapacity(deps: {
       if (!enabled || !c) return undefined;
       return { units: c.units, limit: c.limit, overloaded: c.overloaded };
     },
-    track: (queue, unit) => sources.tracker.track(queue, unit),
     queueLimits: (q) => ({
       jobsPerWorker: q.jobsPerWorker,
       minWorkers: q.minWorkers,

@@ -10,27 +10,51 @@ import type { OrphanBridges } from '../bridge/bridge.js';
 import type { ListLease } from '../bridge/list-lease.js';
 import { describeHolder, InstanceHeartbeat } from '../cluster/instance-heartbeat.js';
 import { CapsInEffect, type CapsTaken, type PoolCaps } from '../cluster/pool-caps.js';
-import { PoolMembership, type InstanceOwner, type PoolSnapshot, type Refusal } from '../cluster/pool-membership.js';
+import { PoolMembership, type InstanceOwner, type Refusal } from '../cluster/pool-membership.js';
 import { SelfFence, type FenceCause, type FenceState } from '../cluster/self-fence.js';
 import type { AppConfig } from '../config/types.js';
 import { coerceError } from '../lib/errors.js';
 import type { Logger } from '../logging/logger.js';
 import { createRedis } from '../redis/connection.js';
 import type { CapacityBound } from '../scaler/decide.js';
-import type { ScalerCluster } from '../scaler/scaler.js';
-import type { UnitSlots, WorkerPool } from '../scaler/worker-pool.js';
+import type { ScalerCluster } from '../scaler/scaler-cluster.js';
+import type { UnitSlots, WorkerPool } from '../pool/worker-pool.js';
 import { SERVICE_VERSION } from './version.js';
 
 /** A dead bridge's lists are taken over by one instance; another retries after this if it dies too. */
 const ORPHAN_CLAIM_MS = 60_000;
+
+/** A live instance of the pool as Redis last saw it, for this one's scaler and `/api/status`. */
+export interface PeerInstance {
+  readonly id: string;
+  readonly host: string;
+  readonly version: string;
+  /** Most units it may run. */
+  readonly capacity: number;
+  /** Its units per queue: the slots it holds (see {@link ServiceCluster.instances}). */
+  readonly units: Readonly<Record<string, number>>;
+  /** Wall-clock time of its last beat (ms). */
+  readonly beatAt: number;
+}
 
 export interface ServiceCluster {
   readonly slots: UnitSlots;
   readonly orphans: OrphanBridges;
   /** One bridge per source list at a time. */
   leaseFor(sourceList: string): ListLease;
-  scaler(capacity: () => number): ScalerCluster;
-  snapshot(): Promise<PoolSnapshot>;
+  /** The instances as the scaler sees them: this one (from its own pool) and {@link instances}. */
+  scaler(self: {
+    readonly capacity: () => number;
+    readonly units: () => Readonly<Record<string, number>>;
+  }): ScalerCluster;
+  /**
+   * The live instances, each with its units per queue counted by the slots it holds: a slot is
+   * granted in Redis the moment a unit starts and given back once it has closed (a draining unit
+   * keeps it, as the caps count it), where a heartbeat's count is up to a beat old. The one source
+   * of other instances' units: the scaler splits on it and `/api/status` shows it, so both see the
+   * same pool.
+   */
+  instances(): Promise<PeerInstance[]>;
   /** Asks the other instances to evaluate now (errors logged at debug, never thrown). */
   nudgeOthers(): void;
   /**
@@ -93,6 +117,15 @@ export function clusterOf(config: AppConfig, redis: Redis): ServiceCluster {
   // Renewed every bridge loop: after a batch, or after an empty list's BLMOVE wait (blockSeconds).
   const leaseMs = Math.max(3 * self.heartbeatMs, config.bridge.blockSeconds * 1000 + 5000);
   const membership = new PoolMembership({ redis, prefix: config.redis.prefix, queues: queueNames, ttlMs });
+  const instances = async (): Promise<PeerInstance[]> =>
+    (await membership.snapshot()).instances.map((i) => ({
+      id: i.id,
+      host: i.host,
+      version: i.version,
+      capacity: i.capacity,
+      units: i.slots,
+      beatAt: i.beatAt,
+    }));
   return {
     slots: {
       claim: (queueName) => membership.claimSlot(owner, queueName),
@@ -108,15 +141,8 @@ export function clusterOf(config: AppConfig, redis: Redis): ServiceCluster {
       release: () => membership.releaseListLease(sourceList, config.bridge.id),
       retryMs: self.heartbeatMs,
     }),
-    scaler: (capacity) => ({
-      selfId: self.id,
-      capacity,
-      fenced,
-      // Others by the slots they hold (granted at once, unlike their last heartbeat's counts).
-      instances: async () =>
-        (await membership.snapshot()).instances.map((i) => ({ id: i.id, capacity: i.capacity, units: i.slots })),
-    }),
-    snapshot: () => membership.snapshot(),
+    scaler: ({ capacity, units }) => ({ selfId: self.id, capacity, units, fenced, instances }),
+    instances,
     nudgeOthers: () => void membership.nudgeOthers(self.id).catch(() => undefined),
     caps: () => caps.current,
     fenced,
@@ -135,7 +161,7 @@ export function clusterOf(config: AppConfig, redis: Redis): ServiceCluster {
         bridgeId: config.bridge.id,
         version: SERVICE_VERSION,
         capacity,
-        units: () => Object.fromEntries(config.queues.map((q) => [q.name, pool.counts(q.name).live])),
+        units: () => pool.liveByQueue(),
         slots: () => pool.slotsHeld(),
         caps: () => caps.current,
         intervalMs: self.heartbeatMs,

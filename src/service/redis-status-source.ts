@@ -7,12 +7,14 @@ import type { DecisionHistory } from '../scaler/decision-history.js';
 import type { DecisionRecord } from '../shared/decision-record.js';
 import type { QueueDepthSource } from '../scaler/queue-depth.js';
 import type { Scaler } from '../scaler/scaler.js';
-import type { WorkerPool } from '../scaler/worker-pool.js';
+import type { WorkerPool } from '../pool/worker-pool.js';
+import { withSelf } from '../scaler/scaler-cluster.js';
 import type { OutcomeCounts, PoolHistorySource } from '../shared/pool-history.js';
 import { BULL_PRIORITY } from '../lib/scheduling.js';
 import { invalidListUsage } from '../bridge/lossless-list-moves.js';
 import { deadlineRisk } from './deadline-risk.js';
 import { readScheduleView, type ScheduleView } from './schedule-view.js';
+import type { PeerInstance } from './cluster-wiring.js';
 import type {
   BridgeStuck,
   CapacityStatus,
@@ -24,7 +26,6 @@ import type {
   ServiceStatus,
   StatusSource,
 } from '../shared/status.js';
-import type { PoolSnapshot } from '../cluster/pool-membership.js';
 import type { PoolCaps } from '../cluster/pool-caps.js';
 import { planReasonText } from '../logging/scaling-lines.js';
 import type { PlanReason, RuleReason } from '../shared/scaling-reason.js';
@@ -60,7 +61,7 @@ export class LiveStatusSource implements StatusSource {
       /** This instance's id, its capacity (units) and the pool's live instances (read at every status). */
       readonly instanceId: string;
       readonly instanceCapacity: () => number;
-      readonly poolSnapshot?: () => Promise<PoolSnapshot>;
+      readonly instances?: () => Promise<readonly PeerInstance[]>;
       readonly capacity?: { status(): CapacityStatus };
       /** The bridge's stuck queues (none before the bridge starts). */
       readonly stuckBridges?: () => readonly BridgeStuck[];
@@ -134,8 +135,8 @@ export class LiveStatusSource implements StatusSource {
 
   /** The live instances; this one always listed, with its units from its own pool. */
   async #instances(ready: boolean, now: number): Promise<InstanceStatus[]> {
-    const { config, pool, instanceId } = this.deps;
-    const units = Object.fromEntries(config.queues.map((q) => [q.name, pool.counts(q.name).live]));
+    const { pool, instanceId } = this.deps;
+    const units = pool.liveByQueue();
     const self: InstanceStatus = {
       id: instanceId,
       host: os.hostname(),
@@ -147,22 +148,20 @@ export class LiveStatusSource implements StatusSource {
       heartbeatAgeMs: 0,
       self: true,
     };
-    let snapshot: PoolSnapshot | undefined;
-    if (ready && this.deps.poolSnapshot) snapshot = await this.deps.poolSnapshot().catch(() => undefined);
-    const others = (snapshot?.instances ?? [])
-      .filter((i) => i.id !== instanceId)
-      .map((i): InstanceStatus => ({
-        id: i.id,
-        host: i.host,
-        version: i.version,
-        capacity: i.capacity,
-        units: i.units,
-        workers: Object.values(i.units).reduce((a, b) => a + b, 0),
-        lastHeartbeatAt: new Date(i.beatAt).toISOString(),
-        heartbeatAgeMs: Math.max(0, now - i.beatAt),
-        self: false,
-      }));
-    return [...others, self].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    let live: readonly PeerInstance[] = [];
+    if (ready && this.deps.instances) live = await this.deps.instances().catch(() => []);
+    const others = live.map((i): InstanceStatus => ({
+      id: i.id,
+      host: i.host,
+      version: i.version,
+      capacity: i.capacity,
+      units: i.units,
+      workers: Object.values(i.units).reduce((a, b) => a + b, 0),
+      lastHeartbeatAt: new Date(i.beatAt).toISOString(),
+      heartbeatAgeMs: Math.max(0, now - i.beatAt),
+      self: false,
+    }));
+    return withSelf(others, self);
   }
 
   /** The invalid list against its bounds; undefined when it cannot be read now. */

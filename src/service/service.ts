@@ -1,45 +1,19 @@
-import path from 'node:path';
-import { Queue } from 'bullmq';
 import type { AppConfig } from '../config/types.js';
 import { flowForQueue } from '../flows/registry.js';
 import type { Flow } from '../flows/flow.js';
 import { coerceError } from '../lib/errors.js';
-import { systemClock } from '../lib/sleep.js';
 import { withTimeout } from '../lib/with-timeout.js';
-import { unwritableReason } from '../lib/writable-dir.js';
 import type { Logger } from '../logging/logger.js';
-import { createRedis } from '../redis/connection.js';
-import { decisionsKey } from '../redis/keys.js';
-import { ReplicaWait } from '../redis/replica-wait.js';
+import type { PoolCaps } from '../cluster/pool-caps.js';
+import type { WorkerPool } from '../pool/worker-pool.js';
+import type { Scaler } from '../scaler/scaler.js';
 import { waitForRedis } from '../redis/wait-for-redis.js';
-import { Bridge } from '../bridge/bridge.js';
-import { DecisionHistory } from '../scaler/decision-history.js';
-import { StalledJanitor } from '../scaler/janitor.js';
-import { RedisQueueDepthSource } from '../scaler/queue-depth.js';
-import { DEFAULT_KNEE } from '../scaler/knee.js';
-import { Scaler } from '../scaler/scaler.js';
-import { WorkerPool } from '../scaler/worker-pool.js';
-import { HttpServer } from '../http/server.js';
-import { AlertMonitor } from '../alerts/alert-monitor.js';
-import { RedisAlertLedger } from '../alerts/alert-ledger.js';
-import { poolName } from '../cluster/pool-membership.js';
-import { PoolHistoryReader } from '../history/history-reader.js';
-import { PoolHistoryWriter } from '../history/history-writer.js';
-import { ArtifactSweeper } from '../workers/artifact-sweeper.js';
 import { ServiceEvents } from '../shared/events.js';
-import { startCapacity } from './capacity-wiring.js';
-import { createWorkerUnit, MAX_STALLED_COUNT } from './unit-factory.js';
-import { LiveStatusSource } from './redis-status-source.js';
-import { clusterOf, instanceCapacityOf } from './cluster-wiring.js';
-
-/** Longest wait for one component (but the workers) to stop. */
-const STEP_TIMEOUT_MS = 10_000;
-
-/** A started component and how to stop it; stopped in reverse start order. */
-interface Stoppable {
-  readonly name: string;
-  stop(): Promise<void>;
-}
+import { bridgeOf, openQueues, startBridge } from './intake-wiring.js';
+import { checkArtifactsDir, startAlerts, startArtifactSweeper, wireObservers } from './observer-wiring.js';
+import { openRedis } from './redis-wiring.js';
+import { STEP_TIMEOUT_MS, type Stoppable } from './stoppable.js';
+import { startWork, wireWork } from './work-wiring.js';
 
 export interface ServiceOptions {
   readonly config: AppConfig;
@@ -91,287 +65,38 @@ export class Service {
     return this.#starting;
   }
 
+  /**
+   * The start order: what needs no Redis (artifact sweeper, connection, queues, capacity monitor,
+   * pool history writer), then HTTP, so /healthz and /readyz answer while Redis is still missing; once
+   * Redis answers: janitor, heartbeat (the caps as BullMQ's global concurrency), workers, scaler,
+   * bridge, alerts. Each part is recorded as it starts, so `stop()` takes down exactly those.
+   */
   async #doStart(): Promise<void> {
     const config = this.#config;
-    const log = this.#logger;
+    const logger = this.#logger;
+    const events = this.events;
+    const started = this.#started;
     // The artifacts folder is bounded by age and size; it needs no Redis, so it starts first.
-    const sweeper = new ArtifactSweeper({
-      dir: config.artifactsDir,
-      maxAgeMs: config.jobs.keepFailedSeconds * 1000,
-      maxBytes: config.artifacts.maxMb * 1024 * 1024,
-      intervalMs: config.artifacts.sweepIntervalSeconds * 1000,
-      logger: log.child({ component: 'artifacts' }),
-    });
-    sweeper.start();
-    this.#started.push({ name: 'artifacts', stop: () => sweeper.close() });
-    const redis = createRedis(config.redis, 'command', log.child({ component: 'redis' }), 'service');
-    this.#started.push({
-      name: 'redis',
-      // QUIT would wait in the offline queue while Redis is down: drop the socket then.
-      stop: async () => {
-        if (redis.status === 'ready') await redis.quit().catch(() => redis.disconnect());
-        else redis.disconnect();
-      },
-    });
-
-    // Screenshots of failing attempts go there: a folder it cannot write is said now, loudly.
-    const artifactsProblem = await unwritableReason(config.artifactsDir);
-    if (artifactsProblem) {
-      log.error(
-        `pasta de artefatos ${path.resolve(config.artifactsDir)} não é gravável: screenshots de falhas não serão salvos (${artifactsProblem}); ` +
-          'dê a pasta ao usuário do serviço ou use um volume nomeado (docker-compose.yml)',
-      );
-    }
-
-    const queues = config.queues.map(
-      (q) => new Queue(q.name, { connection: redis, prefix: config.redis.prefix, skipVersionCheck: true }),
+    startArtifactSweeper(config, logger, started);
+    await checkArtifactsDir(config, logger);
+    const redis = openRedis(config, logger, started);
+    const queues = openQueues(config, redis.connection, started);
+    const work = wireWork({ config, logger, events, flows: this.#flows, redis, queues }, started);
+    this.#pool = work.pool;
+    this.#scaler = work.scaler;
+    const bridge = bridgeOf({ config, logger, events, redis, cluster: work.cluster, scaler: work.scaler });
+    const observers = await wireObservers(
+      { config, logger, events, redis: redis.connection, queues, work, bridge },
+      started,
     );
-    for (const queue of queues) queue.on('error', () => undefined); // the connection watcher reports outages
-    this.#started.push({
-      name: 'queues',
-      stop: async () => void (await Promise.allSettled(queues.map((q) => q.close()))),
-    });
+    this.#httpUrl = observers.httpUrl;
 
-    // One for the service: whether the replicas answer is one state, shared by bridge and units.
-    const replicaWait = new ReplicaWait({
-      replicas: config.redis.waitReplicas ?? 0,
-      timeoutMs: config.redis.waitTimeoutMs ?? 1000,
-      logger: log.child({ component: 'redis' }),
-    });
-    const history = new DecisionHistory(redis, config.scaler.historyMaxLen, decisionsKey(config.redis.prefix));
-    const self = config.instance; // one of several instances sharing Redis (CONTRACT.md)
-    const cluster = clusterOf(config, redis);
-    const depth = new RedisQueueDepthSource(
-      redis,
-      config.queues.map((c, i) => ({ config: c, queue: queues[i] as Queue })),
-    );
-    const capacity = startCapacity({
-      config,
-      redis,
-      pool: { counts: (queue) => ({ counted: this.#pool?.counts(queue).counted ?? 0 }) },
-      events: this.events,
-      logger: log.child({ component: 'capacity' }),
-    });
-    this.#started.push({ name: 'capacity', stop: () => Promise.resolve(capacity.close()) });
-    // The caps in effect are the pool's, stored in Redis (this instance's own until it joins).
-    const caps = cluster.caps;
-    const pool = new WorkerPool({
-      get maxWorkersByQueue() {
-        return caps().maxWorkers;
-      },
-      get maxTotalWorkers() {
-        return Math.min(caps().maxTotalWorkers, self.maxWorkers);
-      },
-      logger: log.child({ component: 'pool' }),
-      createUnit: (queueName, index) => {
-        const unit = createWorkerUnit(
-          { config, flows: this.#flows, logger: log, events: this.events, replicaWait },
-          queueName,
-          index,
-        );
-        capacity.track(queueName, unit); // its CPU per busy unit bounds the queue
-        return unit;
-      },
-      slots: cluster.slots,
-      fenced: cluster.fenced,
-      clock: systemClock,
-    });
-    this.#pool = pool;
-    const instanceCapacity = (): number =>
-      instanceCapacityOf(self.maxWorkers, capacity.published(), pool.totalCounted());
-    const scaler = new Scaler({
-      source: depth,
-      pool,
-      history,
-      cluster: cluster.scaler(instanceCapacity),
-      limits: {
-        get queues() {
-          return Object.fromEntries(
-            config.queues.map((q) => [
-              q.name,
-              { ...capacity.queueLimits(q), maxWorkers: caps().maxWorkers[q.name] ?? 0 },
-            ]),
-          );
-        },
-        get maxTotalWorkers() {
-          return caps().maxTotalWorkers;
-        },
-        stabilizationMs: config.scaler.stabilizationSeconds * 1000,
-        minJobSamples: config.capacity.minJobSamples,
-        // The portal's knee is part of capacity: off, the plain rule runs.
-        ...(config.capacity.enabled ? { knee: DEFAULT_KNEE } : {}),
-      },
-      capacity: capacity.bound,
-      jobTimes: capacity.jobTimes,
-      logger: log.child({ component: 'scaler' }),
-      intervalMs: config.scaler.intervalSeconds * 1000,
-      debounceMs: config.scaler.debounceMs,
-      equilibriumLogLevel: config.scaler.equilibriumLogLevel,
-      clock: systemClock,
-    });
-    this.#scaler = scaler;
-    // The instance that reports the pool's decisions also reports its alerts (alone, or first live by id).
-    let reporting = false;
-    scaler.on('evaluated', (plans, _depths, reporter) => {
-      reporting = reporter;
-      if (!reporter) return; // every instance makes the same global decision; one counts it
-      for (const p of plans) {
-        if (p.action === 'hold') continue;
-        this.events.emit('scaled', {
-          queue: p.queue,
-          action: p.action,
-          from: p.current,
-          to: p.target,
-          pending: p.pending,
-        });
-      }
-    });
-    // Finished jobs change the backlog: evaluate soon so scale-down need not wait for the tick.
-    this.events.on('job-finished', () => scaler.nudge());
-    capacity.monitor.on('changed', () => scaler.nudge());
-    // The bridge starts after Redis answers; until then no queue is stuck.
-    const bridgeRef: { current?: Bridge } = {};
-    // The pool's history in Redis: this instance writes its share (from the start: jobs finished
-    // while Redis is away are written when it answers); the dashboard, the deadline estimate and
-    // the alerts read the sum over every instance.
-    const queueNames = config.queues.map((q) => q.name);
-    const historyWriter = new PoolHistoryWriter({
-      redis,
-      prefix: config.redis.prefix,
-      queues: queueNames,
-      instanceId: self.id,
-      events: this.events,
-      gauges: (queue) => ({
-        pending: scaler.lastDepths.find((d) => d.queue === queue)?.pending ?? 0,
-        workers: pool.counts(queue).live,
-        bridgeStuckSeconds: bridgeRef.current?.stuck().find((b) => b.queue === queue)?.seconds ?? 0,
-      }),
-      retentionMs: config.metrics.retentionDays * 86_400_000,
-      logger: log.child({ component: 'history' }),
-    });
-    historyWriter.start();
-    // Stopped after the workers and the bridge: their last events are written.
-    this.#started.push({ name: 'history', stop: () => historyWriter.close() });
-    const poolHistory = new PoolHistoryReader({ redis, prefix: config.redis.prefix, queues: queueNames });
-    const status = new LiveStatusSource({
-      config,
-      redis,
-      depth,
-      pool,
-      scaler,
-      history,
-      poolHistory,
-      instanceId: self.id,
-      instanceCapacity,
-      poolSnapshot: () => cluster.snapshot(),
-      fence: cluster.fence,
-      caps,
-      capacity,
-      stuckBridges: () => bridgeRef.current?.stuck() ?? [],
-    });
-
-    if (config.http.enabled) {
-      const http = new HttpServer({
-        config,
-        logger: log.child({ component: 'http' }),
-        status,
-        events: this.events,
-        history: poolHistory,
-        queues,
-        artifactsDir: config.artifactsDir,
-      });
-      const { url } = await http.start();
-      this.#httpUrl = url;
-      this.#started.push({ name: 'http', stop: () => http.close() });
-    }
-
-    await waitForRedis(redis, {
-      config: config.redis,
-      logger: log,
-      signal: this.#stopping.signal,
-    });
+    await waitForRedis(redis.connection, { config: config.redis, logger, signal: this.#stopping.signal });
     if (this.#stopping.signal.aborted) return;
-    const janitor = new StalledJanitor({
-      queues: config.queues,
-      redis: config.redis,
-      logger: log.child({ component: 'janitor' }),
-      stalledIntervalMs: config.scaler.stalledIntervalMs,
-      maxStalledCount: MAX_STALLED_COUNT,
-      keepFailedSeconds: config.jobs.keepFailedSeconds,
-      onStalled: () => scaler.nudge(),
-    });
-    await janitor.start();
-    this.#started.push({ name: 'janitor', stop: () => janitor.close() });
-
-    const heartbeat = await cluster.startHeartbeat({
-      pool,
-      capacity: instanceCapacity,
-      logger: log.child({ component: 'instance' }),
-      onChange: () => scaler.nudge(),
-      // The hard per-queue cap on active jobs, enforced by BullMQ inside Redis for every instance.
-      applyCaps: async (c) =>
-        void (await Promise.all(queues.map((queue) => queue.setGlobalConcurrency(c.maxWorkers[queue.name] ?? 1)))),
-      signal: this.#stopping.signal,
-    });
-    // Stopped after the workers: it renews their slots until they have closed.
-    this.#started.push({ name: 'heartbeat', stop: () => heartbeat.close() });
-
-    this.#started.push({
-      name: 'workers',
-      // Graceful phase bounded by shutdown.timeoutSeconds, then forced (the pool owns both).
-      stop: () => pool.close({ graceMs: config.shutdown.timeoutSeconds * 1000, forceMs: STEP_TIMEOUT_MS }),
-    });
-    scaler.start();
-    this.#started.push({ name: 'scaler', stop: () => scaler.close() });
-
-    const bridge = new Bridge({
-      queues: config.queues,
-      redis: config.redis,
-      bridge: config.bridge,
-      jobs: config.jobs,
-      bridgeId: config.bridge.id,
-      logger: log,
-      onMoved: (queue, count) => {
-        this.events.emit('bridged', { queue, count });
-        scaler.nudge();
-        cluster.nudgeOthers(); // only this bridge saw the burst: every instance starts its share now
-      },
-      onInvalid: (queue, reason) => this.events.emit('invalid', { queue, reason }),
-      onDuplicate: (queue, id) => this.events.emit('duplicate', { queue, id }),
-      onInvalidDropped: (queue, count) => this.events.emit('invalid-dropped', { queue, count }),
-      onOversizedDropped: (queue) => this.events.emit('oversized-dropped', { queue }),
-      // A dead instance's bridge may have left a batch in its processing lists: one live one takes it.
-      orphans: cluster.orphans,
-      leases: (sourceList) => cluster.leaseFor(sourceList),
-      replicaWait,
-    });
-    await bridge.start();
-    bridgeRef.current = bridge;
-    this.#started.push({ name: 'bridge', stop: () => bridge.close() });
-
-    const alerts = new AlertMonitor({
-      config: config.alerts,
-      status,
-      history: poolHistory,
-      // One ledger per pool: each breach is reported once, its cooldown kept across reporters.
-      ledger: new RedisAlertLedger({
-        redis,
-        key: `${config.redis.prefix}:rpa:alerts:${poolName(queueNames)}`,
-        ttlMs: Math.max(7 * 86_400_000, config.alerts.cooldownSeconds * 2000),
-      }),
-      reporter: () => reporting,
-      logger: log.child({ component: 'alerts' }),
-    });
-    alerts.start();
-    this.#started.push({ name: 'alerts', stop: () => alerts.close() });
-
-    log.info(
-      `serviço pronto: filas ${config.queues.map((q) => `${q.name} (${q.sourceList} → ${q.flow})`).join(', ')}; ` +
-        `scaler a cada ${config.scaler.intervalSeconds}s, ${config.scaler.jobsPerWorker} jobs/worker, ` +
-        `máx. ${Object.entries(caps().maxWorkers)
-          .map(([q, n]) => `${n} ${q}`)
-          .join(', ')} e ${caps().maxTotalWorkers} no total (limites do pool)`,
-    );
+    await startWork(work, { config, logger, queues, signal: this.#stopping.signal }, started);
+    await startBridge(bridge, started);
+    startAlerts({ config, logger, redis: redis.connection, work, observers }, started);
+    logger.info(readyLine(config, work.cluster.caps()));
   }
 
   /** Stops everything in reverse start order; each step in its own try/catch. Idempotent. */
@@ -397,4 +122,17 @@ export class Service {
     }
     this.#started.length = 0;
   }
+}
+
+/** `serviço pronto: filas ...; scaler a cada ...; máx. ... (limites do pool)` */
+function readyLine(config: AppConfig, caps: PoolCaps): string {
+  const queues = config.queues.map((q) => `${q.name} (${q.sourceList} → ${q.flow})`).join(', ');
+  const maxWorkers = Object.entries(caps.maxWorkers)
+    .map(([q, n]) => `${n} ${q}`)
+    .join(', ');
+  return (
+    `serviço pronto: filas ${queues}; ` +
+    `scaler a cada ${config.scaler.intervalSeconds}s, ${config.scaler.jobsPerWorker} jobs/worker, ` +
+    `máx. ${maxWorkers} e ${caps.maxTotalWorkers} no total (limites do pool)`
+  );
 }

@@ -16,7 +16,10 @@ export interface QueueStatus {
   readonly delayed: number;
   readonly failed: number;
   readonly completed: number;
-  /** Live worker units (starting, ready, busy) over all instances. */
+  /**
+   * Worker units over all instances: this instance's live ones (starting, ready, busy), and the
+   * slots each other instance holds (see {@link InstanceStatus.units}).
+   */
   readonly workers: number;
   /** `busy`, `starting`, `draining` and `workerNames`: this instance's units. */
   readonly busy: number;
@@ -166,7 +169,12 @@ export interface InstanceStatus {
   readonly version: string;
   /** Most units it may run. */
   readonly capacity: number;
-  /** Live units per queue. */
+  /**
+   * Units per queue: this instance's live ones (starting, ready, busy), counted in its own pool;
+   * another instance's are the unit slots it holds in Redis (granted when a unit starts, given back
+   * once it has closed, so a draining unit still counts), the same count its scaler splits on; its
+   * heartbeat's own count would be up to a beat old.
+   */
   readonly units: Readonly<Record<string, number>>;
   /** Sum of `units`. */
   readonly workers: number;

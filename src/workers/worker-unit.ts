@@ -76,6 +76,8 @@ export class WorkerUnit extends EventEmitter<WorkerUnitEvents> {
   /** Aborted by {@link forceClose}: the running attempt stops, closing does not wait for it. */
   readonly #force = new AbortController();
   #state: UnitState = 'starting';
+  /** A job's attempt is running; it may have started before the Worker's readiness was seen. */
+  #inAttempt = false;
   #session: BrowserSession | undefined;
   #worker: Worker | undefined;
   #connections: Redis[] = [];
@@ -148,7 +150,11 @@ export class WorkerUnit extends EventEmitter<WorkerUnitEvents> {
       if (this.#state !== 'starting') return; // retired or closed while the browser launched
       this.#worker = this.#createWorker();
       await this.#worker.waitUntilReady();
-      if (this.#state === 'starting') this.#setState('ready');
+      if (this.#state === 'starting') {
+        this.#setState('ready');
+        // The Worker runs from its creation: its first job may have started before this line.
+        if (this.#inAttempt) this.#setState('busy');
+      }
     } catch (err) {
       const message = coerceError(err).message;
       this.#logger.error(`Worker '${this.name}' não pôde iniciar: ${message}`);
@@ -204,6 +210,7 @@ export class WorkerUnit extends EventEmitter<WorkerUnitEvents> {
             await this.#rememberCompleted(completedIds, job.id);
             return expired;
           }
+          this.#inAttempt = true;
           if (this.#state === 'ready') this.#setState('busy');
           const result = await runAttempt(deps, job, signal);
           await this.#rememberCompleted(completedIds, job.id);
@@ -214,6 +221,7 @@ export class WorkerUnit extends EventEmitter<WorkerUnitEvents> {
           if (this.#force.signal.aborted) await this.#closing?.catch(() => undefined);
           throw err;
         } finally {
+          this.#inAttempt = false;
           if (this.#state === 'busy') this.#setState('ready');
         }
       },

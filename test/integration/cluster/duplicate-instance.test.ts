@@ -51,7 +51,8 @@ describe('duplicate instance ids', () => {
     const held = await waitFor(
       async () => {
         const me = (await membership.snapshot()).instances.find((i) => i.id === 'maq-dup');
-        return me?.slots[queue] === 2 ? me : undefined;
+        // A slot is held from its claim on; its unit takes its job once its browser is up.
+        return me?.slots[queue] === 2 && first.service.pool?.counts(queue).busy === 2 ? me : undefined;
       },
       { timeoutMs: 30_000, what: 'the first process running 2 units' },
     );

@@ -12,7 +12,7 @@ import winston from 'winston';
 import { InstanceHeartbeat } from '../../../src/cluster/instance-heartbeat.js';
 import type { PoolCaps } from '../../../src/cluster/pool-caps.js';
 import { PoolMembership, type InstanceOwner } from '../../../src/cluster/pool-membership.js';
-import { WorkerPool, type PoolUnit, type UnitSlots } from '../../../src/scaler/worker-pool.js';
+import { WorkerPool, type PoolUnit, type UnitSlots } from '../../../src/pool/worker-pool.js';
 import type { UnitState } from '../../../src/workers/unit-state.js';
 import { deleteKeys, sharedRedisConfig, uniqueName } from '../../helpers/redis.js';
 import { waitFor } from '../../helpers/wait.js';

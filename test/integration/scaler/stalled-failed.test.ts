@@ -1,7 +1,7 @@
 import { Queue, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
-import { StalledJanitor } from '../../../src/scaler/janitor.js';
+import { StalledJanitor } from '../../../src/pool/janitor.js';
 import type { ResultEntry } from '../../../src/workers/result-entry.js';
 import { memoryLogger } from '../../helpers/memory-logger.js';
 import { deleteKeys, sharedRedisConfig, uniqueName } from '../../helpers/redis.js';

@@ -1,7 +1,9 @@
 import { Queue } from 'bullmq';
 import { afterEach, describe, expect, it } from 'vitest';
+import type { AlertPayload } from '../../../src/alerts/webhook.js';
 import { sharedRedisConfig } from '../../helpers/redis.js';
 import { waitFor } from '../../helpers/wait.js';
+import { webhookReceiver, type WebhookReceiver } from '../../helpers/webhook-receiver.js';
 import { SchedulingWorld } from './fixture.js';
 
 let world: SchedulingWorld | undefined;
@@ -118,11 +120,22 @@ describe('priority, postpone and deadline (real Redis, echo flow)', () => {
 
 describe('alert rule deadlineAtRisk', () => {
   const rule = { name: 'prazos', kind: 'deadlineAtRisk', queue: 'conferencia', threshold: 0, forSeconds: 0 };
+  // Every alert that fires is posted here: what fired is read from it, not from the log's wording.
+  let hook: WebhookReceiver<AlertPayload> | undefined;
+  afterEach(async () => {
+    await hook?.close();
+    hook = undefined;
+  });
 
   it('fires when the backlog cannot drain before the deadlines, naming queue, count and earliest deadline', async () => {
     world = new SchedulingWorld();
     const w = world;
-    await w.start({ conferencia: { maxWorkers: 1 }, alerts: { evaluateSeconds: 1, rules: [rule] } });
+    hook = await webhookReceiver<AlertPayload>();
+    const posted = hook.bodies;
+    await w.start({
+      conferencia: { maxWorkers: 1 },
+      alerts: { evaluateSeconds: 1, rules: [rule], webhookUrl: hook.url },
+    });
     // 30 jobs of 1 s on one worker need ~30 s; the deadline is in 10 s.
     const prazo = new Date(Date.now() + 10_000).toISOString();
     await w.push(...Array.from({ length: 30 }, (_, i) => ({ id: `r-${i}`, sleepMs: 1000, prazo })));
@@ -134,18 +147,26 @@ describe('alert rule deadlineAtRisk', () => {
     expect(m, line).not.toBeNull();
     expect(Number(m?.[1])).toBeGreaterThanOrEqual(10);
     expect(m?.[2]).toBe(prazo);
+    const alert = await waitFor(() => posted[0], { what: 'the alert posted to the webhook' });
+    expect(alert).toMatchObject({ rule: 'prazos', kind: 'deadlineAtRisk', queue: 'conferencia', threshold: 0 });
+    expect(alert.value).toBeGreaterThanOrEqual(10);
   });
 
   it('does not fire when the backlog drains in time', async () => {
     world = new SchedulingWorld();
     const w = world;
-    await w.start({ conferencia: { maxWorkers: 2 }, alerts: { evaluateSeconds: 1, rules: [rule] } });
+    hook = await webhookReceiver<AlertPayload>();
+    await w.start({
+      conferencia: { maxWorkers: 2 },
+      alerts: { evaluateSeconds: 1, rules: [rule], webhookUrl: hook.url },
+    });
     const prazo = isoIn(10 * 60_000);
     // 20 jobs of 500 ms on two workers: ~5 s of backlog, evaluated every second, deadline in 10 min.
     await w.push(...Array.from({ length: 20 }, (_, i) => ({ id: `s-${i}`, sleepMs: 500, prazo })));
     const entries = await w.waitForEntries(20, 60_000);
     const spanMs = Date.parse(entries.at(-1)?.finishedAt ?? '') - Date.parse(entries[0]?.startedAt ?? '');
     expect(spanMs).toBeGreaterThan(3000);
-    expect(w.alertLines()).toEqual([]);
+    // The rule was evaluated all along (every second, over > 3 s of backlog) and never fired.
+    expect(hook.bodies).toEqual([]);
   });
 });

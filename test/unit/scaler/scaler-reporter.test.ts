@@ -34,7 +34,7 @@ function instance(selfId: string, peer: string) {
       maxTotalWorkers: 20,
       stabilizationMs: 60_000,
     },
-    cluster: { selfId, capacity: () => 5, instances: () => Promise.resolve(others) },
+    cluster: { selfId, capacity: () => 5, units: () => ({ conferencia: 0 }), instances: () => Promise.resolve(others) },
     logger,
     intervalMs: 60_000,
     debounceMs: 1000,

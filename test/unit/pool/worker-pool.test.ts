@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { describe, expect, it } from 'vitest';
 import winston from 'winston';
-import { WorkerPool, type PoolUnit } from '../../../src/scaler/worker-pool.js';
+import { WorkerPool, type PoolUnit } from '../../../src/pool/worker-pool.js';
 import type { UnitState } from '../../../src/workers/unit-state.js';
 import { memoryLogger } from '../../helpers/memory-logger.js';
 
@@ -92,6 +92,25 @@ describe('WorkerPool', () => {
     units.forEach((u) => u.finishStart());
     await flush();
     expect(pool.counts('conferencia')).toMatchObject({ live: 7, ready: 7 });
+  });
+
+  it('counts live units per queue (starting, ready, busy; not draining) in one place: liveByQueue', async () => {
+    const { pool, units } = makePool({ conferencia: 10, emissao: 10 }, 20);
+    expect(pool.liveByQueue()).toEqual({ conferencia: 0, emissao: 0 });
+    pool.setTarget('conferencia', 3);
+    pool.setTarget('emissao', 1);
+    expect(pool.liveByQueue()).toEqual({ conferencia: 3, emissao: 1 }); // starting units count
+    units.forEach((u) => u.finishStart());
+    await flush();
+    units[0]?.takeJob();
+    pool.setTarget('conferencia', 0);
+    await flush();
+    // The busy unit drains its job: open, holding its slot, but no longer live.
+    expect(units[0]?.state).toBe('draining');
+    expect(pool.liveByQueue()).toEqual({ conferencia: 0, emissao: 1 });
+    expect(pool.counts('conferencia')).toMatchObject({ live: 0, draining: 1, counted: 1 });
+    units[0]?.finishJob();
+    await flush();
   });
 
   it('retires idle units before busy ones and never interrupts a job', async () => {

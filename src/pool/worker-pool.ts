@@ -3,7 +3,8 @@ import { workerStartedLine, workerStoppedLine } from '../logging/scaling-lines.j
 import { coerceError } from '../lib/errors.js';
 import { sleep, systemClock, type Clock } from '../lib/sleep.js';
 import type { UnitState } from '../workers/unit-state.js';
-import { closeInTwoPhases, LIVE, lowestFreeIndex, retireOrder, type UnitRecord } from './pool-records.js';
+import { LIVE, lowestFreeIndex, retireOrder, type UnitRecord } from './pool-records.js';
+import { closeInTwoPhases } from './pool-shutdown.js';
 import type {
   PoolCloseOptions,
   PoolUnit,
@@ -75,6 +76,14 @@ export class WorkerPool extends EventEmitter<WorkerPoolEvents> {
       target: this.#targets.get(queue) ?? 0,
       names: open.map((u) => u.name),
     };
+  }
+
+  /**
+   * Live units (starting, ready, busy) per queue: the one count of this instance's units that its
+   * heartbeat publishes, its scaler splits on and `/api/status` shows.
+   */
+  liveByQueue(): Record<string, number> {
+    return Object.fromEntries(this.queues().map((queue) => [queue, this.counts(queue).live]));
   }
 
   /** Units not closed yet, over all queues (a forced unit counts until its browser and Worker are gone). */
