@@ -202,7 +202,11 @@ export class WorkerFixture {
     await Promise.allSettled(this.units.map((u) => u.forceClose()));
     await Promise.allSettled(this.queues.map((q) => q.close()));
     await this.portal?.close();
-    for (const name of this.queueNames) await deleteKeys(this.redis, `${this.redisConfig.prefix}:${name}:*`);
+    for (const name of this.queueNames) {
+      await deleteKeys(this.redis, `${this.redisConfig.prefix}:${name}:*`);
+      // The service's own keys of the queue: result markers, completed ids, job times.
+      await deleteKeys(this.redis, `${this.redisConfig.prefix}:rpa:*:${name}:*`);
+    }
     await this.redis.del(this.resultList);
     this.redis.disconnect();
     if (this.artifactsDir) await fs.rm(this.artifactsDir, { recursive: true, force: true });
