@@ -190,10 +190,19 @@ describe('an instance cut off from Redis fences itself', () => {
       }
       await expectResumed(0, ids);
       // The interrupted attempts are retries, not failures, and wrote no entry.
-      const metrics = await (await fetch(`${url}/metrics`)).text();
-      expect(metrics).toMatch(
-        new RegExp(`^rpa_job_duration_seconds_count\\{queue="${QUEUE}",outcome="retry"\\} ${UNITS}$`, 'm'),
+      // Each forced attempt reports its retry as its unit closes, which may follow the resume.
+      const retries = new RegExp(
+        `^rpa_job_duration_seconds_count\\{queue="${QUEUE}",outcome="retry"\\} ${UNITS}$`,
+        'm',
       );
+      const metrics = await waitFor(
+        async () => {
+          const text = await (await fetch(`${url}/metrics`)).text();
+          return retries.test(text) ? text : undefined;
+        },
+        { what: `${UNITS} retries in /metrics` },
+      );
+      expect(metrics).toMatch(retries);
       expect(metrics).not.toMatch(
         new RegExp(`rpa_job_duration_seconds_count\\{queue="${QUEUE}",outcome="error"\\} [1-9]`),
       );

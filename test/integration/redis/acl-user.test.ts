@@ -118,12 +118,20 @@ describe('the README ACL line: the whole echo flow as a least-privilege user', (
     await service.waitForLine(/id duplicado "acl-3"/);
 
     // What operators read, all through the service's (ACL user's) connections.
-    const status = (await (await fetch(`${url}/api/status`)).json()) as {
+    type Status = {
       redis: string;
       instances: { id: string }[];
       recentDecisions: unknown[];
       queues: { name: string; completed: number }[];
     };
+    // The last job completes in BullMQ just after its entry lands.
+    const status = await waitFor(
+      async () => {
+        const s = (await (await fetch(`${url}/api/status`)).json()) as Status;
+        return s.queues.find((x) => x.name === q)?.completed === ITEMS + 1 ? s : undefined;
+      },
+      { what: `${ITEMS + 1} completed jobs in /api/status` },
+    );
     expect(status.redis).toBe('up');
     expect(status.instances.map((i) => i.id)).toEqual([q]);
     expect(status.recentDecisions.length).toBeGreaterThan(0);

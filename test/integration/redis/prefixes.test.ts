@@ -71,9 +71,13 @@ describe('two deployments, two prefixes, one database', () => {
     const sa = await waitFor(
       async () => {
         const s = await status(a.url);
-        return s.recentDecisions.some((d) => d.queue === Q && d.pending > 0) ? s : undefined;
+        // A job completes in BullMQ, and its time is recorded, just after its entry lands.
+        const done =
+          s.queues.find((q) => q.name === Q)?.completed === ITEMS &&
+          (await redis.llen(`dep-a:rpa:job-ms:${Q}`)) === ITEMS;
+        return done && s.recentDecisions.some((d) => d.queue === Q && d.pending > 0) ? s : undefined;
       },
-      { what: "A's decisions" },
+      { what: "A's decisions, completed jobs and job times" },
     );
     await waitFor(async () => (await status(b.url)).recentDecisions.length > 0, { what: "B's decisions" });
     const sb = await status(b.url);

@@ -171,6 +171,15 @@ export class WorkerFixture {
     });
   }
 
+  /**
+   * The unit's job outcomes once there are `count` of them: a unit reports a job finished after
+   * its result entry lands, so an entry seen does not mean its outcome was reported yet.
+   */
+  async outcomes(events: UnitEvents, count: number): Promise<UnitEvents['finished'][number]['outcome'][]> {
+    await waitFor(() => events.finished.length >= count, { what: `${count} job outcome(s)` });
+    return events.finished.map((f) => f.outcome);
+  }
+
   /** Pids of live Chromium processes launched by this test file (any process type). */
   chromiumPids(): number[] {
     const all = listProcesses();

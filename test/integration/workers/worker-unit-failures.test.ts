@@ -38,7 +38,7 @@ describe('WorkerUnit failure handling with real Chromium', () => {
     expect(entry).toMatchObject({ status: 'ok', attempts: 2, worker: unit.name, result: { documento: '13579' } });
     // The entry is written just before the unit reports the outcome: wait for the report too.
     await waitFor(() => events.finished.length === 2, { what: 'the second outcome' });
-    expect(events.finished.map((f) => f.outcome)).toEqual(['retry', 'ok']);
+    expect(await fx.outcomes(events, 2)).toEqual(['retry', 'ok']);
     expect(events.restarts.map((r) => r.reason)).toEqual(['crash']);
     await waitFor(() => !alive(pid), { what: 'the killed browser to be gone' });
     expect(fx.browserPidOf(unit)).not.toBe(pid);
@@ -86,7 +86,7 @@ describe('WorkerUnit failure handling with real Chromium', () => {
 
     await fx.addJob(jobs, queue, { id: 'after-timeout', documento: '33333' });
     expect(await fx.resultFor('after-timeout')).toMatchObject({ status: 'ok', attempts: 1 });
-    expect(events.finished.map((f) => f.outcome)).toEqual(['ok', 'error', 'ok']);
+    expect(await fx.outcomes(events, 3)).toEqual(['ok', 'error', 'ok']);
     expect(events.pages.at(-1)).not.toBe(pageBefore);
     expect(events.restarts).toEqual([]); // one browser throughout
   });
@@ -110,7 +110,7 @@ describe('WorkerUnit failure handling with real Chromium', () => {
     for (const id of ids) await fx.addJob(jobs, queue, { id, documento: '34343' });
     for (const id of ids) expect(await fx.resultFor(id)).toMatchObject({ status: 'ok', attempts: 1 });
 
-    expect(events.finished.map((f) => f.outcome)).toEqual(['ok', 'ok', 'ok']);
+    expect(await fx.outcomes(events, 3)).toEqual(['ok', 'ok', 'ok']);
     await waitFor(() => events.restarts.length === ids.length, { what: 'a memory recycle after each job' });
     expect(events.restarts.map((r) => r.reason)).toEqual(['memory', 'memory', 'memory']);
     for (const { detail } of events.restarts) {
@@ -179,7 +179,7 @@ describe('WorkerUnit failure handling with real Chromium', () => {
     await unit.forceClose();
     expect(unit.state).toBe('closed');
     await waitFor(() => !alive(pid), { what: 'the browser tree killed' });
-    expect(events.finished.map((f) => f.outcome)).toEqual(['retry']);
+    expect(await fx.outcomes(events, 1)).toEqual(['retry']);
     // Not failed by BullMQ either: still active under its lapsing lock, for the stalled check to return.
     expect(await (await jobs.getJob(jobId))?.getState()).toBe('active');
     expect((await fx.results()).some((e) => e.id === 'forced-last')).toBe(false);

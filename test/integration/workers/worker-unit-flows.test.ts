@@ -102,7 +102,7 @@ describe('WorkerUnit with real Chromium against the demo portal', () => {
     expect(job.failedReason).toContain('portal login refused');
     expect(job.failedReason).toContain(screenshot);
     expect(fx.portal.stats.failedLogins - failedBefore).toBe(1);
-    expect(events.finished.map((f) => f.outcome)).toEqual(['error']);
+    expect(await fx.outcomes(events, 1)).toEqual(['error']);
     expect((await fx.results()).filter((e) => e.id === 'bad-pass')).toHaveLength(1);
   });
 
@@ -134,7 +134,7 @@ describe('WorkerUnit with real Chromium against the demo portal', () => {
 
     expect(entry).toMatchObject({ status: 'ok', attempts: 3, result: expectedStatus('24680') });
     expect(fx.portal.pendingForcedFailures()).toBe(0);
-    expect(events.finished.map((f) => f.outcome)).toEqual(['retry', 'retry', 'ok']);
+    expect(await fx.outcomes(events, 3)).toEqual(['retry', 'retry', 'ok']);
     // Backoff: the 2nd attempt starts >= 300 ms after the 1st ended, the 3rd >= 600 ms after the 2nd.
     const states = events.states.slice(1); // skip the initial 'ready'
     const gaps: number[] = [];
