@@ -235,19 +235,42 @@ export function decideScale(
   const desired = shareFairly(asked, limits.maxTotalWorkers);
   const current = Object.fromEntries(observed.map((o) => [o.queue, o.current]));
   const fit = capacity ? fitCapacity(desired, current, capacity) : undefined;
+  // How many of the units running now fit (below what runs only while the machine is overloaded):
+  // when the rule's own decline asks as few as capacity gives, the cut must still come at once.
+  const held = capacity
+    ? fitCapacity(
+        Object.fromEntries(observed.map((o) => [o.queue, Math.max(desired[o.queue] ?? 0, o.current)])),
+        current,
+        capacity,
+      )
+    : undefined;
 
   const excessSince: Record<string, number> = {};
   const staged = observed.map((o) => {
     const fair = fit?.given[o.queue] ?? desired[o.queue] ?? 0;
     const byCapacity = fair < (desired[o.queue] ?? 0);
+    const limit = fit?.limits[o.queue];
     // Capacity and the portal's limits take their units away at once, without the window.
     const byPortal = drafts.get(o.queue)?.portal !== undefined;
-    if (fair >= o.current || byCapacity || byPortal) return { o, fair, byCapacity, target: fair, stabilizing: false };
+    if (fair >= o.current || byCapacity || byPortal)
+      return { o, fair, byCapacity, limit, target: fair, stabilizing: false };
+    const fits = held?.given[o.queue] ?? o.current;
+    if (fits < o.current) {
+      // Over capacity now: down to what fits at once; the rule's own excess below that waits its window.
+      return {
+        o,
+        fair,
+        byCapacity: true,
+        limit: held?.limits[o.queue],
+        target: Math.max(fair, fits),
+        stabilizing: false,
+      };
+    }
     const since = memory.excessSince[o.queue];
     const start = since === undefined || since > now ? now : since;
-    if (now - start >= limits.stabilizationMs) return { o, fair, byCapacity, target: fair, stabilizing: false };
+    if (now - start >= limits.stabilizationMs) return { o, fair, byCapacity, limit, target: fair, stabilizing: false };
     excessSince[o.queue] = start;
-    return { o, fair, byCapacity, target: o.current, stabilizing: true };
+    return { o, fair, byCapacity, limit, target: o.current, stabilizing: true };
   });
 
   // A queue holding excess workers must not keep another queue below its fair share (the total
@@ -256,7 +279,7 @@ export function decideScale(
   const starved = total > limits.maxTotalWorkers || staged.some((d) => d.byCapacity);
   const runningNone = observed.every((o) => o.current === 0);
 
-  const plans = staged.map(({ o, fair, byCapacity, target: stagedTarget, stabilizing }): QueuePlan => {
+  const plans = staged.map(({ o, fair, byCapacity, limit: fitLimit, target: stagedTarget, stabilizing }): QueuePlan => {
     const d = drafts.get(o.queue) as QueueDraft;
     const ql = limits.queues[o.queue] as QueueLimits;
     const want = d.rule.workers;
@@ -279,8 +302,8 @@ export function decideScale(
       };
     } else if (byCapacity && fit) {
       bound = 'capacity';
-      const limit = fit.limits[o.queue] ?? capacity?.limit ?? { signal: 'none' };
-      reason = { kind: 'capacity', rule: d.rule, wanted: want, given: fair, limit };
+      const limit = fitLimit ?? capacity?.limit ?? { signal: 'none' };
+      reason = { kind: 'capacity', rule: d.rule, wanted: want, given: target, limit };
     } else if (fair < d.asked) {
       bound = 'total';
       reason = { kind: 'total', rule: d.rule, wanted: d.asked, maxTotalWorkers: limits.maxTotalWorkers, given: fair };

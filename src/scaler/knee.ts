@@ -12,7 +12,11 @@
  * take clearly longer than the quickest ones (the portal's queue), the units the portal actually
  * serves are throughput × quickest job time (Little's law), and the pool steps down to them to
  * measure a second level. The quickest jobs are those seen lately (p10), kept across decisions: a
- * burst's first jobs finish before the portal's queue forms.
+ * burst's first jobs finish before the portal's queue forms. Where every job queues (a flow of
+ * several requests against a portal that serves K at once), no job is quick: the pool then steps
+ * down a share of its units once to measure a lower level, if the backlog is long enough to pay
+ * for it (a minute at the current rate); a portal with room shows the lower level slower in
+ * proportion, and the rule runs again.
  */
 import type { KneeLevel } from '../shared/scaling-reason.js';
 
@@ -43,6 +47,17 @@ export interface KneeOptions {
   readonly minInflation: number;
   /** ...by at least this many ms (short jobs jitter), and at least one unit waits. @defaultValue 200 */
   readonly minGrowthMs: number;
+  /**
+   * One level only and no quickest job shows the portal's queue (flows of several requests all
+   * queue): step down this share of the units (at least one) to measure a lower level, once per
+   * `levelTtlMs`, and only while the backlog lasts `minProbeBacklogMs` more at the current rate.
+   * @defaultValue 0.3
+   */
+  readonly stepDownShare: number;
+  /** @defaultValue 60000 */
+  readonly minProbeBacklogMs: number;
+  /** ...and only when the mean job takes this much longer than the quickest (jobs vary; a sleep does not). @defaultValue 1.02 */
+  readonly minSpread: number;
 }
 
 export const DEFAULT_KNEE: KneeOptions = Object.freeze({
@@ -56,6 +71,9 @@ export const DEFAULT_KNEE: KneeOptions = Object.freeze({
   minGrowthShare: 0.5,
   minInflation: 1.2,
   minGrowthMs: 200,
+  stepDownShare: 0.3,
+  minProbeBacklogMs: 60_000,
+  minSpread: 1.02,
 });
 
 interface MeasuredLevel extends KneeLevel {
@@ -270,6 +288,21 @@ export function observeKnee(
       const workers = Math.max(1, Math.ceil(served));
       stepDown = {
         estimate: { workers, perMinute: current.perMinute, jobSeconds: quickMs / 1000 },
+        from: plain(current),
+      };
+      quietUntil = undefined;
+      return result({ workers, below: stepDown.estimate, above: stepDown.from, probing: true });
+    }
+    // Every job queued at the portal (flows of several requests), so the quickest ones hide the
+    // queue: measure a lower level once, while the backlog is long enough to pay for the probe.
+    // Jobs of one fixed length (no portal in them: echo) do not queue anywhere: nothing to probe.
+    const lowerKnown = Object.keys(levels).some((n) => Number(n) < obs.current);
+    const backlogMs = current.perMinute > 0 ? (obs.pending / current.perMinute) * 60_000 : 0;
+    const spread = jobMs >= quickMs * o.minSpread;
+    if (spread && !lowerKnown && obs.current >= 3 && backlogMs >= o.minProbeBacklogMs) {
+      const workers = obs.current - Math.max(1, Math.round(obs.current * o.stepDownShare));
+      stepDown = {
+        estimate: { workers, perMinute: current.perMinute, jobSeconds: (current.jobSeconds * workers) / obs.current },
         from: plain(current),
       };
       quietUntil = undefined;

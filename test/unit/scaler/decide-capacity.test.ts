@@ -101,6 +101,48 @@ describe('decideScale with capacity', () => {
     expect(memory.excessSince).toEqual({});
   });
 
+  it('overloaded while the rule itself declines to what fits: the cut is capacity’s, at once, not the window’s', () => {
+    // 100 pending → the rule asks 2; 2 units of 0.8 core fit in 1.9 free cores; 7 run.
+    const { plans, memory } = decideScale(
+      [{ queue: 'conferencia', pending: 100, current: 7 }],
+      limits,
+      EMPTY_MEMORY,
+      0,
+      { ...cpuBound({ conferencia: 0.8 }, { overloaded: true }), overloaded: true },
+    );
+    expect(plans[0]).toMatchObject({ wanted: 2, target: 2, action: 'down', bound: 'capacity' });
+    expect(plans[0]?.reason).toMatchObject({ kind: 'capacity', given: 2, limit: { signal: 'cpu', perUnit: 0.8 } });
+    expect(memory.excessSince).toEqual({});
+  });
+
+  it('overloaded while the rule asks fewer than fit: down to what fits at once, the rest waits its window', () => {
+    // 40 pending → the rule asks 1; 2 fit; 7 run: 7 → 2 now (capacity), 2 → 1 after the window.
+    const bound = { ...cpuBound({ conferencia: 0.8 }, { overloaded: true }), overloaded: true };
+    const first = decideScale([{ queue: 'conferencia', pending: 40, current: 7 }], limits, EMPTY_MEMORY, 0, bound);
+    expect(first.plans[0]).toMatchObject({ wanted: 1, target: 2, action: 'down', bound: 'capacity' });
+    const next = decideScale([{ queue: 'conferencia', pending: 40, current: 2 }], limits, first.memory, 1_000, bound);
+    expect(next.plans[0]).toMatchObject({ target: 2, action: 'hold', bound: 'stabilizing' });
+    const later = decideScale(
+      [{ queue: 'conferencia', pending: 40, current: 2 }],
+      limits,
+      next.memory,
+      1_000 + limits.stabilizationMs,
+      bound,
+    );
+    expect(later.plans[0]).toMatchObject({ target: 1, action: 'down' });
+  });
+
+  it('not overloaded, the rule declining: the window holds the excess as without capacity', () => {
+    const { plans } = decideScale(
+      [{ queue: 'conferencia', pending: 100, current: 7 }],
+      limits,
+      EMPTY_MEMORY,
+      0,
+      cpuBound({ conferencia: 0.8 }),
+    );
+    expect(plans[0]).toMatchObject({ wanted: 2, target: 7, action: 'hold', bound: 'stabilizing' });
+  });
+
   it('not overloaded: units running are kept even when the estimate says fewer fit (the machine shows room)', () => {
     const { plans } = decideScale(
       [{ queue: 'conferencia', pending: 322, current: 5 }],

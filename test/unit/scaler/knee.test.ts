@@ -10,7 +10,7 @@ import { DEFAULT_KNEE, saturated, type FinishedJob } from '../../../src/scaler/k
 
 /**
  * A simulated portal that serves at most `slots` requests at once, each taking `serviceMs`; a job
- * spends `browserMs` in its browser, then one request. Units work while jobs wait. Time moves in
+ * spends `browserMs` in its browser, then `requests` requests (1 unless set), one after another. Units work while jobs wait. Time moves in
  * 50 ms steps; the decision runs every second with the pool's units following its target at once.
  */
 function simulate(opts: {
@@ -18,13 +18,23 @@ function simulate(opts: {
   slots: number;
   serviceMs: number;
   browserMs: number;
+  requests?: number;
+  /** Requests a new unit makes before its first job (a login), queued like any other. */
+  loginRequests?: number;
   limits: ScaleLimits;
   maxSeconds?: number;
 }) {
   const step = 50;
   let backlog = opts.jobs;
   let memory: ScaleMemory = EMPTY_MEMORY;
-  type Unit = { phase: 'idle' | 'browser' | 'queued' | 'portal'; until: number; startedAt: number; retiring: boolean };
+  type Unit = {
+    phase: 'idle' | 'browser' | 'queued' | 'portal';
+    until: number;
+    startedAt: number;
+    retiring: boolean;
+    left: number;
+    login: boolean;
+  };
   const units: Unit[] = [];
   const finished: FinishedJob[] = [];
   const plans: { at: number; plan: QueuePlan }[] = [];
@@ -43,7 +53,15 @@ function simulate(opts: {
       const plan = decision.plans[0] as QueuePlan;
       plans.push({ at: now, plan });
       const target = plan.target;
-      while (live().length < target) units.push({ phase: 'idle', until: now, startedAt: now, retiring: false });
+      while (live().length < target) {
+        const login = opts.loginRequests ?? 0;
+        const u: Unit = { phase: 'idle', until: now, startedAt: now, retiring: false, left: login, login: login > 0 };
+        units.push(u);
+        if (u.login) {
+          u.phase = 'queued';
+          queue.push(u);
+        }
+      }
       // Retire idle units first, then busy ones once their job is done.
       for (const u of live()) if (live().length > target && u.phase === 'idle') u.retiring = true;
       for (const u of [...live()].reverse()) if (live().length > target) u.retiring = true;
@@ -52,9 +70,16 @@ function simulate(opts: {
     let free = opts.slots - serving;
     for (const u of units) {
       if (u.phase === 'portal' && now >= u.until) {
-        finished.push({ at: now, ms: now - u.startedAt });
-        u.phase = 'idle';
         free += 1;
+        u.left -= 1;
+        if (u.left > 0) {
+          u.phase = 'queued';
+          queue.push(u);
+        } else {
+          if (!u.login) finished.push({ at: now, ms: now - u.startedAt });
+          u.login = false;
+          u.phase = 'idle';
+        }
       }
       if (u.phase === 'browser' && now >= u.until) {
         u.phase = 'queued';
@@ -74,6 +99,7 @@ function simulate(opts: {
       else if (backlog > 0) {
         backlog -= 1;
         u.phase = 'browser';
+        u.left = opts.requests ?? 1;
         u.startedAt = now;
         u.until = now + opts.browserMs;
       }
@@ -148,10 +174,71 @@ describe('the knee against a simulated portal', () => {
     expect(given).toBeLessThanOrEqual(7);
   });
 
-  it('a portal with room (no limit): no knee, the rule runs', () => {
+  it('flows of 4 requests after a login against a portal serving 4 at once (every job queues): one step down finds the knee, held at 4–5', () => {
+    // 4 × 250 ms requests, 200 ms of browser work: 4 slots serve 240 jobs/min, reached at ~4.8 units.
+    // The logins queue too, so even a burst's first jobs wait: no job shows the portal's own time.
+    const run = simulate({
+      jobs: 1200,
+      slots: 4,
+      serviceMs: 250,
+      browserMs: 200,
+      requests: 4,
+      loginRequests: 2,
+      limits: limits(7),
+      maxSeconds: 900,
+    });
+    const knee = run.plans.find((p) => p.plan.bound === 'knee');
+    expect(knee?.plan.reason).toMatchObject({ kind: 'knee', wanted: 7 });
+    // While the rule still asks 7: held at the knee (5 serve the portal's 4 slots), probing 6 now and then.
+    const later = run.plans.filter((p) => p.at > (knee?.at ?? 0) + 20_000 && p.plan.wanted === 7);
+    expect(later.length).toBeGreaterThan(60);
+    const targets = later.map((p) => p.plan.target).sort((a, b) => a - b);
+    expect(targets[Math.floor(targets.length / 2)]).toBeGreaterThanOrEqual(4);
+    expect(targets[Math.floor(targets.length / 2)]).toBeLessThanOrEqual(5);
+    // A probe that gains (measurement noise) lets the rule run for a moment until the level is measured again.
+    expect(targets.filter((n) => n >= 4 && n <= 6).length / targets.length).toBeGreaterThan(0.9);
+    const plain = simulate({
+      jobs: 1200,
+      slots: 4,
+      serviceMs: 250,
+      browserMs: 200,
+      requests: 4,
+      loginRequests: 2,
+      limits: { ...limits(7), knee: undefined },
+      maxSeconds: 900,
+    });
+    expect(run.seconds).toBeLessThanOrEqual(plain.seconds * 1.1);
+    console.log(`every job queues: knee ${run.seconds} s, plain rule ${plain.seconds} s`);
+  });
+
+  it('a portal with room (no limit): no knee; one step down measures a lower level, then the rule runs', () => {
     const run = simulate({ jobs: 3000, slots: 1000, serviceMs: 1000, browserMs: 400, limits: limits() });
-    expect(run.plans.some((p) => p.plan.bound === 'knee')).toBe(false);
-    expect(run.plans.filter((p) => p.plan.pending > 500).every((p) => p.plan.target === 10)).toBe(true);
+    const plain = simulate({
+      jobs: 3000,
+      slots: 1000,
+      serviceMs: 1000,
+      browserMs: 400,
+      limits: { ...limits(), knee: undefined },
+    });
+    // The probe: below the rule for a few seconds, once (levels are kept for levelTtlMs), never held.
+    const probed = run.plans.filter((p) => p.plan.pending > 500 && p.plan.target < 10);
+    expect(probed.every((p) => p.plan.reason.kind === 'knee' && p.plan.reason.probing)).toBe(true);
+    expect(probed.length).toBeLessThanOrEqual(20);
+    const last = run.plans.filter((p) => p.plan.pending > 500).slice(-20);
+    expect(last.every((p) => p.plan.target === 10)).toBe(true);
+    expect(run.seconds).toBeLessThanOrEqual(plain.seconds * 1.05);
+    console.log(
+      `portal with room: knee ${run.seconds} s, plain rule ${plain.seconds} s, ${probed.length} probe decisions`,
+    );
+  });
+
+  it('a backlog shorter than a minute at the current rate: no step down (the probe would cost more than it saves)', () => {
+    // 10 units of 1.4 s jobs finish ~430 jobs/min: 400 jobs are gone within the minute.
+    const run = simulate({ jobs: 400, slots: 1000, serviceMs: 1000, browserMs: 400, limits: limits() });
+    expect(run.plans.some((p) => p.plan.pending > 0 && p.plan.target < p.plan.wanted)).toBe(false);
+    // Every job queuing at a portal of 4 slots, but only ~40 s of backlog at its rate: no probe either.
+    const short = simulate({ jobs: 160, slots: 4, serviceMs: 250, browserMs: 200, requests: 4, limits: limits(7) });
+    expect(short.plans.some((p) => p.plan.pending > 0 && p.plan.target < p.plan.wanted)).toBe(false);
   });
 
   it('jobs of fixed length (echo): no knee whatever the units', () => {
