@@ -18,24 +18,11 @@
  * bound for the current mix of queues, what this instance publishes to the pool and shows.
  */
 import type { CapacityConfig } from '../config/types.js';
-import type { CapacityLimit, OverloadReason } from '../shared/scaling-reason.js';
+import type { CapacityLimit, CpuCapacity, OverloadReason } from '../shared/scaling-reason.js';
 import type { WindowSummary } from './windows.js';
 
 /** The `capacity.*` settings the computation uses (defaults and meaning in the config schema). */
 export type CapacityOptions = Omit<CapacityConfig, 'minJobSamples'>;
-
-/** The CPU part of the bound. */
-export interface CpuCapacity {
-  readonly cores: number;
-  /** cores × maxCpuRatio − otherCores. */
-  readonly freeCores: number;
-  readonly otherCores: number;
-  readonly maxCpuRatio: number;
-  /** Measured cores per busy unit, for the queues that have a measurement. */
-  readonly perUnit: Readonly<Record<string, number>>;
-  /** The short window's CPU is overloaded: running units may be cut to what fits. */
-  readonly overloaded: boolean;
-}
 
 export interface Capacity {
   /** Units this instance can run now with its current mix of queues; Infinity: nothing bounds yet. */

@@ -7,7 +7,7 @@
  * CPU unless the CPU is overloaded: a machine with room shows the estimate too low, not the units
  * too many. Each queue with work keeps one unit whatever the bounds (work keeps moving).
  */
-import type { CapacityLimit, OverloadReason } from '../shared/scaling-reason.js';
+import type { CapacityLimit, CpuCapacity, OverloadReason } from '../shared/scaling-reason.js';
 
 /** This instance's capacity as the decision sees it (src/capacity computes it). */
 export interface CapacityBound {
@@ -16,16 +16,7 @@ export interface CapacityBound {
   /** Why `units`. */
   readonly limit: CapacityLimit;
   /** The CPU part for one instance; absent with several instances (their published units include it). */
-  readonly cpu?: {
-    readonly cores: number;
-    readonly freeCores: number;
-    readonly otherCores: number;
-    readonly maxCpuRatio: number;
-    /** Measured cores per busy unit, for the queues that have a measurement. */
-    readonly perUnit: Readonly<Record<string, number>>;
-    /** The short window's CPU is overloaded: running units may be cut to what fits. */
-    readonly overloaded: boolean;
-  };
+  readonly cpu?: CpuCapacity;
   /** The start gate is closed: no unit starts (but one per queue while the instance runs none). */
   readonly overloaded: boolean;
   readonly overload?: OverloadReason;

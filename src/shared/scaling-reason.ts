@@ -27,6 +27,19 @@ export type CapacityLimit =
 
 export type CapacitySignal = CapacityLimit['signal'];
 
+/** The CPU part of an instance's capacity (src/capacity computes it, src/scaler fits the queues into it). */
+export interface CpuCapacity {
+  readonly cores: number;
+  /** cores × maxCpuRatio − otherCores (never below cores × minFreeCpuRatio). */
+  readonly freeCores: number;
+  readonly otherCores: number;
+  readonly maxCpuRatio: number;
+  /** Measured cores per busy unit, for the queues that have a measurement. */
+  readonly perUnit: Readonly<Record<string, number>>;
+  /** The short window's CPU is overloaded: running units may be cut to what fits. */
+  readonly overloaded: boolean;
+}
+
 /** Why the start gate is closed. */
 export type OverloadReason =
   | { readonly signal: 'memory'; readonly ratio: number }

@@ -31,10 +31,19 @@ export const TEST_DBS = {
   kubernetes: 5,
   poolHistory: 6,
   capacityService: 7,
+  rateLimit: 12, // these three with a random key prefix
+  capacityDefault: 13,
+  kneePortal: 14,
 } as const;
 
 /** Where the demo test looks for an empty database (none of {@link TEST_DBS}). */
-export const DEMO_DBS: readonly number[] = [9, 10, 11, 12, 13, 14, 15, 8];
+export const DEMO_DBS: readonly number[] = [9, 10, 11, 15, 8];
+
+/** A connection to database `db` of the shared test Redis. */
+export function testRedis(db: number): Redis {
+  const { host, port } = sharedRedisConfig();
+  return new Redis({ host, port, db });
+}
 
 /** A random name for test queues and lists, so tests never see each other's keys. */
 export function uniqueName(tag = 't'): string {

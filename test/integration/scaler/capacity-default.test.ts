@@ -1,26 +1,22 @@
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { QueuePlan } from '../../../src/scaler/decide.js';
 import { Service } from '../../../src/service/service.js';
 import { memoryLogger } from '../../helpers/memory-logger.js';
-import { deleteKeys, uniqueName } from '../../helpers/redis.js';
+import { deleteKeys, TEST_DBS, testRedis, uniqueName } from '../../helpers/redis.js';
 import { serviceConfig } from '../../helpers/service-config.js';
 import { waitFor } from '../../helpers/wait.js';
 
 // The default capacity config (capacity.enabled true) on echo jobs: the seed's rule and caps are
 // exactly what runs while the machine has room. This file owns Redis database 13 and names its
 // lists and BullMQ keys with a random prefix, deleted after.
-const DB = 13;
+const DB = TEST_DBS.capacityDefault;
 const prefix = uniqueName('capdef');
 let redis: Redis;
 let service: Service | undefined;
 
 beforeAll(() => {
-  redis = new Redis({
-    host: process.env.REDIS_HOST ?? '127.0.0.1',
-    port: Number(process.env.REDIS_PORT ?? 6379),
-    db: DB,
-  });
+  redis = testRedis(DB);
 });
 afterEach(async () => {
   await service?.stop();

@@ -1,23 +1,19 @@
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Service } from '../../../src/service/service.js';
 import type { ServiceStatus } from '../../../src/shared/status.js';
 import { memoryLogger } from '../../helpers/memory-logger.js';
-import { deleteKeys, TEST_DBS } from '../../helpers/redis.js';
+import { deleteKeys, TEST_DBS, testRedis } from '../../helpers/redis.js';
 import { serviceConfig } from '../../helpers/service-config.js';
 import { waitFor } from '../../helpers/wait.js';
 
-// This file owns Redis database 9 (the contract's real queue names); it deletes its keys after.
+// This file owns Redis database TEST_DBS.capacityService (the contract's real queue names); it deletes its keys after.
 const DB = TEST_DBS.capacityService;
 
 let redis: Redis;
 
 beforeAll(() => {
-  redis = new Redis({
-    host: process.env.REDIS_HOST ?? '127.0.0.1',
-    port: Number(process.env.REDIS_PORT ?? 6379),
-    db: DB,
-  });
+  redis = testRedis(DB);
 });
 afterAll(async () => {
   for (const pattern of ['fila:*', 'bull:*', 'rpa:*']) await deleteKeys(redis, pattern);

@@ -1,4 +1,4 @@
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startPortal, type PortalHandle } from '../../../src/demo/portal/server.js';
 import type { Flow } from '../../../src/flows/flow.js';
@@ -6,25 +6,21 @@ import { BUILTIN_FLOWS } from '../../../src/flows/registry.js';
 import type { QueuePlan } from '../../../src/scaler/decide.js';
 import { Service } from '../../../src/service/service.js';
 import { memoryLogger } from '../../helpers/memory-logger.js';
-import { deleteKeys, uniqueName } from '../../helpers/redis.js';
+import { deleteKeys, TEST_DBS, testRedis, uniqueName } from '../../helpers/redis.js';
 import { serviceConfig } from '../../helpers/service-config.js';
 import { waitFor } from '../../helpers/wait.js';
 
 // A portal that serves 3 requests at once, 200 ms each, and a flow that only asks it (no browser:
 // the machine has room, the portal is the limit). The rule asks 10 units; the knee search must
 // stop holding them all and say why. This file owns Redis database 14, keys under a random prefix.
-const DB = 14;
+const DB = TEST_DBS.kneePortal;
 const prefix = uniqueName('knee');
 let redis: Redis;
 let portal: PortalHandle | undefined;
 let service: Service | undefined;
 
 beforeAll(() => {
-  redis = new Redis({
-    host: process.env.REDIS_HOST ?? '127.0.0.1',
-    port: Number(process.env.REDIS_PORT ?? 6379),
-    db: DB,
-  });
+  redis = testRedis(DB);
 });
 afterEach(async () => {
   await service?.stop();

@@ -1,24 +1,20 @@
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { Service } from '../../../src/service/service.js';
 import { memoryLogger } from '../../helpers/memory-logger.js';
-import { deleteKeys, uniqueName } from '../../helpers/redis.js';
+import { deleteKeys, TEST_DBS, testRedis, uniqueName } from '../../helpers/redis.js';
 import { serviceConfig } from '../../helpers/service-config.js';
 import { waitFor } from '../../helpers/wait.js';
 
 // A queue's rateLimit is BullMQ's Worker limiter: it holds across the queue's units. This file owns
 // Redis database 12 and names its keys with a random prefix, deleted after.
-const DB = 12;
+const DB = TEST_DBS.rateLimit;
 const prefix = uniqueName('rate');
 let redis: Redis;
 let service: Service | undefined;
 
 beforeAll(() => {
-  redis = new Redis({
-    host: process.env.REDIS_HOST ?? '127.0.0.1',
-    port: Number(process.env.REDIS_PORT ?? 6379),
-    db: DB,
-  });
+  redis = testRedis(DB);
 });
 afterEach(async () => {
   await service?.stop();

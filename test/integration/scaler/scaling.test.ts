@@ -1,10 +1,10 @@
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { Service } from '../../../src/service/service.js';
 import { memoryLogger } from '../../helpers/memory-logger.js';
 import { serviceConfig } from '../../helpers/service-config.js';
 import { waitFor } from '../../helpers/wait.js';
-import { TEST_DBS } from '../../helpers/redis.js';
+import { TEST_DBS, testRedis } from '../../helpers/redis.js';
 
 // This file owns Redis database 2 (it uses the contract's real queue names there).
 const DB = TEST_DBS.scaling;
@@ -17,11 +17,7 @@ let redis: Redis;
 let service: Service | undefined;
 
 beforeAll(async () => {
-  redis = new Redis({
-    host: process.env.REDIS_HOST ?? '127.0.0.1',
-    port: Number(process.env.REDIS_PORT ?? 6379),
-    db: DB,
-  });
+  redis = testRedis(DB);
   await redis.flushdb();
 });
 afterEach(async () => {

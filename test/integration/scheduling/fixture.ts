@@ -2,6 +2,7 @@ import fs from 'node:fs/promises';
 import { Redis } from 'ioredis';
 import { Service } from '../../../src/service/service.js';
 import type { AppConfig } from '../../../src/config/types.js';
+import type { ItemsIo } from '../../../src/items/commands.js';
 import type { ResultEntry } from '../../../src/workers/result-entry.js';
 import { memoryLogger } from '../../helpers/memory-logger.js';
 import { deleteKeys, sharedRedisConfig, uniqueName } from '../../helpers/redis.js';
@@ -72,4 +73,24 @@ export class SchedulingWorld {
     await this.redis.quit();
     await fs.rm(`/tmp/${this.u}-artifacts`, { recursive: true, force: true });
   }
+}
+
+/** The items CLI's terminal, recorded: what it printed, what it asked, answering every question `answer`. */
+export function captureIo(answer = true): { io: ItemsIo; out: string[]; err: string[]; asked: string[] } {
+  const out: string[] = [];
+  const err: string[] = [];
+  const asked: string[] = [];
+  return {
+    out,
+    err,
+    asked,
+    io: {
+      out: (line) => out.push(line),
+      err: (line) => err.push(line),
+      confirm: (q) => {
+        asked.push(q);
+        return Promise.resolve(answer);
+      },
+    },
+  };
 }

@@ -2,34 +2,15 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { runItems, type ItemsIo } from '../../../src/items/commands.js';
+import { runItems } from '../../../src/items/commands.js';
 import { waitFor } from '../../helpers/wait.js';
-import { SchedulingWorld } from './fixture.js';
+import { captureIo, SchedulingWorld } from './fixture.js';
 
 let world: SchedulingWorld | undefined;
 afterEach(async () => {
   await world?.close();
   world = undefined;
 });
-
-function capture(answer: boolean): { io: ItemsIo; out: string[]; err: string[]; asked: string[] } {
-  const out: string[] = [];
-  const err: string[] = [];
-  const asked: string[] = [];
-  return {
-    out,
-    err,
-    asked,
-    io: {
-      out: (line) => out.push(line),
-      err: (line) => err.push(line),
-      confirm: (q) => {
-        asked.push(q);
-        return Promise.resolve(answer);
-      },
-    },
-  };
-}
 
 describe('items CLI (real Redis, echo flow)', () => {
   it('round trip: invalid → edited → requeued with its id → result; asks first, changes nothing on "no"', async () => {
@@ -42,18 +23,18 @@ describe('items CLI (real Redis, echo flow)', () => {
     await w.push({ id: 'doc-7', valor: 10, prazo: '30/11/2026 08:00' }, { id: 'doc-8', prioridade: 'urgente' });
     await waitFor(async () => (await w.redis.llen(invalidKey)) === 2, { what: '2 invalid items' });
 
-    const listed = capture(true);
+    const listed = captureIo(true);
     expect(await runItems(['list', 'conferencia'], { config, io: listed.io })).toBe(0);
     expect(listed.out[0]).toMatch(/^#1 \[bad-prazo\] .*prazo: .*doc-7/);
     expect(listed.out[1]).toMatch(/^#2 \[bad-prioridade\] /);
     expect(listed.out.at(-1)).toBe(`2 item(ns) em ${invalidKey}`);
 
-    const counted = capture(true);
+    const counted = captureIo(true);
     expect(await runItems(['count', 'conferencia'], { config, io: counted.io })).toBe(0);
     expect(counted.out).toEqual([`${invalidKey}: 2 (bad-prazo: 1, bad-prioridade: 1)`]);
 
     // Without the edit, the item would be invalid again: it stays where it is.
-    const unedited = capture(true);
+    const unedited = captureIo(true);
     expect(await runItems(['requeue', 'conferencia', '1'], { config, io: unedited.io })).toBe(1);
     expect(unedited.err[0]).toMatch(/^#1: continua inválido \(bad-prazo/);
     expect(unedited.asked).toEqual([]);
@@ -63,7 +44,7 @@ describe('items CLI (real Redis, echo flow)', () => {
     const prazo = new Date(Date.now() + 3_600_000).toISOString();
     fs.writeFileSync(patchFile, JSON.stringify({ prazo }));
     try {
-      const declined = capture(false);
+      const declined = captureIo(false);
       expect(await runItems(['requeue', 'conferencia', '1', '--patch', patchFile], { config, io: declined.io })).toBe(
         1,
       );
@@ -72,7 +53,7 @@ describe('items CLI (real Redis, echo flow)', () => {
       expect(declined.out.at(-1)).toBe('nada alterado');
       expect(await w.redis.llen(invalidKey)).toBe(2);
 
-      const accepted = capture(true);
+      const accepted = captureIo(true);
       expect(await runItems(['requeue', 'conferencia', '1', '--patch', patchFile], { config, io: accepted.io })).toBe(
         0,
       );
@@ -84,7 +65,7 @@ describe('items CLI (real Redis, echo flow)', () => {
     expect(entry).toMatchObject({ id: 'doc-7', status: 'ok', result: { id: 'doc-7', valor: 10, prazo } });
 
     // A filter command edits the other one; --yes skips the question.
-    const filtered = capture(false);
+    const filtered = captureIo(false);
     expect(
       await runItems(['requeue', 'conferencia', '--all', '--filter', `sed 's/urgente/alta/'`, '--yes'], {
         config,
@@ -103,11 +84,11 @@ describe('items CLI (real Redis, echo flow)', () => {
     const nullPatch = path.join(os.tmpdir(), w.u, 'p.json');
     fs.writeFileSync(nullPatch, '{"prazo": null}');
     try {
-      const dup2 = capture(true);
+      const dup2 = captureIo(true);
       expect(await runItems(['requeue', 'conferencia', '1', '--patch', nullPatch], { config, io: dup2.io })).toBe(1);
       expect(dup2.err[0]).toMatch(/^#1: o job "doc-7" ainda existe \(estado completed\)/);
 
-      const dropped = capture(true);
+      const dropped = captureIo(true);
       expect(await runItems(['drop', 'conferencia', '--all'], { config, io: dropped.io })).toBe(0);
       expect(dropped.out[0]).toBe(`Vou APAGAR 1 item(ns) de ${invalidKey} (não há como desfazer):`);
       expect(dropped.asked).toHaveLength(1);
@@ -142,14 +123,14 @@ describe('items CLI (real Redis, echo flow)', () => {
     const nullPatch = path.join(dir, 'p.json');
     fs.writeFileSync(nullPatch, '{"prazo": null}');
     try {
-      const refused = capture(true);
+      const refused = captureIo(true);
       expect(await runItems(['requeue', 'conferencia', '1', '--patch', nullPatch], { config, io: refused.io })).toBe(1);
       expect(refused.err[0]).toMatch(/^#1: o job "doc-9" ainda existe \(estado completed, só o id guardado\)/);
       expect(await w.redis.llen(invalidKey)).toBe(1);
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }
-    const shown = capture(true);
+    const shown = captureIo(true);
     expect(await runItems(['history', 'conferencia', 'doc-9'], { config, io: shown.io })).toBe(1);
     expect(shown.err[0]).toMatch(/^job doc-9: concluído; o job inteiro já foi removido/);
   });
@@ -167,11 +148,11 @@ describe('items CLI (real Redis, echo flow)', () => {
     await waitFor(async () => (await w.redis.llen(invalidKey)) === 2, { what: '2 invalid items' });
 
     const rawControl = /[\u0000-\u001f\u007f-\u009f\u2028]/; // eslint-disable-line no-control-regex
-    const listed = capture(true);
+    const listed = captureIo(true);
     expect(await runItems(['list', 'conferencia'], { config, io: listed.io })).toBe(0);
-    const shown = capture(true);
+    const shown = captureIo(true);
     expect(await runItems(['show', 'conferencia', '2'], { config, io: shown.io })).toBe(0);
-    const dropping = capture(false);
+    const dropping = captureIo(false);
     expect(await runItems(['drop', 'conferencia', '--all'], { config, io: dropping.io })).toBe(1);
     expect(dropping.asked).toHaveLength(1);
     const lines = [...listed.out, ...shown.out, ...dropping.out, ...listed.err, ...shown.err, ...dropping.err];
@@ -193,13 +174,13 @@ describe('items CLI (real Redis, echo flow)', () => {
     const [first] = await w.waitForEntries(1);
     expect(first).toMatchObject({ id: 'slow-1', status: 'error' });
 
-    const shown = capture(true);
+    const shown = captureIo(true);
     expect(await runItems(['history', 'emissao', 'slow-1'], { config, io: shown.io })).toBe(0);
     expect(shown.out[0]).toBe('job slow-1 (fila emissao), estado: failed');
     expect(shown.out.some((l) => /^ {2}tentativas: 1 de 1$/.test(l))).toBe(true);
     expect(shown.out.some((l) => /^ {2}erro 1: .*1000 ?ms/.test(l))).toBe(true);
 
-    const retried = capture(true);
+    const retried = captureIo(true);
     expect(await runItems(['retry', 'emissao', 'slow-1'], { config, io: retried.io })).toBe(0);
     expect(retried.out[0]).toBe('Vou tentar de novo 1 job(s) falho(s) da fila emissao (mesma prioridade e id):');
     expect(retried.asked).toHaveLength(1);

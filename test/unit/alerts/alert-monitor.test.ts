@@ -10,27 +10,7 @@ import { captureLogger } from '../../helpers/capture-logger.js';
 import { FakeStatusSource, queueStatus } from '../../helpers/fake-status.js';
 import { EventPoolHistory } from '../../helpers/pool-history.js';
 import { waitFor } from '../../helpers/wait.js';
-
-/** A local webhook receiver: keeps every JSON body POSTed to it. */
-async function webhookReceiver(status = 200): Promise<{ url: string; bodies: AlertPayload[]; close(): Promise<void> }> {
-  const bodies: AlertPayload[] = [];
-  const server = http.createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      bodies.push(JSON.parse(Buffer.concat(chunks).toString('utf8')) as AlertPayload);
-      res.statusCode = status;
-      res.end();
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  return {
-    url: `http://127.0.0.1:${port}/hook`,
-    bodies,
-    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
-  };
-}
+import { webhookReceiver } from '../../helpers/webhook-receiver.js';
 
 function alertsConfig(rules: AlertRule[], overrides: Partial<AppConfig['alerts']> = {}): AppConfig['alerts'] {
   return { webhookUrl: '', cooldownSeconds: 300, evaluateSeconds: 30, rules, ...overrides };
@@ -70,7 +50,7 @@ function monitorWith(
 
 describe('AlertMonitor', () => {
   it('posts a breached rule to the webhook once, then keeps quiet for the cooldown', async () => {
-    const hook = await webhookReceiver();
+    const hook = await webhookReceiver<AlertPayload>();
     cleanups.push(() => hook.close());
     const status = new FakeStatusSource([queueStatus('conferencia', { workers: 12 }), queueStatus('emissao')]);
     const rule: AlertRule = {
@@ -180,7 +160,7 @@ describe('AlertMonitor', () => {
   });
 
   it('logs and carries on when the webhook fails or the status is unavailable', async () => {
-    const hook = await webhookReceiver(500);
+    const hook = await webhookReceiver<AlertPayload>(500);
     cleanups.push(() => hook.close());
     const status = new FakeStatusSource([queueStatus('conferencia', { workers: 3 })]);
     const rules: AlertRule[] = [
