@@ -11,7 +11,7 @@ import { cpuRatio, CpuSignal, type CpuReading } from './cpu-signal.js';
 import { EventLoopSignal } from './event-loop-signal.js';
 import { MemorySignal } from './memory-signal.js';
 import { TreeCpu } from './tree-cpu.js';
-import { UnitCost, type QueueCost } from './unit-cost.js';
+import { UnitCost, type CostEvidence, type QueueCost } from './unit-cost.js';
 import { UnitCpu, type QueueCpu } from './unit-cpu.js';
 import { SampleWindow, type LoadSample, type OverloadThresholds, type WindowSummary } from './windows.js';
 
@@ -142,6 +142,36 @@ export class CapacityMonitor extends EventEmitter<CapacityEvents> {
     this.sample();
     this.#timer = setInterval(() => this.sample(), this.#o.sampleIntervalMs ?? 1000);
     this.#timer.unref();
+  }
+
+  /**
+   * Starts the queues this instance has not measured from the pool's evidence (see
+   * {@link UnitCost.seed}) and recomputes at once; returns the queues that took it.
+   */
+  seedCosts(evidence: Readonly<Record<string, CostEvidence>>): string[] {
+    const seeded = Object.entries(evidence)
+      .filter(([queue, e]) => this.#costs.seed(queue, e))
+      .map(([queue]) => queue);
+    if (seeded.length > 0 && this.#capacity) {
+      const view = this.view();
+      this.#apply({
+        short: view.short,
+        long: view.long,
+        units: this.#o.sources.units(),
+        perUnit: this.#costs.perUnit(),
+      });
+    }
+    return seeded;
+  }
+
+  /** The queues this instance's units measured since the last call, with their evidence (for the pool). */
+  takeChangedCosts(): Record<string, CostEvidence> {
+    return this.#costs.takeChanged();
+  }
+
+  /** True when the queue's CPU per unit comes from this instance's own units. */
+  measuredHere(queue: string): boolean {
+    return this.#costs.isLocal(queue);
   }
 
   /** Takes one sample and recomputes; the first call only sets the CPU baseline. */

@@ -9,6 +9,10 @@
  * not wait for a CPU, so its cost is C ÷ (B − D), at most one core when the wait is overcounted.
  * On a machine our own units overfill, C ÷ B alone would fall as the units multiply (each gets
  * less) and the bound would never come down.
+ *
+ * A queue this instance has not measured can start from the pool's figure (another instance's, or
+ * this one's before a restart: {@link UnitCost.seed}), weighted as `minBusySeconds` of evidence so
+ * that the instance's own samples take over within a half-life of busy time.
  */
 
 export interface UnitCostOptions {
@@ -25,6 +29,15 @@ export interface QueueCost {
   readonly busySeconds: number;
   readonly cpuSeconds: number;
   readonly waitSeconds: number;
+  /** Where the estimate comes from: this instance's units, or the pool's figure it started from. */
+  readonly from: 'local' | 'pool';
+}
+
+/** A queue's decayed sums: what {@link UnitCost} keeps, and what the pool shares. */
+export interface CostEvidence {
+  readonly busySeconds: number;
+  readonly cpuSeconds: number;
+  readonly waitSeconds: number;
 }
 
 interface Sums {
@@ -36,6 +49,10 @@ interface Sums {
 export class UnitCost {
   readonly #o: UnitCostOptions;
   readonly #sums = new Map<string, Sums>();
+  /** Queues whose sums hold this instance's own samples (the others were seeded from the pool). */
+  readonly #local = new Set<string>();
+  /** Queues with samples added since {@link takeChanged} last ran. */
+  readonly #changed = new Set<string>();
 
   constructor(options: UnitCostOptions) {
     this.#o = options;
@@ -51,7 +68,40 @@ export class UnitCost {
       sums.cpu = sums.cpu * keep + Math.max(0, s.cpuSeconds);
       sums.wait = sums.wait * keep + Math.max(0, s.waitSeconds);
       this.#sums.set(queue, sums);
+      this.#local.add(queue);
+      this.#changed.add(queue);
     }
+  }
+
+  /**
+   * Starts a queue this instance has not measured from the pool's evidence, scaled to
+   * `minBusySeconds` (a measurement, but a light one). Ignored once the queue has local samples,
+   * and when the evidence is not a measurement itself. True when it took.
+   */
+  seed(queue: string, evidence: CostEvidence): boolean {
+    if (this.#local.has(queue)) return false;
+    const { busySeconds: busy, cpuSeconds: cpu, waitSeconds: wait } = evidence;
+    if (!(busy >= this.#o.minBusySeconds) || !(cpu >= 0) || !(wait >= 0)) return false;
+    const scale = this.#o.minBusySeconds / busy;
+    this.#sums.set(queue, { busy: this.#o.minBusySeconds, cpu: cpu * scale, wait: wait * scale });
+    return true;
+  }
+
+  /** Queues with a local measurement that changed since the last call, with their evidence (what the pool keeps). */
+  takeChanged(): Record<string, CostEvidence> {
+    const out: Record<string, CostEvidence> = {};
+    for (const queue of this.#changed) {
+      const s = this.#sums.get(queue);
+      if (s && s.busy >= this.#o.minBusySeconds)
+        out[queue] = { busySeconds: s.busy, cpuSeconds: s.cpu, waitSeconds: s.wait };
+    }
+    this.#changed.clear();
+    return out;
+  }
+
+  /** True when the queue's estimate comes from this instance's own units. */
+  isLocal(queue: string): boolean {
+    return this.#local.has(queue);
   }
 
   /** Cores per busy unit of each queue that has a measurement. */
@@ -72,6 +122,7 @@ export class UnitCost {
         busySeconds: s.busy,
         cpuSeconds: s.cpu,
         waitSeconds: s.wait,
+        from: this.#local.has(queue) ? 'local' : 'pool',
       };
     }
     return out;

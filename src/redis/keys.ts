@@ -22,6 +22,11 @@ export function decisionsKey(prefix: string): string {
   return serviceKey(prefix, 'decisions');
 }
 
+/** Prefix of the per-queue hashes of the measured CPU per busy unit: `<prefix>:rpa:unit-cpu:<queue>`. */
+export function unitCpuKeyPrefix(prefix: string): string {
+  return serviceKey(prefix, 'unit-cpu');
+}
+
 /** Prefix of the per-queue lists of recent job times: `<prefix>:rpa:job-ms:<queue>`. */
 export function jobTimesKeyPrefix(prefix: string): string {
   return serviceKey(prefix, 'job-ms');

@@ -64,6 +64,8 @@ export interface ScalerEvents {
 /**
  * The thin loop around {@link decideScale}: sample, decide, apply, log, record. Runs every
  * interval and, debounced, soon after the bridge reports new items, so a burst never waits a tick.
+ * The debounce spaces the nudged evaluations only: a tick or a window's end just before a burst
+ * must not hold the burst's first decision back.
  */
 export class Scaler extends EventEmitter<ScalerEvents> {
   readonly #options: ScalerOptions;
@@ -71,7 +73,8 @@ export class Scaler extends EventEmitter<ScalerEvents> {
   readonly #stop = new AbortController();
   #memory: ScaleMemory = EMPTY_MEMORY;
   #wake: AbortController = new AbortController();
-  #lastEvaluationAt = 0;
+  /** When the last nudged evaluation ran (the debounce spaces these, not the ticks). */
+  #lastNudgedAt = Number.NEGATIVE_INFINITY;
   #windowEndsAt: number | undefined;
   /** When the next postponed job comes due: evaluate then, so a batch due at 08:00 gets workers at once. */
   #nextDueAt: number | undefined;
@@ -124,17 +127,19 @@ export class Scaler extends EventEmitter<ScalerEvents> {
       const now = this.#clock();
       // A wall clock stepped back must not push the next tick (or the debounce) that far away.
       if (nextTickAt - now > intervalMs) nextTickAt = now;
-      if (this.#lastEvaluationAt > now) this.#lastEvaluationAt = now - debounceMs;
+      if (this.#lastNudgedAt > now) this.#lastNudgedAt = now - debounceMs;
       const tickDue = now >= nextTickAt;
       const windowDue =
         (this.#windowEndsAt !== undefined && now >= this.#windowEndsAt) ||
         (this.#nextDueAt !== undefined && now >= this.#nextDueAt);
       if (tickDue || windowDue || this.#nudged) {
-        const sinceLast = now - this.#lastEvaluationAt;
-        if (!tickDue && !windowDue && sinceLast < debounceMs) {
+        const early = !tickDue && !windowDue;
+        const sinceLast = now - this.#lastNudgedAt;
+        if (early && sinceLast < debounceMs) {
           await sleep(debounceMs - sinceLast, this.#stop.signal);
           continue;
         }
+        if (early) this.#lastNudgedAt = now;
         this.#nudged = false;
         // Set again by a successful evaluation; a failed one must not spin on a past due time.
         this.#nextDueAt = undefined;
@@ -155,7 +160,6 @@ export class Scaler extends EventEmitter<ScalerEvents> {
    * one (new items, finished jobs, an ending stabilization window) only logs and records changes.
    */
   async evaluate({ tick = true }: { tick?: boolean } = {}): Promise<readonly QueuePlan[]> {
-    this.#lastEvaluationAt = this.#clock();
     if (this.#options.cluster?.fenced?.()) {
       this.#windowEndsAt = undefined; // fenced: starts nothing; a window ending meanwhile must not spin
       return this.#last;

@@ -1,17 +1,20 @@
 /**
  * The capacity part of the service, wired once: the monitor on this machine's signals, the
- * browsers' PSS as the workers report it, the job-time store fed by finished jobs, and the
- * `[CAPACIDADE]` log lines. The service passes the bound and the job times to the scaler.
+ * browsers' PSS as the workers report it, the job-time store fed by finished jobs, the CPU per
+ * unit shared with the pool through Redis, and the `[CAPACIDADE]` log lines. The service passes
+ * the bound and the job times to the scaler.
  */
-import { jobTimesKeyPrefix } from '../redis/keys.js';
+import { jobTimesKeyPrefix, unitCpuKeyPrefix } from '../redis/keys.js';
 import type { Redis } from 'ioredis';
 import type { AppConfig, QueueConfig } from '../config/types.js';
 import { coerceError } from '../lib/errors.js';
+import { withTimeout } from '../lib/with-timeout.js';
 import type { Logger } from '../logging/logger.js';
 import { capacityLimitText, capacityLine, overloadText } from '../logging/scaling-lines.js';
 import type { CapacityBound, QueueLimits } from '../scaler/decide.js';
 import { CapacityMonitor, systemLoadSources } from '../capacity/capacity-monitor.js';
 import { JobTimes } from '../capacity/job-times.js';
+import { UnitCostStore } from '../capacity/unit-cost-store.js';
 import type { ServiceEvents } from '../shared/events.js';
 import type { CapacityStatus } from '../shared/status.js';
 
@@ -26,8 +29,13 @@ export interface ServiceCapacity {
   queueLimits(queue: QueueConfig): QueueLimits;
   /** For /api/status and /metrics. */
   status(): CapacityStatus;
-  close(): void;
+  /** Stops sampling, and writes the queues measured since the last share to the pool. */
+  close(): Promise<void>;
 }
+
+/** How often an instance writes what its units measured and reads the pool's figure for the queues it has not. */
+const SHARE_COSTS_EVERY_MS = 10_000;
+const FINAL_SHARE_TIMEOUT_MS = 2_000;
 
 /** The load signals and the units' CPU tracker, made before the pool: it hands each unit it makes to `track`. */
 export type CapacitySources = ReturnType<typeof systemLoadSources>;
@@ -80,6 +88,15 @@ export function startCapacity(deps: {
     });
   });
   monitor.start();
+  const costs = shareCosts(
+    monitor,
+    new UnitCostStore(redis, unitCpuKeyPrefix(config.redis.prefix), config.metrics.retentionDays * 86_400),
+    {
+      queues: config.queues.map((q) => q.name),
+      instance: config.instance.id,
+      logger,
+    },
+  );
   return {
     monitor,
     jobTimes,
@@ -107,9 +124,62 @@ export function startCapacity(deps: {
       ...(q.rateLimit ? { rateLimit: q.rateLimit } : {}),
     }),
     status: () => capacityStatus(monitor, enabled, sources, config.queues),
-    close: () => {
+    close: async () => {
       monitor.close();
       sources.close();
+      await costs.close();
+    },
+  };
+}
+
+/**
+ * Every {@link SHARE_COSTS_EVERY_MS} (and once at start): writes the queues this instance's units
+ * measured since the last time to the pool's store, and starts each queue it has not measured
+ * from the pool's figure. A Redis error skips one round (logged at debug); the estimate here is
+ * unaffected.
+ */
+function shareCosts(
+  monitor: CapacityMonitor,
+  store: UnitCostStore,
+  o: { readonly queues: readonly string[]; readonly instance: string; readonly logger: Logger },
+): { close(): Promise<void> } {
+  const told = new Set<string>();
+  let running: Promise<void> = Promise.resolve();
+  const round = async (): Promise<void> => {
+    await store.save(monitor.takeChangedCosts(), o.instance);
+    const unmeasured = o.queues.filter((q) => !monitor.measuredHere(q));
+    if (unmeasured.length === 0) return;
+    const stored = await store.load(unmeasured);
+    const seeded = monitor.seedCosts(stored);
+    const perUnit = monitor.view().costs;
+    for (const queue of seeded) {
+      const from = stored[queue];
+      const cost = perUnit[queue]?.perUnit;
+      if (!from || cost === null || cost === undefined) continue;
+      o.logger.log(
+        told.has(queue) ? 'debug' : 'info',
+        `[CAPACIDADE] ${queue}: CPU por worker ${cost.toFixed(2).replace('.', ',')} núcleo, medida do pool ` +
+          `(instância ${from.instance}, há ${Math.max(0, Math.round((Date.now() - from.at) / 1000))} s); ` +
+          'as medidas desta instância a substituem',
+        { queue, cpuPerUnit: cost, from: from.instance },
+      );
+      told.add(queue);
+    }
+  };
+  const tick = (): void => {
+    running = running.then(round).catch((err: unknown) => {
+      o.logger.debug(`CPU por worker não compartilhada: ${coerceError(err).message}`);
+    });
+  };
+  tick();
+  const timer = setInterval(tick, SHARE_COSTS_EVERY_MS);
+  timer.unref();
+  return {
+    close: async () => {
+      clearInterval(timer);
+      tick(); // the last measurements, for the next start or another instance
+      // Bounded: with Redis unreachable the write would wait for the reconnection.
+      await withTimeout(running, FINAL_SHARE_TIMEOUT_MS, 'sharing the CPU per worker').catch(() => undefined);
     },
   };
 }
@@ -159,7 +229,12 @@ function capacityStatus(
     unitCpu: Object.fromEntries(
       Object.entries(costs).map(([q, v]) => [
         q,
-        { busySeconds: round1(v.busySeconds), cpuSeconds: round2(v.cpuSeconds), waitSeconds: round2(v.waitSeconds) },
+        {
+          busySeconds: round1(v.busySeconds),
+          cpuSeconds: round2(v.cpuSeconds),
+          waitSeconds: round2(v.waitSeconds),
+          from: v.from,
+        },
       ]),
     ),
     memoryUsedMb: latest ? Math.round(latest.memoryUsedMb) : null,

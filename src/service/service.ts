@@ -12,6 +12,7 @@ import { ServiceEvents } from '../shared/events.js';
 import { bridgeOf, openQueues, startBridge } from './intake-wiring.js';
 import { checkArtifactsDir, startAlerts, startArtifactSweeper, wireObservers } from './observer-wiring.js';
 import { openRedis } from './redis-wiring.js';
+import type { CapacityMonitor } from '../capacity/capacity-monitor.js';
 import { STEP_TIMEOUT_MS, type Stoppable } from './stoppable.js';
 import { startWork, wireWork } from './work-wiring.js';
 
@@ -36,6 +37,7 @@ export class Service {
   readonly #started: Stoppable[] = [];
   #pool: WorkerPool | undefined;
   #scaler: Scaler | undefined;
+  #capacity: CapacityMonitor | undefined;
   #httpUrl: string | undefined;
   #starting: Promise<void> | undefined;
   #closing: Promise<void> | undefined;
@@ -58,6 +60,11 @@ export class Service {
   /** The scaler, for observation (its decisions: `evaluated` events, `lastPlans`); undefined before start. */
   get scaler(): Scaler | undefined {
     return this.#scaler;
+  }
+
+  /** The capacity monitor, for observation (its load windows and measured costs); undefined before start. */
+  get capacity(): CapacityMonitor | undefined {
+    return this.#capacity;
   }
 
   start(): Promise<void> {
@@ -84,6 +91,7 @@ export class Service {
     const work = wireWork({ config, logger, events, flows: this.#flows, redis, queues }, started);
     this.#pool = work.pool;
     this.#scaler = work.scaler;
+    this.#capacity = work.capacity.monitor;
     const bridge = bridgeOf({ config, logger, events, redis, cluster: work.cluster, scaler: work.scaler });
     const observers = await wireObservers(
       { config, logger, events, redis: redis.connection, queues, work, bridge },

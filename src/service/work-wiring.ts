@@ -64,7 +64,7 @@ export function wireWork(deps: WorkDeps, started: StartedParts): Work {
     events,
     logger: logger.child({ component: 'capacity' }),
   });
-  started.push({ name: 'capacity', stop: () => Promise.resolve(capacity.close()) });
+  started.push({ name: 'capacity', stop: () => capacity.close() });
   const instanceCapacity = (): number =>
     instanceCapacityOf(config.instance.maxWorkers, capacity.published(), pool.totalCounted());
   const history = new DecisionHistory(redis.connection, config.scaler.historyMaxLen, decisionsKey(config.redis.prefix));

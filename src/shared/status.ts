@@ -119,9 +119,20 @@ export interface CapacityStatus {
   readonly freeCores: number | null;
   /** Measured cores one busy unit uses, per queue; null before the queue has a measurement. */
   readonly cpuPerUnit: Readonly<Record<string, number | null>>;
-  /** The evidence behind it (decayed sums): busy unit-seconds, CPU-seconds, run-queue wait seconds. */
+  /**
+   * The evidence behind it (decayed sums): busy unit-seconds, CPU-seconds, run-queue wait seconds,
+   * and where it comes from: this instance's units, or the pool's figure (Redis) it started from.
+   */
   readonly unitCpu: Readonly<
-    Record<string, { readonly busySeconds: number; readonly cpuSeconds: number; readonly waitSeconds: number }>
+    Record<
+      string,
+      {
+        readonly busySeconds: number;
+        readonly cpuSeconds: number;
+        readonly waitSeconds: number;
+        readonly from: 'local' | 'pool';
+      }
+    >
   >;
   readonly memoryUsedMb: number | null;
   readonly memoryLimitMb: number | null;

@@ -54,10 +54,12 @@ function kpiCapacity(status) {
   const c = status.capacity;
   if (!c || c.reason === null) return { text: 'sem medidas ainda', level: 'idle', label: 'ocioso' };
   const parts = [`${c.units === null ? 'sem limite de' : c.units} worker(s): ${c.reason}`];
-  // Measured CPU per busy unit, per queue ("—": not measured yet, the rule and the gate decide).
+  // Measured CPU per busy unit, per queue ("—": not measured yet, the rule and the gate decide;
+  // "do pool": the pool's figure from Redis, until this instance's units measure their own).
   const perUnit = Object.entries(c.cpuPerUnit ?? {});
+  const fromPool = (q) => (c.unitCpu?.[q]?.from === 'pool' ? ' (do pool)' : '');
   if (perUnit.length > 0)
-    parts.push(`CPU por worker: ${perUnit.map(([q, v]) => `${q} ${v === null ? '—' : v}`).join(', ')}`);
+    parts.push(`CPU por worker: ${perUnit.map(([q, v]) => `${q} ${v === null ? '—' : v}${fromPool(q)}`).join(', ')}`);
   if (c.freeCores !== null && c.freeCores !== undefined) parts.push(`livres ${c.freeCores} de ${c.cores} núcleo(s)`);
   // The portal's knee, where one holds a queue: more units stopped raising its completions.
   for (const q of status.queues) {

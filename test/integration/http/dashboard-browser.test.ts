@@ -49,7 +49,7 @@ const CAPACITY: CapacityStatus = {
   otherCores: 0.1,
   freeCores: 1.8,
   cpuPerUnit: { conferencia: 0.8, emissao: null },
-  unitCpu: { conferencia: { busySeconds: 40, cpuSeconds: 30, waitSeconds: 2.5 } },
+  unitCpu: { conferencia: { busySeconds: 40, cpuSeconds: 30, waitSeconds: 2.5, from: 'local' } },
   memoryUsedMb: 3000,
   memoryLimitMb: 24000,
   browserMb: 240,

@@ -113,8 +113,10 @@ describe('default capacity config on echo jobs (real Redis)', () => {
     if (!pool) throw new Error('pool not started');
     let peakTotal = 0;
     pool.on('unit-state', () => (peakTotal = Math.max(peakTotal, pool.totalCounted())));
-    for (const q of names) await redis.rpush(list(q), ...items(q, 600, 50));
-    const burst = await waitFor(() => plans.find((ps) => ps.filter((p) => p.pending >= 500).length === 3), {
+    for (const q of names) await redis.rpush(list(q), ...items(q, 600, 100));
+    // The first push is decided at once, before the bridge has taken the other two lists; the next
+    // decision (within the debounce, 1 s) sees all three while each still asks 7 or more (> 300).
+    const burst = await waitFor(() => plans.find((ps) => ps.filter((p) => p.pending > 300).length === 3), {
       what: 'a decision that sees all three bursts',
     });
     if (!burst.some((p) => p.reason.kind === 'overload')) {

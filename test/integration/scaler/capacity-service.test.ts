@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { unitCpuKeyPrefix } from '../../../src/redis/keys.js';
 import { Service } from '../../../src/service/service.js';
 import type { ServiceStatus } from '../../../src/shared/status.js';
 import { memoryLogger } from '../../helpers/memory-logger.js';
@@ -92,6 +93,38 @@ describe('capacity in the running service (echo flow, real Redis)', () => {
       expect(peak).toBeLessThanOrEqual(2);
     } finally {
       await service.stop();
+    }
+
+    // The measurement is the pool's: in Redis after the stop, and where the next instance starts.
+    const key = `${unitCpuKeyPrefix(config.redis.prefix)}:conferencia`;
+    const stored = await redis.hgetall(key);
+    expect(Number(stored.busySeconds)).toBeGreaterThanOrEqual(config.capacity.unitCpuMinBusySeconds);
+    expect(Number(stored.cpuSeconds)).toBeGreaterThan(0);
+    expect(stored.instance).toBe(config.instance.id);
+    const ttl = await redis.ttl(key);
+    expect(ttl).toBeGreaterThan(config.metrics.retentionDays * 86_400 - 60);
+    const next = new Service({ config: { ...config, instance: { ...config.instance, id: 'next' } }, logger });
+    try {
+      await next.start();
+      const url = next.httpUrl as string;
+      // Before any job runs here: the pool's figure, marked as such, at the stored ratio.
+      const seeded = await waitFor(
+        async () => {
+          const s = (await (await fetch(`${url}/api/status`)).json()) as ServiceStatus;
+          return s.capacity?.unitCpu.conferencia ? s.capacity : undefined;
+        },
+        { timeoutMs: 30_000, intervalMs: 100, what: 'the pool’s CPU per unit for conferencia in the next instance' },
+      );
+      expect(seeded.unitCpu.conferencia?.from).toBe('pool');
+      expect(seeded.unitCpu.conferencia?.busySeconds).toBe(config.capacity.unitCpuMinBusySeconds);
+      const ratio = Number(stored.cpuSeconds) / Number(stored.busySeconds);
+      expect((seeded.unitCpu.conferencia?.cpuSeconds ?? 0) / config.capacity.unitCpuMinBusySeconds).toBeCloseTo(
+        ratio,
+        2,
+      );
+      expect(seeded.cpuPerUnit.conferencia).toBeGreaterThan(0);
+    } finally {
+      await next.stop();
     }
   }, 300_000);
 });

@@ -28,7 +28,7 @@ describe('the scaler loop wakes for a tick, a nudge and the next due delayed job
   });
   afterEach(() => vi.useRealTimers());
 
-  it('evaluates at start, when the delayed job comes due, soon after a nudge (debounced), and at every tick', async () => {
+  it('evaluates at start, when the delayed job comes due, at once after a nudge (later nudges debounced), and at every tick', async () => {
     const evaluatedAt: number[] = [];
     let nextDueAt: number | null = T0 + 5_000;
     const pool: ScaledPool = { counts: () => ({ live: 0 }), setTarget: () => undefined };
@@ -68,15 +68,20 @@ describe('the scaler loop wakes for a tick, a nudge and the next due delayed job
     await until(5_100);
     scaler.nudge();
     scaler.nudge(); // a second nudge before the evaluation adds nothing
-    await until(5_990);
-    expect(evaluatedAt).toEqual([0, 5_005]); // debounced: 1 s after the last evaluation, not before
-    await until(6_010);
-    expect(evaluatedAt).toEqual([0, 5_005, 6_005]);
+    await until(5_110);
+    // A burst right after a scheduled evaluation is not held back: the debounce spaces nudges only.
+    expect(evaluatedAt).toEqual([0, 5_005, 5_100]);
+    await until(5_300);
+    scaler.nudge();
+    await until(6_090);
+    expect(evaluatedAt).toEqual([0, 5_005, 5_100]); // debounced: 1 s after the last nudged evaluation
+    await until(6_110);
+    expect(evaluatedAt).toEqual([0, 5_005, 5_100, 6_100]);
 
     await until(59_990);
-    expect(evaluatedAt).toHaveLength(3);
+    expect(evaluatedAt).toHaveLength(4);
     await until(60_010);
-    expect(evaluatedAt).toEqual([0, 5_005, 6_005, 60_000]); // the next tick, on time
+    expect(evaluatedAt).toEqual([0, 5_005, 5_100, 6_100, 60_000]); // the next tick, on time
     await scaler.close();
   });
 
