@@ -23,6 +23,10 @@
  * knee search measures a level over 6 s at least, and takes a few levels.
  * `BENCH_CAPACITY_JOBS_SCALE` multiplies the job counts (and divisors) for a longer run.
  *
+ * `fast:learned` is the default config on the pool's second burst: a learning burst on a first
+ * service leaves the units' CPU per unit in Redis, and the timed service starts from it. Every
+ * variant pushes once the service has its first load reading (a running service, as in operation).
+ *
  * Per run: makespan (first push to the last result), p50/p95 job time, peak PSS of the browsers,
  * CPU of this process tree, the machine's CPU and the other processes' cores, peak and settled
  * units (median conferencia units over the middle half of the run), failed jobs, and for the
