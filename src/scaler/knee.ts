@@ -5,8 +5,9 @@
  * remains, in case the portal takes more again.
  *
  * Each level (number of live units) is measured once it has run long enough with a backlog (every
- * unit busy): completions per minute and median job time over the jobs that finished since the
- * level settled. Two measured levels L < H show a knee at L when H gained less than
+ * unit busy): the mean time of the jobs that started since the level settled, and completions per
+ * minute as units ÷ that time (Little's law; a portal serving K at once ends jobs in clumps of K,
+ * which a count over seconds misreads), or the count where units sit idle between jobs. Two measured levels L < H show a knee at L when H gained less than
  * `maxGainShare` of the proportional gain and its job time grew by more than `minGrowthShare` of
  * the proportional growth. A pool that started above the knee has one level only: when its jobs
  * take clearly longer than the quickest ones (the portal's queue), the units the portal actually
@@ -117,6 +118,9 @@ function quantile(sorted: readonly number[], q: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] as number;
 }
 
+/** Units ÷ job time stands for a level's completions while the count reaches at least this share of it. */
+const LITTLE_AGREES = 0.75;
+
 /** Completions per minute and mean job time of the jobs finished in (from, to]; undefined when too few. */
 function measure(
   finished: readonly FinishedJob[],
@@ -130,11 +134,22 @@ function measure(
   if (finished.length >= 200 && oldest > from) from = oldest;
   from = Math.max(from, to - o.windowMs);
   const inside = finished.filter((f) => f.at > from && f.at <= to);
-  if (inside.length < o.minCompletions) return undefined;
+  // The job time of the level: jobs that started within it (one that ended inside may have waited
+  // behind the requests of units the level retired).
+  const started = inside.filter((f) => f.at - f.ms >= from);
+  if (started.length < o.minCompletions) return undefined;
   // The mean, not the median: with every unit busy, units = completions × mean time (Little's law).
-  const jobMs = inside.reduce((sum, f) => sum + f.ms, 0) / inside.length;
+  const jobMs = started.reduce((sum, f) => sum + f.ms, 0) / started.length;
   if (to - from < Math.max(o.settleMs, 3 * jobMs)) return undefined;
-  return { workers, perMinute: (inside.length * 60_000) / (to - from), jobSeconds: jobMs / 1000, at: to };
+  const counted = (inside.length * 60_000) / (to - from);
+  // Every unit busy (the level is measured only with a backlog): completions per minute = units ÷
+  // mean job time. The count over a window of seconds reads a portal that serves K at once as
+  // clumps of K completions (±12% on one level, as much as a unit's gain); the mean job time does
+  // not. Units that sit idle between jobs (a rate limit, a slow fetch) show as a count well below
+  // it: then the count is what they deliver.
+  const little = (workers * 60_000) / jobMs;
+  const perMinute = counted >= LITTLE_AGREES * little ? little : counted;
+  return { workers, perMinute, jobSeconds: jobMs / 1000, at: to };
 }
 
 /** True when `high` units gained too little over `low` while their jobs took longer in proportion. */

@@ -6,7 +6,7 @@ import {
   type ScaleLimits,
   type ScaleMemory,
 } from '../../../src/scaler/decide.js';
-import { DEFAULT_KNEE, saturated, type FinishedJob } from '../../../src/scaler/knee.js';
+import { DEFAULT_KNEE, observeKnee, saturated, type FinishedJob } from '../../../src/scaler/knee.js';
 
 /**
  * A simulated portal that serves at most `slots` requests at once, each taking `serviceMs`; a job
@@ -244,5 +244,53 @@ describe('the knee against a simulated portal', () => {
   it('jobs of fixed length (echo): no knee whatever the units', () => {
     const run = simulate({ jobs: 2000, slots: 1000, serviceMs: 300, browserMs: 0, limits: limits() });
     expect(run.plans.some((p) => p.plan.bound === 'knee')).toBe(false);
+  });
+});
+
+describe('a level’s completions per minute (observeKnee)', () => {
+  it('with every unit busy, units ÷ mean job time: the count over a short window reads the portal’s clumps', () => {
+    // 5 units at a portal of 4 slots, 1 s each: completions come in clumps of 4 every second and
+    // each job takes 1.25 s (240/min). A decision just after a clump counted 27 jobs in 6.0 s
+    // (270/min), one just before it 23 in 5.9 s (234/min): ±12% on one level, enough to call a
+    // unit that gains 12% saturated (the k4 bench held 4 units where 5 are 12% faster).
+    const finished: FinishedJob[] = [];
+    for (let s = 1; s <= 12; s++) for (let k = 0; k < 4; k++) finished.push({ at: s * 1000 + k, ms: 1250 });
+    const levelAt = (now: number): number | undefined => {
+      let state = observeKnee(undefined, { current: 5, pending: 500, finished: [] }, 0).state;
+      for (const t of [3_000, now])
+        state = observeKnee(state, { current: 5, pending: 500, finished: finished.filter((f) => f.at <= t) }, t).state;
+      return state.levels[5]?.perMinute;
+    };
+    for (const now of [8_005, 8_990]) {
+      expect(levelAt(now)).toBeGreaterThan(235);
+      expect(levelAt(now)).toBeLessThan(245);
+    }
+  });
+
+  it('jobs that started before the level settled (behind the requests of retired units) are not its job time', () => {
+    // As above, 240/min at 5 units; the jobs ending at 3 s started at 0.5 s, while two units being
+    // retired still had requests queued at the portal: they took 2.5 s. They ended inside the
+    // level's window, but they measure the level before.
+    const finished: FinishedJob[] = [];
+    for (let s = 1; s <= 12; s++)
+      for (let k = 0; k < 4; k++) finished.push({ at: s * 1000 + k, ms: s === 3 ? 2500 : 1250 });
+    let state = observeKnee(undefined, { current: 5, pending: 500, finished: [] }, 0).state;
+    for (const t of [3_000, 8_005])
+      state = observeKnee(state, { current: 5, pending: 500, finished: finished.filter((f) => f.at <= t) }, t).state;
+    expect(state.levels[5]?.jobSeconds).toBeCloseTo(1.25, 2);
+    expect(state.levels[5]?.perMinute).toBeGreaterThan(235);
+    expect(state.levels[5]?.perMinute).toBeLessThan(245);
+  });
+
+  it('units that sit idle between jobs (the count falls well below units ÷ job time): the count', () => {
+    // 5 units, jobs of 1 s, but only 2 completions a second: the units wait for something else
+    // (a rate limit): units ÷ job time (300/min) would be a throughput nobody sees.
+    const finished: FinishedJob[] = [];
+    for (let s = 1; s <= 12; s++) for (let k = 0; k < 2; k++) finished.push({ at: s * 1000 + k * 500, ms: 1000 });
+    let state = observeKnee(undefined, { current: 5, pending: 500, finished: [] }, 0).state;
+    for (const t of [3_000, 10_000])
+      state = observeKnee(state, { current: 5, pending: 500, finished: finished.filter((f) => f.at <= t) }, t).state;
+    expect(state.levels[5]?.perMinute).toBeGreaterThan(110);
+    expect(state.levels[5]?.perMinute).toBeLessThan(130);
   });
 });
