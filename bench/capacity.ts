@@ -53,10 +53,13 @@ const EMISSAO = 3;
 /** The fixed-N sweep every full run reports; the extra levels run only when named (`k4:n5`). */
 const FIXED_N = [1, 2, 4, 7, 10];
 const EXTRA_N = [3, 5, 6];
+const K4_JITTER_MS = Number(process.env.BENCH_CAPACITY_K4_JITTER_MS ?? 0);
 
 interface Scenario {
   readonly key: 'fast' | 'slow' | 'k4';
   readonly latencyMs: number;
+  /** Each response's latency varies by up to this much either way (PORTAL_LATENCY_JITTER_MS). */
+  readonly jitterMs: number;
   readonly maxConcurrent: number;
   /** conferencia jobs, and the divisor that makes the rule ask 7 at the burst. */
   readonly jobs: number;
@@ -81,9 +84,30 @@ function scenarios(scale: number, quick: boolean): Scenario[] {
   const s = quick ? scale / 4 : scale;
   const jobs = (n: number): number => Math.max(8, Math.round(n * s));
   return [
-    { key: 'fast', latencyMs: 0, maxConcurrent: 0, jobs: jobs(128), jobsPerWorker: Math.max(1, Math.round(20 * s)) },
-    { key: 'slow', latencyMs: 1000, maxConcurrent: 0, jobs: jobs(48), jobsPerWorker: Math.max(1, Math.round(7 * s)) },
-    { key: 'k4', latencyMs: 1000, maxConcurrent: 4, jobs: jobs(128), jobsPerWorker: Math.max(1, Math.round(20 * s)) },
+    {
+      key: 'fast',
+      latencyMs: 0,
+      jitterMs: 0,
+      maxConcurrent: 0,
+      jobs: jobs(128),
+      jobsPerWorker: Math.max(1, Math.round(20 * s)),
+    },
+    {
+      key: 'slow',
+      latencyMs: 1000,
+      jitterMs: 0,
+      maxConcurrent: 0,
+      jobs: jobs(48),
+      jobsPerWorker: Math.max(1, Math.round(7 * s)),
+    },
+    {
+      key: 'k4',
+      latencyMs: 1000,
+      jitterMs: K4_JITTER_MS,
+      maxConcurrent: 4,
+      jobs: jobs(128),
+      jobsPerWorker: Math.max(1, Math.round(20 * s)),
+    },
   ];
 }
 
@@ -218,6 +242,7 @@ function startHog(seconds: number): () => void {
 
 async function oneRun(ctx: BenchContext, portal: PortalHandle, variant: Variant): Promise<RunResult> {
   portal.setLatencyMs(variant.scenario.latencyMs);
+  portal.setLatencyJitterMs(variant.scenario.jitterMs);
   portal.setMaxConcurrent(variant.scenario.maxConcurrent);
   const config = ctx.config(
     { ...variant.overrides, shutdown: { timeoutSeconds: 15 } },

@@ -30,6 +30,11 @@ export interface FinishedJob {
 export interface KneeOptions {
   /** A level is measured over at least this long (and three job times) after it settled. @defaultValue 6000 */
   readonly settleMs: number;
+  /**
+   * A level has settled once its units finished this many jobs each (as many completions): the
+   * first round still waits behind what the previous level left queued at the portal. @defaultValue 2
+   */
+  readonly settleRounds: number;
   /** A level is measured over its last this long at most (it follows a portal that changes). @defaultValue 120000 */
   readonly windowMs: number;
   /** Fewest completions that measure a level. @defaultValue 8 */
@@ -63,6 +68,7 @@ export interface KneeOptions {
 
 export const DEFAULT_KNEE: KneeOptions = Object.freeze({
   settleMs: 6_000,
+  settleRounds: 2,
   windowMs: 120_000,
   minCompletions: 8,
   probeEveryMs: 60_000,
@@ -216,14 +222,16 @@ export function observeKnee(
     if (!quick || p10 <= quick.ms) quick = { ms: p10, at: now };
   }
 
-  // Measure the level while every unit has work, from when each unit has finished a job at it: the
-  // jobs started at the previous level are out, and so are new units' first jobs (launch, login).
+  // Measure the level while every unit has work, from when each unit has finished `settleRounds`
+  // jobs at it: the jobs started at the previous level are out, so are new units' first jobs
+  // (launch, login), and the requests retired units left queued at the portal have drained.
   if (obs.current > 0 && obs.pending > 0 && !moved) {
+    const settling = obs.current * o.settleRounds;
     const round = obs.finished
       .filter((f) => f.at > since)
       .sort((a, b) => a.at - b.at)
-      .slice(0, obs.current);
-    if (round.length === obs.current) {
+      .slice(0, settling);
+    if (round.length === settling) {
       const level = measure(obs.finished, (round.at(-1) as FinishedJob).at, now, obs.current, o);
       if (level) levels[obs.current] = level;
     }

@@ -20,6 +20,7 @@ const portal = await startPortal({
   port: numberFrom('PORTAL_PORT', 8080),
   host: process.env.PORTAL_HOST || '127.0.0.1',
   latencyMs: numberFrom('PORTAL_LATENCY_MS', 0),
+  latencyJitterMs: numberFrom('PORTAL_LATENCY_JITTER_MS', 0),
   maxConcurrent: numberFrom('PORTAL_MAX_CONCURRENT', 0),
   errorRate: Math.min(1, numberFrom('PORTAL_ERROR_RATE', 0)),
   sessionLifetimeMs: numberFrom('PORTAL_SESSION_SECONDS', 1800) * 1000,

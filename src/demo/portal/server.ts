@@ -30,6 +30,8 @@ export interface PortalOptions {
   password?: string;
   /** Added to every response. @defaultValue 0 */
   latencyMs?: number;
+  /** Each response's latency varies by up to this much either way (uniform). @defaultValue 0 */
+  latencyJitterMs?: number;
   /** Probability (0..1) that a request answers HTTP 500. @defaultValue 0 */
   errorRate?: number;
   /** At most this many requests served at once (latency included); the rest wait their turn. @defaultValue 0 (no limit) */
@@ -66,6 +68,7 @@ export interface PortalHandle {
   /** Every open session is expired now: the next page asks to log in again. */
   expireSessions(): void;
   setLatencyMs(ms: number): void;
+  setLatencyJitterMs(ms: number): void;
   setErrorRate(rate: number): void;
   /** Requests served at once from now on (0: no limit). */
   setMaxConcurrent(max: number): void;
@@ -109,6 +112,7 @@ export async function startPortal(options: PortalOptions = {}): Promise<PortalHa
   const sessions = new SessionStore(() => lifetimeMs, clock);
   const faults = new FaultInjector({
     latencyMs: options.latencyMs ?? 0,
+    latencyJitterMs: options.latencyJitterMs ?? 0,
     errorRate: options.errorRate ?? 0,
     random: options.random ?? Math.random,
   });
@@ -295,6 +299,7 @@ export async function startPortal(options: PortalOptions = {}): Promise<PortalHa
     pendingForcedFailures: () => faults.pendingForcedFailures,
     expireSessions: () => sessions.expireAll(),
     setLatencyMs: (ms) => faults.setLatencyMs(ms),
+    setLatencyJitterMs: (ms) => faults.setLatencyJitterMs(ms),
     setErrorRate: (rate) => faults.setErrorRate(rate),
     setMaxConcurrent: (max) => slots.setMax(max),
     close: () =>

@@ -248,6 +248,10 @@ describe('the knee against a simulated portal', () => {
 });
 
 describe('a level’s completions per minute (observeKnee)', () => {
+  // The first three measure from each unit's first job at the level (where the clumps show); the
+  // rounds a level waits before it counts are the fourth's.
+  const ONE_ROUND = { ...DEFAULT_KNEE, settleRounds: 1 };
+
   it('with every unit busy, units ÷ mean job time: the count over a short window reads the portal’s clumps', () => {
     // 5 units at a portal of 4 slots, 1 s each: completions come in clumps of 4 every second and
     // each job takes 1.25 s (240/min). A decision just after a clump counted 27 jobs in 6.0 s
@@ -256,9 +260,14 @@ describe('a level’s completions per minute (observeKnee)', () => {
     const finished: FinishedJob[] = [];
     for (let s = 1; s <= 12; s++) for (let k = 0; k < 4; k++) finished.push({ at: s * 1000 + k, ms: 1250 });
     const levelAt = (now: number): number | undefined => {
-      let state = observeKnee(undefined, { current: 5, pending: 500, finished: [] }, 0).state;
+      let state = observeKnee(undefined, { current: 5, pending: 500, finished: [] }, 0, ONE_ROUND).state;
       for (const t of [3_000, now])
-        state = observeKnee(state, { current: 5, pending: 500, finished: finished.filter((f) => f.at <= t) }, t).state;
+        state = observeKnee(
+          state,
+          { current: 5, pending: 500, finished: finished.filter((f) => f.at <= t) },
+          t,
+          ONE_ROUND,
+        ).state;
       return state.levels[5]?.perMinute;
     };
     for (const now of [8_005, 8_990]) {
@@ -274,12 +283,35 @@ describe('a level’s completions per minute (observeKnee)', () => {
     const finished: FinishedJob[] = [];
     for (let s = 1; s <= 12; s++)
       for (let k = 0; k < 4; k++) finished.push({ at: s * 1000 + k, ms: s === 3 ? 2500 : 1250 });
-    let state = observeKnee(undefined, { current: 5, pending: 500, finished: [] }, 0).state;
+    let state = observeKnee(undefined, { current: 5, pending: 500, finished: [] }, 0, ONE_ROUND).state;
     for (const t of [3_000, 8_005])
-      state = observeKnee(state, { current: 5, pending: 500, finished: finished.filter((f) => f.at <= t) }, t).state;
+      state = observeKnee(
+        state,
+        { current: 5, pending: 500, finished: finished.filter((f) => f.at <= t) },
+        t,
+        ONE_ROUND,
+      ).state;
     expect(state.levels[5]?.jobSeconds).toBeCloseTo(1.25, 2);
     expect(state.levels[5]?.perMinute).toBeGreaterThan(235);
     expect(state.levels[5]?.perMinute).toBeLessThan(245);
+  });
+
+  it('a level is measured from each unit’s second job at it: the portal’s queue left by retired units drains first', () => {
+    // 7 → 5 units against a 4-slot portal (the k4 bench): the requests the two retired units left
+    // queued there keep the next two rounds of jobs at ~2 s, then the 5 units settle at 1.25 s
+    // (240/min). Measured from the first round on, the level read 214/min, 4 units 212: "saturated".
+    const finished: FinishedJob[] = [];
+    for (let u = 0; u < 5; u++) {
+      finished.push({ at: 1000 + u * 100, ms: 2000 }); // started at the previous level
+      let at = 3600 + u * 100; // the second job: started after the first round, still behind the queue
+      finished.push({ at, ms: 2000 });
+      while (at < 12_000) finished.push({ at: (at += 1250), ms: 1250 });
+    }
+    let state = observeKnee(undefined, { current: 5, pending: 500, finished: [] }, 0).state;
+    for (const t of [3_000, 8_000, 10_500])
+      state = observeKnee(state, { current: 5, pending: 500, finished: finished.filter((f) => f.at <= t) }, t).state;
+    expect(state.levels[5]?.jobSeconds).toBeCloseTo(1.25, 2);
+    expect(state.levels[5]?.perMinute).toBeCloseTo(240, 0);
   });
 
   it('units that sit idle between jobs (the count falls well below units ÷ job time): the count', () => {
@@ -287,9 +319,14 @@ describe('a level’s completions per minute (observeKnee)', () => {
     // (a rate limit): units ÷ job time (300/min) would be a throughput nobody sees.
     const finished: FinishedJob[] = [];
     for (let s = 1; s <= 12; s++) for (let k = 0; k < 2; k++) finished.push({ at: s * 1000 + k * 500, ms: 1000 });
-    let state = observeKnee(undefined, { current: 5, pending: 500, finished: [] }, 0).state;
+    let state = observeKnee(undefined, { current: 5, pending: 500, finished: [] }, 0, ONE_ROUND).state;
     for (const t of [3_000, 10_000])
-      state = observeKnee(state, { current: 5, pending: 500, finished: finished.filter((f) => f.at <= t) }, t).state;
+      state = observeKnee(
+        state,
+        { current: 5, pending: 500, finished: finished.filter((f) => f.at <= t) },
+        t,
+        ONE_ROUND,
+      ).state;
     expect(state.levels[5]?.perMinute).toBeGreaterThan(110);
     expect(state.levels[5]?.perMinute).toBeLessThan(130);
   });
