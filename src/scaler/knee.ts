@@ -5,11 +5,13 @@
  * remains, in case the portal takes more again.
  *
  * Each level (number of live units) is measured once it has run long enough with a backlog (every
- * unit busy): the mean time of the jobs that started since the level settled, and completions per
- * minute as units ÷ that time (Little's law; a portal serving K at once ends jobs in clumps of K,
- * which a count over seconds misreads), or the count where units sit idle between jobs. Two measured levels L < H show a knee at L when H gained less than
- * `maxGainShare` of the proportional gain and its job time grew by more than `minGrowthShare` of
- * the proportional growth. A pool that started above the knee has one level only: when its jobs
+ * unit busy) and settled (its units finished `settleRounds` jobs each at it, so what the previous
+ * level left queued at the portal has drained): the mean time of the jobs started since, and
+ * completions per minute as units ÷ that time (Little's law; a portal serving K at once ends jobs
+ * in clumps of K, which a count over seconds misreads), or the count where units sit idle between
+ * jobs. Two measured levels L < H show a knee at L when H gained less than `maxGainShare` of the
+ * proportional gain and its job time grew by more than `minGrowthShare` of the proportional
+ * growth. A pool that started above the knee has one level only: when its jobs
  * take clearly longer than the quickest ones (the portal's queue), the units the portal actually
  * serves are throughput × quickest job time (Little's law), and the pool steps down to them to
  * measure a second level. The quickest jobs are those seen lately (p10), kept across decisions: a
