@@ -152,15 +152,7 @@ export class CapacityMonitor extends EventEmitter<CapacityEvents> {
     const seeded = Object.entries(evidence)
       .filter(([queue, e]) => this.#costs.seed(queue, e))
       .map(([queue]) => queue);
-    if (seeded.length > 0 && this.#capacity) {
-      const view = this.view();
-      this.#apply({
-        short: view.short,
-        long: view.long,
-        units: this.#o.sources.units(),
-        perUnit: this.#costs.perUnit(),
-      });
-    }
+    if (seeded.length > 0 && this.#capacity) this.#recompute();
     return seeded;
   }
 
@@ -206,9 +198,14 @@ export class CapacityMonitor extends EventEmitter<CapacityEvents> {
       browsersMeasured: browsers.count,
       eventLoopDelayMs: loopDelay,
     });
-    const view = this.view();
-    this.#apply({ short: view.short, long: view.long, units: sources.units(), perUnit: this.#costs.perUnit() });
+    this.#recompute();
     return this.#capacity;
+  }
+
+  /** Capacity from the windows, the units and the costs as they are now. */
+  #recompute(): void {
+    const view = this.view();
+    this.#apply({ short: view.short, long: view.long, units: this.#o.sources.units(), perUnit: this.#costs.perUnit() });
   }
 
   #apply(input: Parameters<typeof computeCapacity>[0]): void {

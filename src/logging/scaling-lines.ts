@@ -113,3 +113,11 @@ export function capacityLine(
   const mode = enabled ? '' : ' (capacity.enabled: false, só informativo)';
   return `[CAPACIDADE] ${units}: ${capacityLimitText(c.limit)}${gate}${mode}`;
 }
+
+/** `[CAPACIDADE] conferencia: CPU por worker 0,76 núcleo, medida do pool (instância a-1, há 40 s); ...` */
+export function poolCostLine(queue: string, coresPerUnit: number, instance: string, ageSeconds: number): string {
+  return (
+    `[CAPACIDADE] ${queue}: CPU por worker ${num(coresPerUnit, 2)} núcleo, medida do pool ` +
+    `(instância ${instance}, há ${Math.max(0, Math.round(ageSeconds))} s); as medidas desta instância a substituem`
+  );
+}

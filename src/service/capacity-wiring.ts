@@ -10,7 +10,7 @@ import type { AppConfig, QueueConfig } from '../config/types.js';
 import { coerceError } from '../lib/errors.js';
 import { withTimeout } from '../lib/with-timeout.js';
 import type { Logger } from '../logging/logger.js';
-import { capacityLimitText, capacityLine, overloadText } from '../logging/scaling-lines.js';
+import { capacityLimitText, capacityLine, overloadText, poolCostLine } from '../logging/scaling-lines.js';
 import type { CapacityBound, QueueLimits } from '../scaler/decide.js';
 import { CapacityMonitor, systemLoadSources } from '../capacity/capacity-monitor.js';
 import { JobTimes } from '../capacity/job-times.js';
@@ -158,9 +158,7 @@ function shareCosts(
       if (!from || cost === null || cost === undefined) continue;
       o.logger.log(
         told.has(queue) ? 'debug' : 'info',
-        `[CAPACIDADE] ${queue}: CPU por worker ${cost.toFixed(2).replace('.', ',')} núcleo, medida do pool ` +
-          `(instância ${from.instance}, há ${Math.max(0, Math.round((Date.now() - from.at) / 1000))} s); ` +
-          'as medidas desta instância a substituem',
+        poolCostLine(queue, cost, from.instance, (Date.now() - from.at) / 1000),
         { queue, cpuPerUnit: cost, from: from.instance },
       );
       told.add(queue);

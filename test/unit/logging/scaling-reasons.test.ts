@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { capacityLine, planReasonText } from '../../../src/logging/scaling-lines.js';
+import { capacityLine, planReasonText, poolCostLine } from '../../../src/logging/scaling-lines.js';
 import type { RuleReason } from '../../../src/shared/scaling-reason.js';
 
 const fixed: RuleReason = { kind: 'fixed', pending: 322, jobsPerWorker: 50, minWorkers: 0, maxWorkers: 10, workers: 7 };
@@ -83,6 +83,12 @@ describe('the operator’s words for structured reasons (Portuguese, made in log
       ),
     ).toBe(
       '[CAPACIDADE] 1 worker(s): CPU: 0,7 de 2 núcleos livres (1,2 usados por outros processos), 0,8 núcleo por worker; sobrecarga (CPU ≥ 95% em 60% das amostras de 5s (2 núcleos)): nenhum worker novo',
+    );
+  });
+
+  it('[CAPACIDADE] says where a queue’s CPU per unit comes from when it is the pool’s', () => {
+    expect(poolCostLine('conferencia', 0.756, 'vm-1', 42.4)).toBe(
+      '[CAPACIDADE] conferencia: CPU por worker 0,76 núcleo, medida do pool (instância vm-1, há 42 s); as medidas desta instância a substituem',
     );
   });
 });

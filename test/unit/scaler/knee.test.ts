@@ -6,7 +6,7 @@ import {
   type ScaleLimits,
   type ScaleMemory,
 } from '../../../src/scaler/decide.js';
-import { DEFAULT_KNEE, observeKnee, saturated, type FinishedJob } from '../../../src/scaler/knee.js';
+import { DEFAULT_KNEE, observeKnee, saturated, type FinishedJob, type KneeOptions } from '../../../src/scaler/knee.js';
 
 /**
  * A simulated portal that serves at most `slots` requests at once, each taking `serviceMs`; a job
@@ -252,6 +252,14 @@ describe('a level’s completions per minute (observeKnee)', () => {
   // rounds a level waits before it counts are the fourth's.
   const ONE_ROUND = { ...DEFAULT_KNEE, settleRounds: 1 };
 
+  /** Level 5 as the search measures it: 5 units with a backlog, decisions at `times`, seeing the jobs finished by then. */
+  function levelFive(finished: readonly FinishedJob[], times: readonly number[], o: KneeOptions = ONE_ROUND) {
+    let state = observeKnee(undefined, { current: 5, pending: 500, finished: [] }, 0, o).state;
+    for (const t of times)
+      state = observeKnee(state, { current: 5, pending: 500, finished: finished.filter((f) => f.at <= t) }, t, o).state;
+    return state.levels[5];
+  }
+
   it('with every unit busy, units ÷ mean job time: the count over a short window reads the portal’s clumps', () => {
     // 5 units at a portal of 4 slots, 1 s each: completions come in clumps of 4 every second and
     // each job takes 1.25 s (240/min). A decision just after a clump counted 27 jobs in 6.0 s
@@ -259,17 +267,7 @@ describe('a level’s completions per minute (observeKnee)', () => {
     // unit that gains 12% saturated (the k4 bench held 4 units where 5 are 12% faster).
     const finished: FinishedJob[] = [];
     for (let s = 1; s <= 12; s++) for (let k = 0; k < 4; k++) finished.push({ at: s * 1000 + k, ms: 1250 });
-    const levelAt = (now: number): number | undefined => {
-      let state = observeKnee(undefined, { current: 5, pending: 500, finished: [] }, 0, ONE_ROUND).state;
-      for (const t of [3_000, now])
-        state = observeKnee(
-          state,
-          { current: 5, pending: 500, finished: finished.filter((f) => f.at <= t) },
-          t,
-          ONE_ROUND,
-        ).state;
-      return state.levels[5]?.perMinute;
-    };
+    const levelAt = (now: number): number | undefined => levelFive(finished, [3_000, now])?.perMinute;
     for (const now of [8_005, 8_990]) {
       expect(levelAt(now)).toBeGreaterThan(235);
       expect(levelAt(now)).toBeLessThan(245);
@@ -283,17 +281,10 @@ describe('a level’s completions per minute (observeKnee)', () => {
     const finished: FinishedJob[] = [];
     for (let s = 1; s <= 12; s++)
       for (let k = 0; k < 4; k++) finished.push({ at: s * 1000 + k, ms: s === 3 ? 2500 : 1250 });
-    let state = observeKnee(undefined, { current: 5, pending: 500, finished: [] }, 0, ONE_ROUND).state;
-    for (const t of [3_000, 8_005])
-      state = observeKnee(
-        state,
-        { current: 5, pending: 500, finished: finished.filter((f) => f.at <= t) },
-        t,
-        ONE_ROUND,
-      ).state;
-    expect(state.levels[5]?.jobSeconds).toBeCloseTo(1.25, 2);
-    expect(state.levels[5]?.perMinute).toBeGreaterThan(235);
-    expect(state.levels[5]?.perMinute).toBeLessThan(245);
+    const level = levelFive(finished, [3_000, 8_005]);
+    expect(level?.jobSeconds).toBeCloseTo(1.25, 2);
+    expect(level?.perMinute).toBeGreaterThan(235);
+    expect(level?.perMinute).toBeLessThan(245);
   });
 
   it('a level is measured from each unit’s second job at it: the portal’s queue left by retired units drains first', () => {
@@ -307,11 +298,9 @@ describe('a level’s completions per minute (observeKnee)', () => {
       finished.push({ at, ms: 2000 });
       while (at < 12_000) finished.push({ at: (at += 1250), ms: 1250 });
     }
-    let state = observeKnee(undefined, { current: 5, pending: 500, finished: [] }, 0).state;
-    for (const t of [3_000, 8_000, 10_500])
-      state = observeKnee(state, { current: 5, pending: 500, finished: finished.filter((f) => f.at <= t) }, t).state;
-    expect(state.levels[5]?.jobSeconds).toBeCloseTo(1.25, 2);
-    expect(state.levels[5]?.perMinute).toBeCloseTo(240, 0);
+    const level = levelFive(finished, [3_000, 8_000, 10_500], DEFAULT_KNEE);
+    expect(level?.jobSeconds).toBeCloseTo(1.25, 2);
+    expect(level?.perMinute).toBeCloseTo(240, 0);
   });
 
   it('units that sit idle between jobs (the count falls well below units ÷ job time): the count', () => {
@@ -319,15 +308,8 @@ describe('a level’s completions per minute (observeKnee)', () => {
     // (a rate limit): units ÷ job time (300/min) would be a throughput nobody sees.
     const finished: FinishedJob[] = [];
     for (let s = 1; s <= 12; s++) for (let k = 0; k < 2; k++) finished.push({ at: s * 1000 + k * 500, ms: 1000 });
-    let state = observeKnee(undefined, { current: 5, pending: 500, finished: [] }, 0, ONE_ROUND).state;
-    for (const t of [3_000, 10_000])
-      state = observeKnee(
-        state,
-        { current: 5, pending: 500, finished: finished.filter((f) => f.at <= t) },
-        t,
-        ONE_ROUND,
-      ).state;
-    expect(state.levels[5]?.perMinute).toBeGreaterThan(110);
-    expect(state.levels[5]?.perMinute).toBeLessThan(130);
+    const level = levelFive(finished, [3_000, 10_000]);
+    expect(level?.perMinute).toBeGreaterThan(110);
+    expect(level?.perMinute).toBeLessThan(130);
   });
 });
