@@ -4,9 +4,12 @@
  * Chromium, and this Node process's CPU shared among the busy units in proportion to their busy
  * time: Playwright, BullMQ and the flow run there) and how long those processes waited, runnable,
  * for a CPU. The wait lets {@link UnitCost} tell what a unit would use on a free machine from
- * what it got on a full one. Intervals in which a unit was starting or in its first job are left
- * out: a browser launch, the portal login and the first page cost more CPU than any later job and
- * say nothing about the next ones.
+ * what it got on a full one. A unit starting or in its first job is left out of the interval: a
+ * browser launch, the portal login and the first page cost more CPU than any later job and say
+ * nothing about the next ones. The other units still count (a burst's first units are measured
+ * while the rest launch): the Node process's CPU is shared among all units as if the left-out ones
+ * were busy the whole interval (Playwright drives their launch and login there too), and their
+ * shares are dropped.
  */
 import type { Clock } from '../lib/sleep.js';
 import type { UnitState } from '../workers/unit-state.js';
@@ -94,17 +97,20 @@ export class UnitCpu {
     });
   }
 
-  /** The interval since the last call, per queue; undefined on the first call or when a unit was starting. */
+  /**
+   * The interval since the last call, per queue; undefined on the first call and when no unit
+   * counts in it (every one starting, in its first job, or idle with nothing measured).
+   */
   sample(): Record<string, QueueCpu> | undefined {
     const now = this.#o.clock();
     const since = this.#lastSampleAt;
     this.#lastSampleAt = now;
+    const intervalSeconds = Number.isFinite(since) ? Math.max(0, now - since) / 1000 : 0;
     const parents = this.#o.parents?.();
     const node = this.#o.nodeCpu();
     const nodeDelta = this.#node ? diff(node, this.#node) : undefined;
     this.#node = node;
-    let starting = nodeDelta === undefined;
-    const perUnit: { queue: string; busy: number; own: TreeCpuReading }[] = [];
+    const perUnit: { queue: string; busy: number; own: TreeCpuReading; counts: boolean; weight: number }[] = [];
     for (const [name, t] of this.#units) {
       let busyMs = t.busyMs;
       if (t.busySince !== undefined) {
@@ -113,6 +119,7 @@ export class UnitCpu {
       }
       t.busyMs = 0;
       let own: TreeCpuReading = { cpuSeconds: 0, waitSeconds: 0 };
+      let baseline = false;
       const pid = t.unit.browserPid;
       if (pid !== undefined && !t.closed) {
         if (t.counter?.pid !== pid) {
@@ -122,22 +129,27 @@ export class UnitCpu {
         }
         const reading = t.counter.read(parents);
         if (t.last) own = diff(reading, t.last);
-        else starting = true;
+        else baseline = true;
         t.last = reading;
       }
       const firstJob =
         (t.warmAt === undefined && t.busySince !== undefined) || (t.warmAt !== undefined && t.warmAt > since);
-      if (t.fresh || t.unit.state === 'starting' || firstJob) starting = true;
+      const left = baseline || t.fresh || t.unit.state === 'starting' || firstJob;
       t.fresh = false;
-      perUnit.push({ queue: t.queue, busy: busyMs / 1000, own });
+      const busy = busyMs / 1000;
+      // A left-out unit drove Playwright all interval long (a launch, a login) or for its busy time.
+      const weight = left ? Math.max(busy, pid !== undefined ? intervalSeconds : 0) : busy;
+      perUnit.push({ queue: t.queue, busy, own, counts: !left, weight });
       if (t.closed) this.#units.delete(name);
     }
-    if (starting || !nodeDelta) return undefined;
-    const totalBusy = perUnit.reduce((sum, u) => sum + u.busy, 0);
+    if (!nodeDelta) return undefined;
+    const counted = perUnit.filter((u) => u.counts && u.busy > 0);
+    if (counted.length === 0) return undefined;
+    const totalWeight = perUnit.reduce((sum, u) => sum + u.weight, 0);
     const out: Record<string, { busySeconds: number; cpuSeconds: number; waitSeconds: number }> = {};
-    for (const u of perUnit) {
+    for (const u of counted) {
       const q = (out[u.queue] ??= { busySeconds: 0, cpuSeconds: 0, waitSeconds: 0 });
-      const share = totalBusy > 0 ? u.busy / totalBusy : 0;
+      const share = totalWeight > 0 ? u.weight / totalWeight : 0;
       q.busySeconds += u.busy;
       q.cpuSeconds += u.own.cpuSeconds + nodeDelta.cpuSeconds * share;
       q.waitSeconds += u.own.waitSeconds + nodeDelta.waitSeconds * share;

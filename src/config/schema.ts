@@ -213,10 +213,15 @@ export const schema = {
     unitCpuMinBusySeconds: {
       doc: 'Busy unit-seconds a queue needs before its CPU per unit bounds it',
       format: positiveNumber,
-      default: 10,
+      default: 4,
     },
     minUnits: { doc: 'Never fewer units than this, whatever the load', format: 'nat', default: 1 },
     maxUnits: { doc: "This instance's own ceiling of units (0 = none)", format: 'nat', default: 0 },
+    maxLaunching: {
+      doc: 'Browsers launching at once on this instance (0 = one per two cores); the next launch waits its turn',
+      format: 'nat',
+      default: 0,
+    },
     maxCpuRatio: { doc: 'A sample at or above this CPU share is overloaded', format: ratio, default: 0.95 },
     minFreeCpuRatio: {
       doc: 'Share of the cores the units may always use, however busy other processes keep the machine',

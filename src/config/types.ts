@@ -116,6 +116,13 @@ export interface CapacityConfig {
   readonly minUnits: number;
   /** This instance's own ceiling (0 = none beyond the scaler's caps). */
   readonly maxUnits: number;
+  /**
+   * Browsers launching at once on this instance (0 = one per two cores: a launch keeps about two
+   * busy); the next unit's launch waits
+   * for one to finish, so a burst's first units work while the rest launch, and a unit the capacity
+   * bound cuts before its turn never launches.
+   */
+  readonly maxLaunching: number;
   /** A sample whose CPU use reaches this share is overloaded. */
   readonly maxCpuRatio: number;
   /**

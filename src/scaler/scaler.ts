@@ -42,7 +42,7 @@ export interface ScalerOptions {
   readonly logger: Logger;
   /** Time between evaluations. @defaultValue 60000 (the seed's 60 s) */
   readonly intervalMs: number;
-  /** An early evaluation after `nudge()` happens at most this often. @defaultValue 1000 */
+  /** Early evaluations after nudges happen at most this often, per kind of nudge. @defaultValue 1000 */
   readonly debounceMs: number;
   /** winston level of `[EQUILIBRIO]` lines. @defaultValue 'debug' */
   readonly equilibriumLogLevel: string;
@@ -65,7 +65,9 @@ export interface ScalerEvents {
  * The thin loop around {@link decideScale}: sample, decide, apply, log, record. Runs every
  * interval and, debounced, soon after the bridge reports new items, so a burst never waits a tick.
  * The debounce spaces the nudged evaluations only: a tick or a window's end just before a burst
- * must not hold the burst's first decision back.
+ * must not hold the burst's first decision back. New items are spaced from the last evaluation
+ * new items asked for, not from one that a finished job or a capacity reading asked for: those
+ * come every second on a busy instance, and a burst must not wait behind them.
  */
 export class Scaler extends EventEmitter<ScalerEvents> {
   readonly #options: ScalerOptions;
@@ -75,10 +77,14 @@ export class Scaler extends EventEmitter<ScalerEvents> {
   #wake: AbortController = new AbortController();
   /** When the last nudged evaluation ran (the debounce spaces these, not the ticks). */
   #lastNudgedAt = Number.NEGATIVE_INFINITY;
+  /** When the last evaluation that new items asked for ran (spaced only among themselves). */
+  #lastItemsAt = Number.NEGATIVE_INFINITY;
   #windowEndsAt: number | undefined;
   /** When the next postponed job comes due: evaluate then, so a batch due at 08:00 gets workers at once. */
   #nextDueAt: number | undefined;
   #nudged = false;
+  /** The pending nudge came with new items. */
+  #items = false;
   #loop: Promise<void> | undefined;
   #closing: Promise<void> | undefined;
   #reporting = false;
@@ -114,9 +120,17 @@ export class Scaler extends EventEmitter<ScalerEvents> {
   start(): void {
     this.#loop ??= this.#run();
   }
-  /** New items arrived or jobs finished: evaluate soon (within `debounceMs`), not at the next tick. */
-  nudge(): void {
-    if (this.#nudged) return;
+  /**
+   * Something changed: evaluate soon (within `debounceMs`), not at the next tick. `items`: new work
+   * arrived (the bridge moved items, another instance did): evaluated at once unless another
+   * items evaluation ran within `debounceMs`. `change` (jobs finished, the capacity moved, an
+   * instance came or went): at most once per `debounceMs` of early evaluations.
+   */
+  nudge(kind: 'items' | 'change' = 'change'): void {
+    const wasItems = this.#items;
+    if (kind === 'items') this.#items = true;
+    // A pending change nudge may be waiting out its debounce: new items must not wait with it.
+    if (this.#nudged && (kind !== 'items' || wasItems)) return;
     this.#nudged = true;
     this.#wake.abort();
   }
@@ -128,19 +142,24 @@ export class Scaler extends EventEmitter<ScalerEvents> {
       // A wall clock stepped back must not push the next tick (or the debounce) that far away.
       if (nextTickAt - now > intervalMs) nextTickAt = now;
       if (this.#lastNudgedAt > now) this.#lastNudgedAt = now - debounceMs;
+      if (this.#lastItemsAt > now) this.#lastItemsAt = now - debounceMs;
       const tickDue = now >= nextTickAt;
       const windowDue =
         (this.#windowEndsAt !== undefined && now >= this.#windowEndsAt) ||
         (this.#nextDueAt !== undefined && now >= this.#nextDueAt);
       if (tickDue || windowDue || this.#nudged) {
         const early = !tickDue && !windowDue;
-        const sinceLast = now - this.#lastNudgedAt;
+        const sinceLast = now - (this.#items ? this.#lastItemsAt : this.#lastNudgedAt);
         if (early && sinceLast < debounceMs) {
-          await sleep(debounceMs - sinceLast, this.#stop.signal);
+          // Woken early by an items nudge that arrives meanwhile (it may be due before this one).
+          this.#wake = new AbortController();
+          await sleep(debounceMs - sinceLast, AbortSignal.any([this.#stop.signal, this.#wake.signal]));
           continue;
         }
         if (early) this.#lastNudgedAt = now;
+        if (early && this.#items) this.#lastItemsAt = now;
         this.#nudged = false;
+        this.#items = false;
         // Set again by a successful evaluation; a failed one must not spin on a past due time.
         this.#nextDueAt = undefined;
         if (tickDue) nextTickAt = now + intervalMs;

@@ -4,10 +4,12 @@
  * unit shared with the pool through Redis, and the `[CAPACIDADE]` log lines. The service passes
  * the bound and the job times to the scaler.
  */
+import os from 'node:os';
 import { jobTimesKeyPrefix, unitCpuKeyPrefix } from '../redis/keys.js';
 import type { Redis } from 'ioredis';
 import type { AppConfig, QueueConfig } from '../config/types.js';
 import { coerceError } from '../lib/errors.js';
+import { Turns } from '../lib/turns.js';
 import { withTimeout } from '../lib/with-timeout.js';
 import type { Logger } from '../logging/logger.js';
 import { capacityLimitText, capacityLine, overloadText, poolCostLine } from '../logging/scaling-lines.js';
@@ -37,12 +39,28 @@ export interface ServiceCapacity {
 const SHARE_COSTS_EVERY_MS = 10_000;
 const FINAL_SHARE_TIMEOUT_MS = 2_000;
 
-/** The load signals and the units' CPU tracker, made before the pool: it hands each unit it makes to `track`. */
-export type CapacitySources = ReturnType<typeof systemLoadSources>;
+/**
+ * The load signals, the units' CPU tracker and the browser launches' turns, made before the pool:
+ * it hands each unit it makes to `tracker.track`, and its units launch in `launches`' turns.
+ */
+export type CapacitySources = ReturnType<typeof systemLoadSources> & {
+  /** Browser launches take turns; undefined with `capacity.enabled: false` (every unit launches at once). */
+  readonly launches: Turns | undefined;
+};
 
-/** The signals {@link startCapacity} reads; the pool tracks its units with `sources.tracker`. */
-export function capacitySources(): CapacitySources {
-  return systemLoadSources();
+/**
+ * The signals {@link startCapacity} reads. With capacity on, browsers launch in turns:
+ * `capacity.maxLaunching` at once, or one per two cores as the CPU signal reads them (a launch
+ * keeps about two busy), so a burst's first units work while the rest launch, and a unit the
+ * capacity bound cuts before its turn never launches.
+ */
+export function capacitySources(config: AppConfig): CapacitySources {
+  const signals = systemLoadSources();
+  const cores = (): number => signals.cpu.read()?.cores ?? os.availableParallelism();
+  const launches = config.capacity.enabled
+    ? new Turns(() => config.capacity.maxLaunching || Math.max(1, Math.floor(cores() / 2)))
+    : undefined;
+  return { ...signals, launches };
 }
 
 export function startCapacity(deps: {
@@ -188,10 +206,15 @@ const round2 = (n: number): number => Math.round(n * 100) / 100;
 function capacityStatus(
   monitor: CapacityMonitor,
   enabled: boolean,
-  sources: { cpu: { read(): { source?: string } | undefined }; memory: { read(): { source?: string } | undefined } },
+  sources: {
+    cpu: { read(): { source?: string } | undefined };
+    memory: { read(): { source?: string } | undefined };
+    launches: Turns | undefined;
+  },
   queues: readonly QueueConfig[],
 ): CapacityStatus {
   const { capacity: c, costs, short, long, latest } = monitor.view();
+  const launches = sources.launches;
   const shares = (w: typeof short): CapacityStatus['overloadedShort'] =>
     w
       ? {
@@ -235,6 +258,7 @@ function capacityStatus(
         },
       ]),
     ),
+    launches: launches ? { limit: launches.limit, launching: launches.held, waiting: launches.waiting } : null,
     memoryUsedMb: latest ? Math.round(latest.memoryUsedMb) : null,
     memoryLimitMb: latest ? Math.round(latest.memoryLimitMb) : null,
     browserMb: latest ? Math.round(latest.browserMb) : null,

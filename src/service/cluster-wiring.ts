@@ -72,8 +72,8 @@ export interface ServiceCluster {
    * another pool is live on the prefix), takes the pool's stored caps and applies them through
    * `applyCaps` (BullMQ's global concurrency), then beats every `instance.heartbeatMs`. Each beat
    * reconciles this instance's slots with the pool's open units. `onChange` when instances come or
-   * go, and when another instance nudges (it bridged new items): every instance then starts its
-   * share at once. Fences this instance (closes its units, starts none) when its renewals stop
+   * go; `onItems` when another instance nudges (it bridged new items): every instance then starts
+   * its share at once. Fences this instance (closes its units, starts none) when its renewals stop
    * reaching Redis for longer than its slots' lease minus one beat, or when Redis refuses a beat,
    * and lifts the fence at the next renewal.
    */
@@ -82,6 +82,7 @@ export interface ServiceCluster {
     readonly capacity: () => number;
     readonly logger: Logger;
     readonly onChange: () => void;
+    readonly onItems: () => void;
     readonly applyCaps: (caps: PoolCaps) => Promise<void>;
     /** Aborts the join (a stop requested while a predecessor's record is waited out). */
     readonly signal?: AbortSignal;
@@ -148,7 +149,7 @@ export function clusterOf(config: AppConfig, redis: Redis): ServiceCluster {
     fenced,
     fence: () => fence?.state(),
 
-    async startHeartbeat({ pool, capacity, logger, onChange, applyCaps, signal }) {
+    async startHeartbeat({ pool, capacity, logger, onChange, onItems, applyCaps, signal }) {
       let members = '';
       let lastRefusal = '';
       const capsLog = capsLogger(logger, membership.capsKey, config.redis.db);
@@ -211,7 +212,7 @@ export function clusterOf(config: AppConfig, redis: Redis): ServiceCluster {
       }
       selfFence.start();
       const subscriber = createRedis(config.redis, 'blocking', logger, `nudges-${self.id}`);
-      await membership.listenForNudges(subscriber, self.id, onChange);
+      await membership.listenForNudges(subscriber, self.id, onItems);
       return {
         close: async () => {
           subscriber.disconnect();

@@ -43,7 +43,7 @@ export function bridgeOf(deps: {
   readonly events: ServiceEvents;
   readonly redis: ServiceRedis;
   readonly cluster: ServiceCluster;
-  readonly scaler: { nudge(): void };
+  readonly scaler: { nudge(kind?: 'items' | 'change'): void };
 }): Bridge {
   const { config, events, cluster, scaler } = deps;
   return new Bridge({
@@ -55,7 +55,7 @@ export function bridgeOf(deps: {
     logger: deps.logger,
     onMoved: (queue, count) => {
       events.emit('bridged', { queue, count });
-      scaler.nudge();
+      scaler.nudge('items');
       cluster.nudgeOthers(); // only this bridge saw the burst: every instance starts its share now
     },
     onInvalid: (queue, reason) => events.emit('invalid', { queue, reason }),

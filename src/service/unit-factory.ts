@@ -3,6 +3,7 @@ import type { Flow } from '../flows/flow.js';
 import type { Logger } from '../logging/logger.js';
 import type { ReplicaWait } from '../redis/replica-wait.js';
 import type { ServiceEvents } from '../shared/events.js';
+import type { Turns } from '../lib/turns.js';
 import { WorkerUnit } from '../workers/worker-unit.js';
 
 /** Stalls a job may survive before BullMQ fails it; the janitor and every unit use the same. */
@@ -17,6 +18,8 @@ export interface UnitFactoryContext {
   readonly events: ServiceEvents;
   /** The service's one {@link ReplicaWait} (its state: whether replicas answer). */
   readonly replicaWait?: ReplicaWait;
+  /** Browser launches take turns (capacity on; unit n of each queue before n + 1); absent: every unit launches at once. */
+  readonly launches?: Turns;
 }
 
 /** A real worker unit (BullMQ Worker + Chromium) for the pool: unit `index` of `queueName`. */
@@ -41,6 +44,7 @@ export function createWorkerUnit(ctx: UnitFactoryContext, queueName: string, ind
     stalledIntervalMs: config.scaler.stalledIntervalMs,
     maxStalledCount: MAX_STALLED_COUNT,
     ...(ctx.replicaWait ? { replicaWait: ctx.replicaWait } : {}),
+    ...(ctx.launches ? { launchTurn: (signal: AbortSignal) => (ctx.launches as Turns).take(signal, index) } : {}),
     onJobFinished: (info) => events.emit('job-finished', info),
     onBrowserRestart: (info) => events.emit('browser-restart', info),
     onBrowserMemory: ({ queue: q, worker, memory }) =>

@@ -6,6 +6,7 @@
 import type { AppConfig } from '../config/types.js';
 import type { Flow } from '../flows/flow.js';
 import { systemClock } from '../lib/sleep.js';
+import type { Turns } from '../lib/turns.js';
 import type { Logger } from '../logging/logger.js';
 import type { UnitCpu } from '../capacity/unit-cpu.js';
 import { StalledJanitor } from '../pool/janitor.js';
@@ -54,8 +55,8 @@ export function wireWork(deps: WorkDeps, started: StartedParts): Work {
   const { config, logger, events, redis } = deps;
   const cluster = clusterOf(config, redis.connection);
   // Made before the pool, which hands it every unit: each queue's CPU per busy unit bounds it.
-  const sources = capacitySources();
-  const pool = poolOf(deps, cluster, sources.tracker);
+  const sources = capacitySources(config);
+  const pool = poolOf(deps, cluster, sources.tracker, sources.launches);
   const capacity = startCapacity({
     config,
     redis: redis.connection,
@@ -128,6 +129,7 @@ async function startHeartbeat(work: Work, deps: StartWorkDeps, started: StartedP
     capacity: work.instanceCapacity,
     logger: deps.logger.child({ component: 'instance' }),
     onChange: () => scaler.nudge(),
+    onItems: () => scaler.nudge('items'),
     // The hard per-queue cap on active jobs, enforced by BullMQ inside Redis for every instance.
     applyCaps: async (caps) => {
       await Promise.all(deps.queues.map((q) => q.queue.setGlobalConcurrency(caps.maxWorkers[q.config.name] ?? 1)));
@@ -140,12 +142,25 @@ async function startHeartbeat(work: Work, deps: StartWorkDeps, started: StartedP
 
 /**
  * The worker pool under the caps in effect (the pool's, stored in Redis, once joined) and the
- * global slots; every unit it makes is followed by `tracker` (its CPU per busy unit).
+ * global slots; every unit it makes is followed by `tracker` (its CPU per busy unit) and, with
+ * `launches`, waits its turn to launch its browser.
  */
-function poolOf(deps: WorkDeps, cluster: ServiceCluster, tracker: Pick<UnitCpu, 'track'>): WorkerPool {
+function poolOf(
+  deps: WorkDeps,
+  cluster: ServiceCluster,
+  tracker: Pick<UnitCpu, 'track'>,
+  launches: Turns | undefined,
+): WorkerPool {
   const { config, logger, events, flows } = deps;
   const caps = cluster.caps;
-  const unitContext = { config, flows, logger, events, replicaWait: deps.redis.replicaWait };
+  const unitContext = {
+    config,
+    flows,
+    logger,
+    events,
+    replicaWait: deps.redis.replicaWait,
+    ...(launches ? { launches } : {}),
+  };
   return new WorkerPool({
     get maxWorkersByQueue() {
       return caps().maxWorkers;

@@ -134,6 +134,11 @@ export interface CapacityStatus {
       }
     >
   >;
+  /**
+   * Browser launches in turns: at most `limit` at once, `launching` now, `waiting` units for
+   * their turn; null with capacity off (every unit launches at once).
+   */
+  readonly launches: { readonly limit: number; readonly launching: number; readonly waiting: number } | null;
   readonly memoryUsedMb: number | null;
   readonly memoryLimitMb: number | null;
   /** PSS of our browsers' process trees (latest measure of each). */

@@ -51,6 +51,12 @@ export interface WorkerUnitOptions {
     outcome: AttemptOutcome;
     durationMs: number;
   }) => void;
+  /**
+   * Waits for this unit's turn to launch its browser (the instance paces launches: a burst's first
+   * units work while the rest launch); resolves with the turn's release, or undefined when the
+   * unit is retired first (it then never launches). Absent: launch at once.
+   */
+  readonly launchTurn?: (signal: AbortSignal) => Promise<(() => void) | undefined>;
   /** The browser was relaunched (crash, recycle by jobs or memory, page that would not close). */
   readonly onBrowserRestart?: (info: { queue: string; worker: string; reason: RestartReason; detail: string }) => void;
   /**
@@ -75,6 +81,8 @@ export class WorkerUnit extends EventEmitter<WorkerUnitEvents> {
   readonly #logger: Logger;
   /** Aborted by {@link forceClose}: the running attempt stops, closing does not wait for it. */
   readonly #force = new AbortController();
+  /** Aborted once the unit drains: a launch it still waits a turn for is given up. */
+  readonly #retired = new AbortController();
   #state: UnitState = 'starting';
   /** A job's attempt is running; it may have started before the Worker's readiness was seen. */
   #inAttempt = false;
@@ -137,15 +145,24 @@ export class WorkerUnit extends EventEmitter<WorkerUnitEvents> {
       // FlowContext.artifactsDir promises flows an existing folder.
       await fs.mkdir(path.join(this.#options.artifactsDir, fileSafe(queue.name)), { recursive: true });
       if (flow.needsBrowser) {
-        this.#session = new BrowserSession({
-          browser: this.#options.browser,
-          logger: this.#logger,
-          actionTimeoutMs: Math.min(queue.timeoutSeconds * 1000, 30_000),
-          onRestart: (reason, detail) =>
-            this.#options.onBrowserRestart?.({ queue: queue.name, worker: this.name, reason, detail }),
-          onMemory: (memory) => this.#options.onBrowserMemory?.({ queue: queue.name, worker: this.name, memory }),
-        });
-        await this.#session.start();
+        const release = this.#options.launchTurn ? await this.#options.launchTurn(this.#retired.signal) : () => {};
+        if (!release || this.#state !== 'starting') {
+          release?.();
+          return; // retired while it waited for its turn: nothing was launched
+        }
+        try {
+          this.#session = new BrowserSession({
+            browser: this.#options.browser,
+            logger: this.#logger,
+            actionTimeoutMs: Math.min(queue.timeoutSeconds * 1000, 30_000),
+            onRestart: (reason, detail) =>
+              this.#options.onBrowserRestart?.({ queue: queue.name, worker: this.name, reason, detail }),
+            onMemory: (memory) => this.#options.onBrowserMemory?.({ queue: queue.name, worker: this.name, memory }),
+          });
+          await this.#session.start();
+        } finally {
+          release();
+        }
       }
       if (this.#state !== 'starting') return; // retired or closed while the browser launched
       this.#worker = this.#createWorker();
@@ -301,6 +318,7 @@ export class WorkerUnit extends EventEmitter<WorkerUnitEvents> {
 
   #enterDraining(): void {
     if (this.#state !== 'closed' && this.#state !== 'draining') this.#setState('draining');
+    this.#retired.abort();
   }
 
   #setState(to: UnitState): void {

@@ -66,6 +66,11 @@ function kpiCapacity(status) {
     const knee = q.scaling?.knee;
     if (knee) parts.push(`portal saturado em ${q.name}: ${knee.workers} worker(s)${knee.probing ? ' (testando)' : ''}`);
   }
+  // Browsers launch in turns: the units still waiting for theirs.
+  if (c.launches && c.launches.waiting > 0)
+    parts.push(
+      `abrindo navegadores: ${c.launches.launching} de ${c.launches.limit} por vez, ${c.launches.waiting} na fila`,
+    );
   if (c.otherCores !== null) parts.push(`nossos ${c.ourCores} núcleo(s)`);
   if (c.browserMb !== null && c.browsers > 0) parts.push(`navegadores ${c.browserMb} MB (${c.browsers})`);
   if (c.memoryUsedMb !== null) parts.push(`memória ${c.memoryUsedMb} de ${c.memoryLimitMb} MB`);

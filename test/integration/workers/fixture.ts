@@ -106,6 +106,16 @@ export class WorkerFixture {
     queue: QueueConfig,
     overrides: Partial<WorkerUnitOptions> = {},
   ): Promise<{ unit: WorkerUnit; events: UnitEvents; jobs: Queue }> {
+    const made = this.makeUnit(queue, overrides);
+    await made.unit.start();
+    return made;
+  }
+
+  /** A unit for `queue` as {@link startUnit} makes it, not started yet. */
+  makeUnit(
+    queue: QueueConfig,
+    overrides: Partial<WorkerUnitOptions> = {},
+  ): { unit: WorkerUnit; events: UnitEvents; jobs: Queue } {
     const events: UnitEvents = { states: [], finished: [], restarts: [], memory: [], pages: [], replacedPids: [] };
     const flow = overrides.flow ?? flowForQueue(queue);
     // The flow as given, noting the page it runs on (the unit's page is not public).
@@ -136,7 +146,6 @@ export class WorkerFixture {
     this.#unitMarkers.set(unit, unitMarker);
     unit.on('state', (to) => events.states.push({ to, at: Date.now() }));
     this.units.push(unit);
-    await unit.start();
     const jobs = new Queue(queue.name, { connection: this.redis, prefix: this.redisConfig.prefix });
     this.queues.push(jobs);
     return { unit, events, jobs };

@@ -185,6 +185,48 @@ describe('WorkerUnit failure handling with real Chromium', () => {
     expect((await fx.results()).some((e) => e.id === 'forced-last')).toBe(false);
   });
 
+  it('waits for its launch turn: launches once given one (and gives it back), never when retired before it', async () => {
+    const queue = fx.queueConfig('conferencia', { attempts: 1 });
+    let grant: ((release: () => void) => void) | undefined;
+    let released = 0;
+    const { unit, events, jobs } = fx.makeUnit(queue, {
+      launchTurn: () =>
+        new Promise((resolve) => {
+          grant = resolve;
+        }),
+    });
+    const starting = unit.start();
+    await waitFor(() => grant !== undefined, { what: 'the unit asking for its turn' });
+    expect(unit.state).toBe('starting');
+    expect(fx.findBrowserPidOf(unit)).toBeUndefined(); // nothing launched before its turn
+    grant?.(() => (released += 1));
+    await starting;
+    expect(unit.state).toBe('ready');
+    expect(released).toBe(1); // the turn is given back once the browser is up
+    fx.browserPidOf(unit);
+    await fx.addJob(jobs, queue, { id: 'after-turn', documento: '58585' });
+    expect((await fx.resultFor('after-turn')).status).toBe('ok');
+
+    const other = fx.queueConfig('conferencia', { attempts: 1 });
+    let asked: AbortSignal | undefined;
+    const waiting = fx.makeUnit(other, {
+      launchTurn: (signal) =>
+        new Promise((resolve) => {
+          asked = signal;
+          signal.addEventListener('abort', () => resolve(undefined), { once: true });
+        }),
+    });
+    const waitingStart = waiting.unit.start();
+    await waitFor(() => asked !== undefined, { what: 'the second unit asking for its turn' });
+    await waiting.unit.retire(); // cut before its turn came
+    await waitingStart;
+    expect(asked?.aborted).toBe(true);
+    expect(waiting.unit.state).toBe('closed');
+    expect(waiting.events.states.map((s) => s.to)).toEqual(['draining', 'closed']);
+    expect(fx.findBrowserPidOf(waiting.unit)).toBeUndefined();
+    expect(events.states.map((s) => s.to)).toContain('ready');
+  });
+
   it('leaves no Chromium process behind', async () => {
     await Promise.all(fx.units.map((u) => u.retire()));
     await waitFor(() => fx.chromiumPids().length === 0, { timeoutMs: 15_000, what: 'no Chromium left' });

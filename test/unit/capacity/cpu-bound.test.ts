@@ -276,6 +276,58 @@ describe('UnitCpu (what the units of each queue used)', () => {
     expect(cpu.sample()).toEqual({ ensaio: { busySeconds: 1, cpuSeconds: 1, waitSeconds: 0 } });
   });
 
+  it('a unit launching or in its first job is left out, the others still count (a burst measured while it ramps)', () => {
+    let now = 0;
+    const node = { cpuSeconds: 0, waitSeconds: 0 };
+    const trees = new Map<number, { cpuSeconds: number; waitSeconds: number }>();
+    const cpu = new UnitCpu({
+      clock: () => now,
+      nodeCpu: () => ({ ...node }),
+      browserCpu: (pid) => ({
+        pid,
+        read: (): TreeCpuReading => ({ ...(trees.get(pid) ?? { cpuSeconds: 0, waitSeconds: 0 }) }),
+      }),
+    });
+    const warm = new FakeUnit('Worker-conferencia-1');
+    warm.browserPid = 100;
+    trees.set(100, { cpuSeconds: 3, waitSeconds: 0 });
+    cpu.track('conferencia', warm);
+    warm.move('ready');
+    warm.move('busy');
+    warm.move('ready'); // its first job is over
+    expect(cpu.sample()).toBeUndefined(); // baselines
+    const launching = new FakeUnit('Worker-conferencia-2');
+    launching.browserPid = 200; // launched, its Worker not ready yet
+    trees.set(200, { cpuSeconds: 0, waitSeconds: 0 });
+    cpu.track('conferencia', launching);
+    const waiting = new FakeUnit('Worker-conferencia-3'); // waits for its turn to launch: no browser
+    cpu.track('conferencia', waiting);
+    now = 1000;
+    warm.move('busy');
+    expect(cpu.sample()).toBeUndefined(); // the warm unit busy 0 s; the others left out
+    now = 2000;
+    trees.set(100, { cpuSeconds: 3.8, waitSeconds: 0.2 });
+    trees.set(200, { cpuSeconds: 0.9, waitSeconds: 0.3 }); // the launch: not the warm unit's
+    node.cpuSeconds += 0.4;
+    // Node's 0.4 s shared by the warm unit (busy 1 s) and the launching one (1 s): 0.2 each.
+    expect(cpu.sample()).toEqual({
+      conferencia: {
+        busySeconds: 1,
+        cpuSeconds: expect.closeTo(0.8 + 0.2, 5) as number,
+        waitSeconds: expect.closeTo(0.2, 5) as number,
+      },
+    });
+    launching.move('ready');
+    launching.move('busy'); // its first job: still left out, still shares Node's CPU
+    now = 3000;
+    trees.set(100, { cpuSeconds: 4.6, waitSeconds: 0.2 });
+    trees.set(200, { cpuSeconds: 2, waitSeconds: 0.3 });
+    node.cpuSeconds += 0.3;
+    expect(cpu.sample()).toEqual({
+      conferencia: { busySeconds: 1, cpuSeconds: expect.closeTo(0.8 + 0.15, 5) as number, waitSeconds: 0 },
+    });
+  });
+
   it('a relaunched browser starts a new baseline; a unit retired mid-job stays busy until it closes', () => {
     let now = 0;
     const trees = new Map<number, number>([

@@ -22,9 +22,10 @@ describe('capacity.* and the learned divisor in the config', () => {
     expect(c.capacity).toEqual({
       enabled: true,
       unitCpuHalfLifeSeconds: 30,
-      unitCpuMinBusySeconds: 10,
+      unitCpuMinBusySeconds: 4,
       minUnits: 1,
       maxUnits: 0,
+      maxLaunching: 0,
       maxCpuRatio: 0.95,
       minFreeCpuRatio: 0.1,
       maxMemoryRatio: 0.9,

@@ -85,6 +85,73 @@ describe('the scaler loop wakes for a tick, a nudge and the next due delayed job
     await scaler.close();
   });
 
+  it('new items are decided at once after a change nudge: each kind of nudge is debounced on its own', async () => {
+    const evaluatedAt: number[] = [];
+    const scaler = new Scaler({
+      source: {
+        sample: () => {
+          evaluatedAt.push(Date.now() - T0);
+          return Promise.resolve([depth(null)]);
+        },
+      },
+      pool: { counts: () => ({ live: 0 }), setTarget: () => undefined },
+      limits: {
+        queues: { conferencia: { jobsPerWorker: 50, minWorkers: 0, maxWorkers: 10 } },
+        maxTotalWorkers: 20,
+        stabilizationMs: 60_000,
+      },
+      logger: memoryLogger().logger,
+      intervalMs: 60_000,
+      debounceMs: 1_000,
+      equilibriumLogLevel: 'debug',
+      clock: () => Date.now(),
+    });
+    const until = async (t: number): Promise<void> => {
+      await vi.advanceTimersByTimeAsync(T0 + t - Date.now());
+    };
+    scaler.start();
+    await until(0);
+    expect(evaluatedAt).toEqual([0]); // the first tick
+
+    await until(2_000);
+    scaler.nudge(); // a capacity reading changed
+    await until(2_010);
+    expect(evaluatedAt).toEqual([0, 2_000]);
+    await until(2_050);
+    scaler.nudge('items'); // the burst, 50 ms later: not held back by the change's debounce
+    await until(2_060);
+    expect(evaluatedAt).toEqual([0, 2_000, 2_050]);
+
+    await until(2_100);
+    scaler.nudge(); // a job finished: the change debounce counts from the last early evaluation
+    await until(2_200);
+    scaler.nudge('items'); // more items, within a second of the last items evaluation: debounced
+    await until(3_040);
+    expect(evaluatedAt).toEqual([0, 2_000, 2_050]);
+    await until(3_060);
+    expect(evaluatedAt).toEqual([0, 2_000, 2_050, 3_050]); // one evaluation for both
+
+    await until(3_100);
+    scaler.nudge(); // a change waiting out its debounce (until 4,050)...
+    await until(3_500);
+    expect(evaluatedAt).toHaveLength(4);
+    scaler.nudge('items'); // ...and items 450 ms after the last items evaluation: due at 4,050 too
+    await until(4_040);
+    expect(evaluatedAt).toHaveLength(4);
+    await until(4_060);
+    expect(evaluatedAt).toEqual([0, 2_000, 2_050, 3_050, 4_050]);
+
+    await until(5_000);
+    scaler.nudge(); // a change 950 ms after the last early evaluation (4,050): debounced until 5,050
+    await until(5_010);
+    expect(evaluatedAt).toEqual([0, 2_000, 2_050, 3_050, 4_050]);
+    await until(5_020);
+    scaler.nudge('items'); // items 970 ms after the last items evaluation: due at 5,050 as well
+    await until(5_060);
+    expect(evaluatedAt).toEqual([0, 2_000, 2_050, 3_050, 4_050, 5_050]);
+    await scaler.close();
+  });
+
   it('a clock that jumps backwards does not stall the loop: the next tick still comes', async () => {
     const evaluatedAt: number[] = [];
     const scaler = new Scaler({
