@@ -189,7 +189,11 @@ export const schema = {
       format: 'int',
       default: -1,
     },
-    debounceMs: { doc: 'Early evaluation after new items, at most this often', format: 'nat', default: 1000 },
+    debounceMs: {
+      doc: 'Early evaluation after new items, at most this often (and, counted apart, after finished jobs or a capacity change)',
+      format: 'nat',
+      default: 1000,
+    },
     equilibriumLogLevel: {
       doc: 'Level of [EQUILIBRIO] lines',
       format: ['error', 'warn', 'info', 'http', 'verbose', 'debug', 'silly'],
