@@ -118,9 +118,8 @@ export interface CapacityConfig {
   readonly maxUnits: number;
   /**
    * Browsers launching at once on this instance (0 = one per two cores: a launch keeps about two
-   * busy); the next unit's launch waits
-   * for one to finish, so a burst's first units work while the rest launch, and a unit the capacity
-   * bound cuts before its turn never launches.
+   * busy); the next unit's launch waits for one to finish, so a burst's first units work while the
+   * rest launch, and a unit the capacity bound cuts before its turn never launches.
    */
   readonly maxLaunching: number;
   /** A sample whose CPU use reaches this share is overloaded. */

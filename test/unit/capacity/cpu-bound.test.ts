@@ -194,19 +194,28 @@ class FakeUnit extends EventEmitter implements TrackedUnit {
   }
 }
 
+/** A UnitCpu on a fake clock (`m.now`), this Node process's counter (`node`) and browser trees by pid (`trees`). */
+function fakeMachine() {
+  const m = {
+    now: 0,
+    node: { cpuSeconds: 0, waitSeconds: 0 },
+    trees: new Map<number, { cpuSeconds: number; waitSeconds: number }>(),
+  };
+  const cpu = new UnitCpu({
+    clock: () => m.now,
+    nodeCpu: () => ({ ...m.node }),
+    browserCpu: (pid) => ({
+      pid,
+      read: (): TreeCpuReading => ({ ...(m.trees.get(pid) ?? { cpuSeconds: 0, waitSeconds: 0 }) }),
+    }),
+  });
+  return Object.assign(m, { cpu });
+}
+
 describe('UnitCpu (what the units of each queue used)', () => {
   it('busy time from state changes, each unit’s browser tree, and this Node process shared by busy time', () => {
-    let now = 0;
-    const node = { cpuSeconds: 0, waitSeconds: 0 };
-    const trees = new Map<number, { cpuSeconds: number; waitSeconds: number }>();
-    const cpu = new UnitCpu({
-      clock: () => now,
-      nodeCpu: () => ({ ...node }),
-      browserCpu: (pid) => ({
-        pid,
-        read: (): TreeCpuReading => ({ ...(trees.get(pid) ?? { cpuSeconds: 0, waitSeconds: 0 }) }),
-      }),
-    });
+    const m = fakeMachine();
+    const { node, trees, cpu } = m;
     const a = new FakeUnit('Worker-conferencia-1');
     const b = new FakeUnit('Worker-ensaio-1');
     cpu.track('conferencia', a);
@@ -220,10 +229,10 @@ describe('UnitCpu (what the units of each queue used)', () => {
       u.move('ready');
     }
     expect(cpu.sample()).toBeUndefined(); // baselines; the units were starting
-    now = 1000;
+    m.now = 1000;
     a.move('busy');
     b.move('busy');
-    now = 2000;
+    m.now = 2000;
     trees.set(100, { cpuSeconds: 5.6, waitSeconds: 1.1 });
     node.cpuSeconds += 0.2;
     const first = cpu.sample(); // both busy 1 s; Node's 0.2 s split evenly
@@ -233,11 +242,11 @@ describe('UnitCpu (what the units of each queue used)', () => {
       waitSeconds: expect.closeTo(0.1, 5) as number,
     });
     expect(first?.ensaio?.cpuSeconds).toBeCloseTo(0.1);
-    now = 3000;
+    m.now = 3000;
     b.move('ready');
-    now = 3500;
+    m.now = 3500;
     b.move('busy');
-    now = 4000;
+    m.now = 4000;
     trees.set(100, { cpuSeconds: 6.2, waitSeconds: 1.3 });
     node.cpuSeconds += 0.3;
     node.waitSeconds += 0.15;
@@ -277,17 +286,8 @@ describe('UnitCpu (what the units of each queue used)', () => {
   });
 
   it('a unit launching or in its first job is left out, the others still count (a burst measured while it ramps)', () => {
-    let now = 0;
-    const node = { cpuSeconds: 0, waitSeconds: 0 };
-    const trees = new Map<number, { cpuSeconds: number; waitSeconds: number }>();
-    const cpu = new UnitCpu({
-      clock: () => now,
-      nodeCpu: () => ({ ...node }),
-      browserCpu: (pid) => ({
-        pid,
-        read: (): TreeCpuReading => ({ ...(trees.get(pid) ?? { cpuSeconds: 0, waitSeconds: 0 }) }),
-      }),
-    });
+    const m = fakeMachine();
+    const { node, trees, cpu } = m;
     const warm = new FakeUnit('Worker-conferencia-1');
     warm.browserPid = 100;
     trees.set(100, { cpuSeconds: 3, waitSeconds: 0 });
@@ -302,10 +302,10 @@ describe('UnitCpu (what the units of each queue used)', () => {
     cpu.track('conferencia', launching);
     const waiting = new FakeUnit('Worker-conferencia-3'); // waits for its turn to launch: no browser
     cpu.track('conferencia', waiting);
-    now = 1000;
+    m.now = 1000;
     warm.move('busy');
     expect(cpu.sample()).toBeUndefined(); // the warm unit busy 0 s; the others left out
-    now = 2000;
+    m.now = 2000;
     trees.set(100, { cpuSeconds: 3.8, waitSeconds: 0.2 });
     trees.set(200, { cpuSeconds: 0.9, waitSeconds: 0.3 }); // the launch: not the warm unit's
     node.cpuSeconds += 0.4;
@@ -319,7 +319,7 @@ describe('UnitCpu (what the units of each queue used)', () => {
     });
     launching.move('ready');
     launching.move('busy'); // its first job: still left out, still shares Node's CPU
-    now = 3000;
+    m.now = 3000;
     trees.set(100, { cpuSeconds: 4.6, waitSeconds: 0.2 });
     trees.set(200, { cpuSeconds: 2, waitSeconds: 0.3 });
     node.cpuSeconds += 0.3;

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { Scaler, type ScaledPool } from '../../../src/scaler/scaler.js';
+import { Scaler } from '../../../src/scaler/scaler.js';
 import type { QueueDepth } from '../../../src/scaler/queue-depth.js';
 import { memoryLogger } from '../../helpers/memory-logger.js';
 
@@ -21,6 +21,32 @@ function depth(nextDueAt: number | null): QueueDepth {
   };
 }
 
+/**
+ * A scaler on the fake clock with one idle queue, noting when (ms after T0) it evaluates;
+ * `nextDueAt` is read at every sample (the next delayed job).
+ */
+function loopScaler(evaluatedAt: number[], nextDueAt: () => number | null = () => null): Scaler {
+  return new Scaler({
+    source: {
+      sample: () => {
+        evaluatedAt.push(Date.now() - T0);
+        return Promise.resolve([depth(nextDueAt())]);
+      },
+    },
+    pool: { counts: () => ({ live: 0 }), setTarget: () => undefined },
+    limits: {
+      queues: { conferencia: { jobsPerWorker: 50, minWorkers: 0, maxWorkers: 10 } },
+      maxTotalWorkers: 20,
+      stabilizationMs: 60_000,
+    },
+    logger: memoryLogger().logger,
+    intervalMs: 60_000,
+    debounceMs: 1_000,
+    equilibriumLogLevel: 'debug',
+    clock: () => Date.now(),
+  });
+}
+
 describe('the scaler loop wakes for a tick, a nudge and the next due delayed job (injected clock)', () => {
   beforeEach(() => {
     vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date'] });
@@ -31,26 +57,7 @@ describe('the scaler loop wakes for a tick, a nudge and the next due delayed job
   it('evaluates at start, when the delayed job comes due, at once after a nudge (later nudges debounced), and at every tick', async () => {
     const evaluatedAt: number[] = [];
     let nextDueAt: number | null = T0 + 5_000;
-    const pool: ScaledPool = { counts: () => ({ live: 0 }), setTarget: () => undefined };
-    const scaler = new Scaler({
-      source: {
-        sample: () => {
-          evaluatedAt.push(Date.now() - T0);
-          return Promise.resolve([depth(nextDueAt)]);
-        },
-      },
-      pool,
-      limits: {
-        queues: { conferencia: { jobsPerWorker: 50, minWorkers: 0, maxWorkers: 10 } },
-        maxTotalWorkers: 20,
-        stabilizationMs: 60_000,
-      },
-      logger: memoryLogger().logger,
-      intervalMs: 60_000,
-      debounceMs: 1_000,
-      equilibriumLogLevel: 'debug',
-      clock: () => Date.now(),
-    });
+    const scaler = loopScaler(evaluatedAt, () => nextDueAt);
     /** Moves the fake clock (and timers) to `t` ms after the start. */
     const until = async (t: number): Promise<void> => {
       await vi.advanceTimersByTimeAsync(T0 + t - Date.now());
@@ -87,25 +94,7 @@ describe('the scaler loop wakes for a tick, a nudge and the next due delayed job
 
   it('new items are decided at once after a change nudge: each kind of nudge is debounced on its own', async () => {
     const evaluatedAt: number[] = [];
-    const scaler = new Scaler({
-      source: {
-        sample: () => {
-          evaluatedAt.push(Date.now() - T0);
-          return Promise.resolve([depth(null)]);
-        },
-      },
-      pool: { counts: () => ({ live: 0 }), setTarget: () => undefined },
-      limits: {
-        queues: { conferencia: { jobsPerWorker: 50, minWorkers: 0, maxWorkers: 10 } },
-        maxTotalWorkers: 20,
-        stabilizationMs: 60_000,
-      },
-      logger: memoryLogger().logger,
-      intervalMs: 60_000,
-      debounceMs: 1_000,
-      equilibriumLogLevel: 'debug',
-      clock: () => Date.now(),
-    });
+    const scaler = loopScaler(evaluatedAt);
     const until = async (t: number): Promise<void> => {
       await vi.advanceTimersByTimeAsync(T0 + t - Date.now());
     };
@@ -154,25 +143,7 @@ describe('the scaler loop wakes for a tick, a nudge and the next due delayed job
 
   it('a clock that jumps backwards does not stall the loop: the next tick still comes', async () => {
     const evaluatedAt: number[] = [];
-    const scaler = new Scaler({
-      source: {
-        sample: () => {
-          evaluatedAt.push(Date.now() - T0);
-          return Promise.resolve([depth(null)]);
-        },
-      },
-      pool: { counts: () => ({ live: 0 }), setTarget: () => undefined },
-      limits: {
-        queues: { conferencia: { jobsPerWorker: 50, minWorkers: 0, maxWorkers: 10 } },
-        maxTotalWorkers: 20,
-        stabilizationMs: 60_000,
-      },
-      logger: memoryLogger().logger,
-      intervalMs: 60_000,
-      debounceMs: 1_000,
-      equilibriumLogLevel: 'debug',
-      clock: () => Date.now(),
-    });
+    const scaler = loopScaler(evaluatedAt);
     scaler.start();
     await vi.advanceTimersByTimeAsync(0);
     await vi.advanceTimersByTimeAsync(30_000);
