@@ -66,6 +66,10 @@ describe('capacity in the running service (echo flow, real Redis)', () => {
       expect(status.capacity?.units).toBeLessThanOrEqual(2);
       expect(['cpu', 'memory', 'memoryBudget', 'maxUnits']).toContain(status.capacity?.limitedBy);
       expect(status.capacity?.cores).toBeGreaterThan(0);
+      // Browsers launch in turns (one per two cores); echo units launch none, so none waits.
+      expect(status.capacity?.launches).toMatchObject({ launching: 0, waiting: 0 });
+      expect(status.capacity?.launches?.limit).toBeGreaterThanOrEqual(1);
+      expect(status.capacity?.launches?.limit).toBeLessThanOrEqual(Math.max(1, status.capacity?.cores ?? 0));
       const conf = status.queues.find((x) => x.name === 'conferencia');
       expect(conf?.scaling?.jobSeconds).toBeGreaterThan(0.015);
       // The units' CPU is measured per queue and shown in /api/status and /metrics.
