@@ -21,6 +21,11 @@ function depth(nextDueAt: number | null): QueueDepth {
   };
 }
 
+/** Moves the fake clock (and timers) to `t` ms after the start (T0). */
+async function until(t: number): Promise<void> {
+  await vi.advanceTimersByTimeAsync(T0 + t - Date.now());
+}
+
 /**
  * A scaler on the fake clock with one idle queue, noting when (ms after T0) it evaluates;
  * `nextDueAt` is read at every sample (the next delayed job).
@@ -58,10 +63,6 @@ describe('the scaler loop wakes for a tick, a nudge and the next due delayed job
     const evaluatedAt: number[] = [];
     let nextDueAt: number | null = T0 + 5_000;
     const scaler = loopScaler(evaluatedAt, () => nextDueAt);
-    /** Moves the fake clock (and timers) to `t` ms after the start. */
-    const until = async (t: number): Promise<void> => {
-      await vi.advanceTimersByTimeAsync(T0 + t - Date.now());
-    };
     scaler.start();
     await until(0);
     expect(evaluatedAt).toEqual([0]); // the first tick
@@ -95,9 +96,6 @@ describe('the scaler loop wakes for a tick, a nudge and the next due delayed job
   it('new items are decided at once after a change nudge: each kind of nudge is debounced on its own', async () => {
     const evaluatedAt: number[] = [];
     const scaler = loopScaler(evaluatedAt);
-    const until = async (t: number): Promise<void> => {
-      await vi.advanceTimersByTimeAsync(T0 + t - Date.now());
-    };
     scaler.start();
     await until(0);
     expect(evaluatedAt).toEqual([0]); // the first tick
