@@ -36,8 +36,8 @@ describe('browser launches take turns in the running service (capacity on)', () 
         queues: {
           conferencia: {
             flow: 'conferencia',
-            jobsPerWorker: 3,
-            maxWorkers: 4,
+            jobsPerWorker: 4,
+            maxWorkers: 3,
             sourceList: `${prefix}:fila:conferencia`,
             resultList: `${prefix}:fila:resultado`,
           },
@@ -66,8 +66,8 @@ describe('browser launches take turns in the running service (capacity on)', () 
     try {
       const items = Array.from({ length: 12 }, (_, i) => JSON.stringify({ id: `turn-${i}`, documento: `${7000 + i}` }));
       await redis.rpush(`${prefix}:fila:conferencia`, ...items);
-      // The rule asks 4 (12 ÷ 3): one launches, three wait in line, then the next, and so on.
-      await waitFor(() => pool.counts('conferencia').live === 4, { timeoutMs: 30_000, what: '4 units asked' });
+      // The rule asks 3 (12 ÷ 4): one launches, two wait in line, then the next, and so on.
+      await waitFor(() => pool.counts('conferencia').live === 3, { timeoutMs: 30_000, what: '3 units asked' });
       await waitFor(() => seen.some((l) => l.waiting >= 2), { timeoutMs: 30_000, what: 'units waiting in line' });
       await waitFor(async () => (await redis.llen(`${prefix}:fila:resultado`)) === 12, {
         timeoutMs: 120_000,
