@@ -121,7 +121,9 @@ describe('demo poller and writer (shared Redis, random list names)', () => {
     const abortedAt = Date.now();
     stop.abort();
     const report = await running;
-    expect(Date.now() - abortedAt).toBeLessThan(2500);
+    // It ends with the BLPOP under way (1 s), not after the 9 results that never come; the bound is
+    // loose because a loaded CI run once took 6 s (a timing bound here is a check, not a target).
+    expect(Date.now() - abortedAt).toBeLessThan(15_000);
     expect(report).toMatchObject({ complete: false, done: 1, total: 10 });
   });
 
