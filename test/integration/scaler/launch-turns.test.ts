@@ -1,10 +1,10 @@
-import type { Redis } from 'ioredis';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { DEMO_PASSWORD, DEMO_USER, startPortal, type PortalHandle } from '../../../src/demo/portal/server.js';
+import { describe, expect, it } from 'vitest';
+import { DEMO_PASSWORD, DEMO_USER, startPortal } from '../../../src/demo/portal/server.js';
 import { Service } from '../../../src/service/service.js';
 import type { ServiceStatus } from '../../../src/shared/status.js';
 import { memoryLogger } from '../../helpers/memory-logger.js';
-import { deleteKeys, TEST_DBS, testRedis, uniqueName } from '../../helpers/redis.js';
+import { TEST_DBS, uniqueName } from '../../helpers/redis.js';
+import { serviceLifecycle } from '../../helpers/service-lifecycle.js';
 import { serviceConfig } from '../../helpers/service-config.js';
 import { waitFor } from '../../helpers/wait.js';
 
@@ -12,25 +12,11 @@ import { waitFor } from '../../helpers/wait.js';
 // time. Shares Redis database 14 with the knee test, under a random key prefix.
 const DB = TEST_DBS.kneePortal;
 const prefix = uniqueName('turns');
-let redis: Redis;
-let portal: PortalHandle | undefined;
-let service: Service | undefined;
-
-beforeAll(() => {
-  redis = testRedis(DB);
-});
-afterEach(async () => {
-  await service?.stop();
-  service = undefined;
-  await portal?.close();
-  portal = undefined;
-  await deleteKeys(redis, `${prefix}*`);
-});
-afterAll(() => redis.quit());
+const ctx = serviceLifecycle(DB, [`${prefix}*`]);
 
 describe('browser launches take turns in the running service (capacity on)', () => {
   it('with maxLaunching 1 the rule’s units launch one at a time, the rest wait in line, and all come up', async () => {
-    portal = await startPortal({ latencyMs: 300 });
+    ctx.portal = await startPortal({ latencyMs: 300 });
     const config = serviceConfig(
       {
         queues: {
@@ -46,12 +32,12 @@ describe('browser launches take turns in the running service (capacity on)', () 
         redis: { prefix },
         http: { enabled: true, host: '127.0.0.1', port: 0 },
       },
-      { REDIS_DB: String(DB), PORTAL_URL: portal.url, RPA_USUARIO: DEMO_USER, RPA_SENHA: DEMO_PASSWORD },
+      { REDIS_DB: String(DB), PORTAL_URL: ctx.portal.url, RPA_USUARIO: DEMO_USER, RPA_SENHA: DEMO_PASSWORD },
     );
-    service = new Service({ config, logger: memoryLogger().logger });
-    await service.start();
-    const pool = service.pool;
-    const url = service.httpUrl;
+    ctx.service = new Service({ config, logger: memoryLogger().logger });
+    await ctx.service.start();
+    const pool = ctx.service.pool;
+    const url = ctx.service.httpUrl;
     if (!pool || !url) throw new Error('service not started');
 
     const seen: { launching: number; waiting: number; limit: number }[] = [];
@@ -65,11 +51,11 @@ describe('browser launches take turns in the running service (capacity on)', () 
     })();
     try {
       const items = Array.from({ length: 12 }, (_, i) => JSON.stringify({ id: `turn-${i}`, documento: `${7000 + i}` }));
-      await redis.rpush(`${prefix}:fila:conferencia`, ...items);
+      await ctx.redis.rpush(`${prefix}:fila:conferencia`, ...items);
       // The rule asks 3 (12 ÷ 4): one launches, two wait in line, then the next, and so on.
       await waitFor(() => pool.counts('conferencia').live === 3, { timeoutMs: 30_000, what: '3 units asked' });
       await waitFor(() => seen.some((l) => l.waiting >= 2), { timeoutMs: 30_000, what: 'units waiting in line' });
-      await waitFor(async () => (await redis.llen(`${prefix}:fila:resultado`)) === 12, {
+      await waitFor(async () => (await ctx.redis.llen(`${prefix}:fila:resultado`)) === 12, {
         timeoutMs: 120_000,
         what: '12 results',
       });
@@ -80,7 +66,7 @@ describe('browser launches take turns in the running service (capacity on)', () 
     expect(seen.every((l) => l.limit === 1 && l.launching <= 1)).toBe(true);
     expect(Math.max(...seen.map((l) => l.launching))).toBe(1); // a launch was seen under way
     expect(seen[seen.length - 1]).toMatchObject({ launching: 0, waiting: 0 });
-    const results = (await redis.lrange(`${prefix}:fila:resultado`, 0, -1)).map(
+    const results = (await ctx.redis.lrange(`${prefix}:fila:resultado`, 0, -1)).map(
       (r) => JSON.parse(r) as { status: string },
     );
     expect(results.every((r) => r.status === 'ok')).toBe(true);
