@@ -42,6 +42,8 @@ export interface CapacityMonitorOptions {
 export interface CapacityEvents {
   /** Units or the gate changed: the scaler should look again. */
   changed: [capacity: Capacity];
+  /** Every sample (once a second), changed or not. */
+  sampled: [capacity: Capacity | undefined];
 }
 
 export interface CapacityView {
@@ -199,6 +201,7 @@ export class CapacityMonitor extends EventEmitter<CapacityEvents> {
       eventLoopDelayMs: loopDelay,
     });
     this.#recompute();
+    this.emit('sampled', this.#capacity);
     return this.#capacity;
   }
 

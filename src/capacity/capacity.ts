@@ -158,3 +158,28 @@ export function computeCapacity(input: CapacityInput, options: CapacityOptions):
     unitMemoryMb: Math.round(perUnitMb),
   };
 }
+
+/**
+ * Room an unmeasured queue's next browser needs beside the units at work, in cores: a unit may
+ * cost up to a core, and one fits when half of it is free (as in {@link unitsThatFit}).
+ */
+export const LAUNCH_ROOM_CORES = 0.5;
+
+/**
+ * Whether a unit of `queue` waiting to launch its browser should wait longer: before the queue has
+ * a measurement, while the units at work (`workingCores`, the last sample's; launches not
+ * included) leave less than {@link LAUNCH_ROOM_CORES} of the free CPU. This keeps a burst's blind
+ * start from launching browsers the first measurement will retire: on a fast portal two units fill
+ * two cores, on a slow one they barely use any. A measured queue is sized by its bound instead.
+ * The start gate (the short window overloaded) does not pause launches: the launches themselves
+ * fill that window while a slow portal's units idle.
+ */
+export function launchPaused(
+  capacity: Capacity | undefined,
+  queue: string | undefined,
+  workingCores: number | undefined,
+): boolean {
+  const cpu = capacity?.cpu;
+  if (queue === undefined || !cpu || cpu.perUnit[queue] !== undefined || workingCores === undefined) return false;
+  return cpu.freeCores - workingCores < LAUNCH_ROOM_CORES;
+}

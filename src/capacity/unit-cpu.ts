@@ -10,6 +10,10 @@
  * while the rest launch): the Node process's CPU is shared among all units as if the left-out ones
  * were busy the whole interval (Playwright drives their launch and login there too), and their
  * shares are dropped.
+ *
+ * Each sample also keeps what the units at work (every unit but those launching their browser,
+ * first jobs included) used over the interval, in cores: before a queue has a measurement, it
+ * tells whether the machine has room for one more browser.
  */
 import type { Clock } from '../lib/sleep.js';
 import type { UnitState } from '../workers/unit-state.js';
@@ -74,6 +78,7 @@ export class UnitCpu {
   readonly #units = new Map<string, Tracked>();
   #node: TreeCpuReading | undefined;
   #lastSampleAt = -Infinity;
+  #workingCores: number | undefined;
 
   constructor(options: UnitCpuOptions) {
     this.#o = options;
@@ -97,6 +102,11 @@ export class UnitCpu {
     });
   }
 
+  /** Cores the units at work (not launching) used over the last sampled interval; undefined before two samples. */
+  get workingCores(): number | undefined {
+    return this.#workingCores;
+  }
+
   /**
    * The interval since the last call, per queue; undefined on the first call and when no unit
    * counts in it (every one starting, in its first job, or idle with nothing measured).
@@ -110,7 +120,14 @@ export class UnitCpu {
     const node = this.#o.nodeCpu();
     const nodeDelta = this.#node ? diff(node, this.#node) : undefined;
     this.#node = node;
-    const perUnit: { queue: string; busy: number; own: TreeCpuReading; counts: boolean; weight: number }[] = [];
+    const perUnit: {
+      queue: string;
+      busy: number;
+      own: TreeCpuReading;
+      counts: boolean;
+      weight: number;
+      working: boolean;
+    }[] = [];
     for (const [name, t] of this.#units) {
       let busyMs = t.busyMs;
       if (t.busySince !== undefined) {
@@ -139,13 +156,20 @@ export class UnitCpu {
       const busy = busyMs / 1000;
       // A left-out unit drove Playwright all interval long (a launch, a login) or for its busy time.
       const weight = left ? Math.max(busy, pid !== undefined ? intervalSeconds : 0) : busy;
-      perUnit.push({ queue: t.queue, busy, own, counts: !left, weight });
+      const working = t.unit.state !== 'starting' && !t.closed;
+      perUnit.push({ queue: t.queue, busy, own, counts: !left, weight, working });
       if (t.closed) this.#units.delete(name);
     }
     if (!nodeDelta) return undefined;
+    const totalWeight = perUnit.reduce((sum, u) => sum + u.weight, 0);
+    if (intervalSeconds > 0) {
+      const nodeShare = (u: (typeof perUnit)[number]): number =>
+        totalWeight > 0 ? (nodeDelta.cpuSeconds * u.weight) / totalWeight : 0;
+      const workingCpu = perUnit.filter((u) => u.working).reduce((sum, u) => sum + u.own.cpuSeconds + nodeShare(u), 0);
+      this.#workingCores = workingCpu / intervalSeconds;
+    }
     const counted = perUnit.filter((u) => u.counts && u.busy > 0);
     if (counted.length === 0) return undefined;
-    const totalWeight = perUnit.reduce((sum, u) => sum + u.weight, 0);
     const out: Record<string, { busySeconds: number; cpuSeconds: number; waitSeconds: number }> = {};
     for (const u of counted) {
       const q = (out[u.queue] ??= { busySeconds: 0, cpuSeconds: 0, waitSeconds: 0 });

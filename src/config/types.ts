@@ -119,7 +119,8 @@ export interface CapacityConfig {
   /**
    * Browsers launching at once on this instance (0 = one per two cores: a launch keeps about two
    * busy); the next unit's launch waits for one to finish, so a burst's first units work while the
-   * rest launch, and a unit the capacity bound cuts before its turn never launches.
+   * rest launch, and a unit the capacity bound cuts before its turn never launches. Before a queue
+   * has a measurement, its launches pause while the units at work leave under half a core free.
    */
   readonly maxLaunching: number;
   /** A sample whose CPU use reaches this share is overloaded. */

@@ -15,6 +15,7 @@ import type { Logger } from '../logging/logger.js';
 import { capacityLimitText, capacityLine, overloadText, poolCostLine } from '../logging/scaling-lines.js';
 import type { CapacityBound, QueueLimits } from '../scaler/decide.js';
 import { CapacityMonitor, systemLoadSources } from '../capacity/capacity-monitor.js';
+import { launchPaused } from '../capacity/capacity.js';
 import { JobTimes } from '../capacity/job-times.js';
 import { UnitCostStore } from '../capacity/unit-cost-store.js';
 import type { ServiceEvents } from '../shared/events.js';
@@ -105,6 +106,16 @@ export function startCapacity(deps: {
       limit: c.limit.signal,
     });
   });
+  // A queue's browser launches pause while the machine has no room for one (launchPaused): the
+  // launch would take CPU from the units at work, and the capacity bound may yet retire the unit
+  // waiting for it. Looked at again at every sample (room appears, or a queue's last working unit
+  // closed and its next may go).
+  const launches = deps.sources.launches;
+  if (launches) {
+    const tracker = deps.sources.tracker;
+    launches.pauseWhile((queue) => launchPaused(monitor.capacity, queue, tracker.workingCores));
+    monitor.on('sampled', () => launches.recheck());
+  }
   monitor.start();
   const costs = shareCosts(
     monitor,
@@ -258,7 +269,9 @@ function capacityStatus(
         },
       ]),
     ),
-    launches: launches ? { limit: launches.limit, launching: launches.held, waiting: launches.waiting } : null,
+    launches: launches
+      ? { limit: launches.limit, launching: launches.held, waiting: launches.waiting, paused: launches.paused }
+      : null,
     memoryUsedMb: latest ? Math.round(latest.memoryUsedMb) : null,
     memoryLimitMb: latest ? Math.round(latest.memoryLimitMb) : null,
     browserMb: latest ? Math.round(latest.browserMb) : null,

@@ -20,6 +20,8 @@ export interface UnitFactoryContext {
   readonly replicaWait?: ReplicaWait;
   /** Browser launches take turns (capacity on; unit n of each queue before n + 1); absent: every unit launches at once. */
   readonly launches?: Turns;
+  /** Units of the queue that work now (ready or busy): with none, its first unit launches even while the turns pause. */
+  readonly working?: (queue: string) => number;
 }
 
 /** A real worker unit (BullMQ Worker + Chromium) for the pool: unit `index` of `queueName`. */
@@ -44,10 +46,21 @@ export function createWorkerUnit(ctx: UnitFactoryContext, queueName: string, ind
     stalledIntervalMs: config.scaler.stalledIntervalMs,
     maxStalledCount: MAX_STALLED_COUNT,
     ...(ctx.replicaWait ? { replicaWait: ctx.replicaWait } : {}),
-    ...(ctx.launches ? { launchTurn: (signal: AbortSignal) => (ctx.launches as Turns).take(signal, index) } : {}),
+    ...(ctx.launches ? { launchTurn: launchTurnOf(ctx.launches, queueName, index, ctx.working) } : {}),
     onJobFinished: (info) => events.emit('job-finished', info),
     onBrowserRestart: (info) => events.emit('browser-restart', info),
     onBrowserMemory: ({ queue: q, worker, memory }) =>
       events.emit('browser-memory', { queue: q, worker, pssBytes: memory ? memory.pssMb * 1024 * 1024 : null }),
   });
+}
+
+/** A unit's place in the launch line: its index is its rank, its queue its group. */
+function launchTurnOf(
+  launches: Turns,
+  queue: string,
+  index: number,
+  working: ((queue: string) => number) | undefined,
+): (signal: AbortSignal) => Promise<(() => void) | undefined> {
+  const alone = working ? () => working(queue) === 0 : undefined;
+  return (signal) => launches.take({ signal, rank: index, group: queue, ...(alone ? { alone } : {}) });
 }

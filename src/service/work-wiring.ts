@@ -160,8 +160,12 @@ function poolOf(
     events,
     replicaWait: deps.redis.replicaWait,
     ...(launches ? { launches } : {}),
+    working: (queue: string): number => {
+      const c = pool.counts(queue);
+      return c.ready + c.busy;
+    },
   };
-  return new WorkerPool({
+  const pool: WorkerPool = new WorkerPool({
     get maxWorkersByQueue() {
       return caps().maxWorkers;
     },
@@ -178,6 +182,7 @@ function poolOf(
     fenced: cluster.fenced,
     clock: systemClock,
   });
+  return pool;
 }
 
 /** The scaler over this instance's pool, deciding for the whole pool of instances. */

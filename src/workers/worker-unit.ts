@@ -144,13 +144,16 @@ export class WorkerUnit extends EventEmitter<WorkerUnitEvents> {
     try {
       // FlowContext.artifactsDir promises flows an existing folder.
       await fs.mkdir(path.join(this.#options.artifactsDir, fileSafe(queue.name)), { recursive: true });
-      if (flow.needsBrowser) {
-        const release = this.#options.launchTurn ? await this.#options.launchTurn(this.#retired.signal) : () => {};
-        if (!release || this.#state !== 'starting') {
-          release?.();
-          return; // retired while it waited for its turn: nothing was launched
-        }
-        try {
+      // The launch turn is held until the unit is ready (or gave up): until then the queue's next
+      // unit sees neither a launch under way nor a unit at work.
+      let release: (() => void) | undefined = () => {};
+      if (flow.needsBrowser && this.#options.launchTurn) release = await this.#options.launchTurn(this.#retired.signal);
+      if (!release || this.#state !== 'starting') {
+        release?.();
+        return; // retired while it waited for its turn: nothing was launched
+      }
+      try {
+        if (flow.needsBrowser) {
           this.#session = new BrowserSession({
             browser: this.#options.browser,
             logger: this.#logger,
@@ -160,17 +163,19 @@ export class WorkerUnit extends EventEmitter<WorkerUnitEvents> {
             onMemory: (memory) => this.#options.onBrowserMemory?.({ queue: queue.name, worker: this.name, memory }),
           });
           await this.#session.start();
-        } finally {
-          release();
         }
-      }
-      if (this.#state !== 'starting') return; // retired or closed while the browser launched
-      this.#worker = this.#createWorker();
-      await this.#worker.waitUntilReady();
-      if (this.#state === 'starting') {
-        this.#setState('ready');
-        // The Worker runs from its creation: its first job may have started before this line.
-        if (this.#inAttempt) this.#setState('busy');
+        if (this.#state !== 'starting') return; // retired or closed while the browser launched
+        // Retired while its Worker connects (which waits as long as Redis is unreachable): the turn goes back then.
+        this.#retired.signal.addEventListener('abort', release, { once: true });
+        this.#worker = this.#createWorker();
+        await this.#worker.waitUntilReady();
+        if (this.#state === 'starting') {
+          this.#setState('ready');
+          // The Worker runs from its creation: its first job may have started before this line.
+          if (this.#inAttempt) this.#setState('busy');
+        }
+      } finally {
+        release();
       }
     } catch (err) {
       const message = coerceError(err).message;

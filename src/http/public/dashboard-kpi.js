@@ -69,7 +69,8 @@ function kpiCapacity(status) {
   // Browsers launch in turns: the units still waiting for theirs.
   if (c.launches && c.launches.waiting > 0)
     parts.push(
-      `abrindo navegadores: ${c.launches.launching} de ${c.launches.limit} por vez, ${c.launches.waiting} na fila`,
+      `abrindo navegadores: ${c.launches.launching} de ${c.launches.limit} por vez, ${c.launches.waiting} na fila` +
+        (c.launches.paused ? ' (em pausa: sem CPU livre)' : ''),
     );
   if (c.otherCores !== null) parts.push(`nossos ${c.ourCores} núcleo(s)`);
   if (c.browserMb !== null && c.browsers > 0) parts.push(`navegadores ${c.browserMb} MB (${c.browsers})`);

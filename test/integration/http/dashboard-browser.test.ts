@@ -50,7 +50,7 @@ const CAPACITY: CapacityStatus = {
   freeCores: 1.8,
   cpuPerUnit: { conferencia: 0.8, emissao: null },
   unitCpu: { conferencia: { busySeconds: 40, cpuSeconds: 30, waitSeconds: 2.5, from: 'local' } },
-  launches: { limit: 1, launching: 1, waiting: 3 },
+  launches: { limit: 1, launching: 1, waiting: 3, paused: true },
   memoryUsedMb: 3000,
   memoryLimitMb: 24000,
   browserMb: 240,
@@ -412,7 +412,7 @@ describe('dashboard and Bull Board in Chromium', () => {
     expect(await capacityCell.textContent()).toBe(
       '2 worker(s): CPU: 1,8 de 2 núcleos livres (0,1 usados por outros processos), 0,8 núcleo por worker · ' +
         'CPU por worker: conferencia 0.8, emissao — · livres 1.8 de 2 núcleo(s) · ' +
-        'abrindo navegadores: 1 de 1 por vez, 3 na fila · nossos 1.8 núcleo(s) · ' +
+        'abrindo navegadores: 1 de 1 por vez, 3 na fila (em pausa: sem CPU livre) · nossos 1.8 núcleo(s) · ' +
         'navegadores 240 MB (2) · memória 3000 de 24000 MB · event loop 12 ms · ótimo',
     );
     expect(await capacityCell.getAttribute('data-level')).toBe('ok');

@@ -28,7 +28,9 @@ describe('browser launches take turns in the running service (capacity on)', () 
             resultList: `${prefix}:fila:resultado`,
           },
         },
-        capacity: { enabled: true, maxLaunching: 1 },
+        // The turns alone: the units may always use both cores, so a loaded CI machine leaves room
+        // and the queue's pause (its own unit tests) does not hold them.
+        capacity: { enabled: true, maxLaunching: 1, minFreeCpuRatio: 1 },
         redis: { prefix },
         http: { enabled: true, host: '127.0.0.1', port: 0 },
       },

@@ -189,6 +189,7 @@ describe('WorkerUnit failure handling with real Chromium', () => {
     const queue = fx.queueConfig('conferencia', { attempts: 1 });
     let grant: ((release: () => void) => void) | undefined;
     let released = 0;
+    let stateAtRelease: string | undefined;
     const { unit, events, jobs } = fx.makeUnit(queue, {
       launchTurn: () =>
         new Promise((resolve) => {
@@ -199,10 +200,16 @@ describe('WorkerUnit failure handling with real Chromium', () => {
     await waitFor(() => grant !== undefined, { what: 'the unit asking for its turn' });
     expect(unit.state).toBe('starting');
     expect(fx.findBrowserPidOf(unit)).toBeUndefined(); // nothing launched before its turn
-    grant?.(() => (released += 1));
+    grant?.(() => {
+      released += 1;
+      stateAtRelease = unit.state;
+    });
     await starting;
     expect(unit.state).toBe('ready');
-    expect(released).toBe(1); // the turn is given back once the browser is up
+    expect(released).toBe(1);
+    // Given back once the unit is ready, not when its browser is up: until then the queue's next
+    // unit would see neither a launch under way nor a unit at work.
+    expect(stateAtRelease).toBe('ready');
     fx.browserPidOf(unit);
     await fx.addJob(jobs, queue, { id: 'after-turn', documento: '58585' });
     expect((await fx.resultFor('after-turn')).status).toBe('ok');

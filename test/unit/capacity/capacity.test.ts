@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { computeCapacity, unitsThatFit, type CapacityOptions } from '../../../src/capacity/capacity.js';
+import { computeCapacity, launchPaused, unitsThatFit, type CapacityOptions } from '../../../src/capacity/capacity.js';
 import { CapacityMonitor, type LoadSources } from '../../../src/capacity/capacity-monitor.js';
 import { decideScale, EMPTY_MEMORY, type ScaleLimits } from '../../../src/scaler/decide.js';
 import type { QueueCpu } from '../../../src/capacity/unit-cpu.js';
@@ -143,6 +143,32 @@ describe('computeCapacity', () => {
     expect(unitsThatFit(1.9, 0.25)).toBe(8);
     expect(unitsThatFit(0.2, 0.9)).toBe(0);
     expect(unitsThatFit(1, 0)).toBe(Infinity);
+  });
+
+  it('launches of an unmeasured queue pause while the units at work leave under half a core of the free CPU', () => {
+    const units = { conferencia: 7, emissao: 1 };
+    const calm = win({ cpuRatio: 0.6, ourCores: 1.1 });
+    const c = computeCapacity({ short: calm, long: calm, units, perUnit: { emissao: 0.9 } }, opts());
+    expect(c.cpu?.freeCores).toBeCloseTo(1.8);
+    // Fast portal: two units at work use 1.7 of the 1.8 free cores, the next browser waits.
+    expect(launchPaused(c, 'conferencia', 1.7)).toBe(true);
+    // One unit at work (0.9): room for the next. Slow portal: 7 units use 0.4, room for more.
+    expect(launchPaused(c, 'conferencia', 0.9)).toBe(false);
+    expect(launchPaused(c, 'conferencia', 0.4)).toBe(false);
+    // A measured queue is sized by its bound, not paused; nothing pauses before a reading.
+    expect(launchPaused(c, 'emissao', 1.7)).toBe(false);
+    expect(launchPaused(c, 'conferencia', undefined)).toBe(false);
+    expect(launchPaused(undefined, 'conferencia', 1.7)).toBe(false);
+    // A neighbour on both cores leaves the units their minimum share: one at work fills it.
+    const hog = win({ cpuRatio: 1, ourCores: 0.3 });
+    const squeezed = computeCapacity({ short: hog, long: hog, units, perUnit: {} }, opts());
+    expect(launchPaused(squeezed, 'conferencia', 0.3)).toBe(true);
+    // Overloaded by the launches themselves while the units barely work (a slow portal's ramp):
+    // the start gate is closed, but the launches go on.
+    const launching = win({ cpuRatio: 0.97, ourCores: 1.85 });
+    const ramp = computeCapacity({ short: launching, long: launching, units, perUnit: {} }, opts());
+    expect(ramp.overloaded).toBe(true);
+    expect(launchPaused(ramp, 'conferencia', 0.3)).toBe(false);
   });
 
   it('memory budget: units = budget / measured PSS per browser', () => {

@@ -317,6 +317,8 @@ describe('UnitCpu (what the units of each queue used)', () => {
         waitSeconds: expect.closeTo(0.2, 5) as number,
       },
     });
+    // The units at work used 1 core: the warm one's browser and Node share, not the launch.
+    expect(cpu.workingCores).toBeCloseTo(1.0, 5);
     launching.move('ready');
     launching.move('busy'); // its first job: still left out, still shares Node's CPU
     m.now = 3000;
@@ -326,6 +328,8 @@ describe('UnitCpu (what the units of each queue used)', () => {
     expect(cpu.sample()).toEqual({
       conferencia: { busySeconds: 1, cpuSeconds: expect.closeTo(0.8 + 0.15, 5) as number, waitSeconds: 0 },
     });
+    // A first job is work: 0.95 of the warm unit, 1.1 + 0.15 of the other.
+    expect(cpu.workingCores).toBeCloseTo(0.95 + 1.25, 5);
   });
 
   it('a relaunched browser starts a new baseline; a unit retired mid-job stays busy until it closes', () => {
