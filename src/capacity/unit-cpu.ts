@@ -162,10 +162,11 @@ export class UnitCpu {
     }
     if (!nodeDelta) return undefined;
     const totalWeight = perUnit.reduce((sum, u) => sum + u.weight, 0);
+    const shareOf = (u: (typeof perUnit)[number]): number => (totalWeight > 0 ? u.weight / totalWeight : 0);
     if (intervalSeconds > 0) {
-      const nodeShare = (u: (typeof perUnit)[number]): number =>
-        totalWeight > 0 ? (nodeDelta.cpuSeconds * u.weight) / totalWeight : 0;
-      const workingCpu = perUnit.filter((u) => u.working).reduce((sum, u) => sum + u.own.cpuSeconds + nodeShare(u), 0);
+      const workingCpu = perUnit
+        .filter((u) => u.working)
+        .reduce((sum, u) => sum + u.own.cpuSeconds + nodeDelta.cpuSeconds * shareOf(u), 0);
       this.#workingCores = workingCpu / intervalSeconds;
     }
     const counted = perUnit.filter((u) => u.counts && u.busy > 0);
@@ -173,7 +174,7 @@ export class UnitCpu {
     const out: Record<string, { busySeconds: number; cpuSeconds: number; waitSeconds: number }> = {};
     for (const u of counted) {
       const q = (out[u.queue] ??= { busySeconds: 0, cpuSeconds: 0, waitSeconds: 0 });
-      const share = totalWeight > 0 ? u.weight / totalWeight : 0;
+      const share = shareOf(u);
       q.busySeconds += u.busy;
       q.cpuSeconds += u.own.cpuSeconds + nodeDelta.cpuSeconds * share;
       q.waitSeconds += u.own.waitSeconds + nodeDelta.waitSeconds * share;

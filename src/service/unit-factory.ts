@@ -19,9 +19,11 @@ export interface UnitFactoryContext {
   /** The service's one {@link ReplicaWait} (its state: whether replicas answer). */
   readonly replicaWait?: ReplicaWait;
   /** Browser launches take turns (capacity on; unit n of each queue before n + 1); absent: every unit launches at once. */
-  readonly launches?: Turns;
-  /** Units of the queue that work now (ready or busy): with none, its first unit launches even while the turns pause. */
-  readonly working?: (queue: string) => number;
+  readonly launches?: {
+    readonly turns: Turns;
+    /** Units of the queue that work now (ready or busy): with none, its next unit launches even while the turns pause. */
+    readonly working: (queue: string) => number;
+  };
 }
 
 /** A real worker unit (BullMQ Worker + Chromium) for the pool: unit `index` of `queueName`. */
@@ -46,7 +48,7 @@ export function createWorkerUnit(ctx: UnitFactoryContext, queueName: string, ind
     stalledIntervalMs: config.scaler.stalledIntervalMs,
     maxStalledCount: MAX_STALLED_COUNT,
     ...(ctx.replicaWait ? { replicaWait: ctx.replicaWait } : {}),
-    ...(ctx.launches ? { launchTurn: launchTurnOf(ctx.launches, queueName, index, ctx.working) } : {}),
+    ...(ctx.launches ? { launchTurn: launchTurnOf(ctx.launches, queueName, index) } : {}),
     onJobFinished: (info) => events.emit('job-finished', info),
     onBrowserRestart: (info) => events.emit('browser-restart', info),
     onBrowserMemory: ({ queue: q, worker, memory }) =>
@@ -56,11 +58,9 @@ export function createWorkerUnit(ctx: UnitFactoryContext, queueName: string, ind
 
 /** A unit's place in the launch line: its index is its rank, its queue its group. */
 function launchTurnOf(
-  launches: Turns,
+  { turns, working }: NonNullable<UnitFactoryContext['launches']>,
   queue: string,
   index: number,
-  working: ((queue: string) => number) | undefined,
 ): (signal: AbortSignal) => Promise<(() => void) | undefined> {
-  const alone = working ? () => working(queue) === 0 : undefined;
-  return (signal) => launches.take({ signal, rank: index, group: queue, ...(alone ? { alone } : {}) });
+  return (signal) => turns.take({ signal, rank: index, group: queue, alone: () => working(queue) === 0 });
 }

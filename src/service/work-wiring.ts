@@ -159,11 +159,17 @@ function poolOf(
     logger,
     events,
     replicaWait: deps.redis.replicaWait,
-    ...(launches ? { launches } : {}),
-    working: (queue: string): number => {
-      const c = pool.counts(queue);
-      return c.ready + c.busy;
-    },
+    ...(launches
+      ? {
+          launches: {
+            turns: launches,
+            working: (queue: string): number => {
+              const c = pool.counts(queue);
+              return c.ready + c.busy;
+            },
+          },
+        }
+      : {}),
   };
   const pool: WorkerPool = new WorkerPool({
     get maxWorkersByQueue() {

@@ -136,9 +136,8 @@ export interface CapacityStatus {
   >;
   /**
    * Browser launches in turns: at most `limit` at once, `launching` now, `waiting` units for
-   * their turn; `paused` while units wait although a turn is free (their queue's units at
-   * work leave no room for one more browser);
-   * null with capacity off (every unit launches at once).
+   * their turn; `paused` while units wait although a turn is free (their queue's units at work
+   * leave no room for one more browser); null with capacity off (every unit launches at once).
    */
   readonly launches: {
     readonly limit: number;
