@@ -1,9 +1,9 @@
-import type { Redis } from 'ioredis';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { QueuePlan } from '../../../src/scaler/decide.js';
 import { Service } from '../../../src/service/service.js';
 import { memoryLogger } from '../../helpers/memory-logger.js';
-import { deleteKeys, TEST_DBS, testRedis, uniqueName } from '../../helpers/redis.js';
+import { TEST_DBS, uniqueName } from '../../helpers/redis.js';
+import { serviceLifecycle } from '../../helpers/service-lifecycle.js';
 import { serviceConfig } from '../../helpers/service-config.js';
 import { waitFor } from '../../helpers/wait.js';
 
@@ -12,18 +12,7 @@ import { waitFor } from '../../helpers/wait.js';
 // lists and BullMQ keys with a random prefix, deleted after.
 const DB = TEST_DBS.capacityDefault;
 const prefix = uniqueName('capdef');
-let redis: Redis;
-let service: Service | undefined;
-
-beforeAll(() => {
-  redis = testRedis(DB);
-});
-afterEach(async () => {
-  await service?.stop();
-  service = undefined;
-  for (const pattern of [`${prefix}*`, 'rpa:*']) await deleteKeys(redis, pattern);
-});
-afterAll(() => redis.quit());
+const ctx = serviceLifecycle(DB, [`${prefix}*`, 'rpa:*']);
 
 const list = (queue: string): string => `${prefix}:fila:${queue}`;
 const results = `${prefix}:fila:resultado`;
@@ -56,7 +45,7 @@ async function start(names: readonly string[]): Promise<{ service: Service; plan
   expect(config.capacity.enabled).toBe(true);
   const { logger } = memoryLogger('info');
   const s = new Service({ config, logger });
-  service = s;
+  ctx.service = s;
   await s.start();
   const plans: QueuePlan[][] = [];
   s.scaler?.on('evaluated', (p) => plans.push([...p]));
@@ -76,8 +65,8 @@ describe('default capacity config on echo jobs (real Redis)', () => {
       };
     });
     const pushedAt = Date.now();
-    await redis.rpush(list('conferencia'), ...items('c', 322, 300));
-    await redis.rpush(list('emissao'), ...items('e', 3, 300));
+    await ctx.redis.rpush(list('conferencia'), ...items('c', 322, 300));
+    await ctx.redis.rpush(list('emissao'), ...items('e', 3, 300));
     const burst = await waitFor(
       () => plans.find((ps) => ps.some((p) => p.queue === 'conferencia' && p.pending >= 300)),
       {
@@ -92,8 +81,8 @@ describe('default capacity config on echo jobs (real Redis)', () => {
       what: '7 conferencia and 1 emissao units live',
     });
     console.log(`capacity on: 7 + 1 units live ${Date.now() - pushedAt} ms after the push`);
-    await waitFor(async () => (await redis.llen(results)) === 325, { timeoutMs: 180_000, what: '325 results' });
-    const entries = (await redis.lrange(results, 0, -1)).map((e) => JSON.parse(e) as { status: string });
+    await waitFor(async () => (await ctx.redis.llen(results)) === 325, { timeoutMs: 180_000, what: '325 results' });
+    const entries = (await ctx.redis.lrange(results, 0, -1)).map((e) => JSON.parse(e) as { status: string });
     expect(entries.every((e) => e.status === 'ok')).toBe(true);
     // Capacity never below the rule without a cause the decision shows.
     const unjustified = plans.flat().filter(belowRuleWithoutCause);
@@ -113,7 +102,7 @@ describe('default capacity config on echo jobs (real Redis)', () => {
     if (!pool) throw new Error('pool not started');
     let peakTotal = 0;
     pool.on('unit-state', () => (peakTotal = Math.max(peakTotal, pool.totalCounted())));
-    for (const q of names) await redis.rpush(list(q), ...items(q, 600, 100));
+    for (const q of names) await ctx.redis.rpush(list(q), ...items(q, 600, 100));
     // The first push is decided at once, before the bridge has taken the other two lists; the next
     // decision (within the debounce, 1 s) sees all three while each still asks 7 or more (> 300).
     const burst = await waitFor(() => plans.find((ps) => ps.filter((p) => p.pending > 300).length === 3), {
@@ -127,7 +116,7 @@ describe('default capacity config on echo jobs (real Redis)', () => {
       });
       for (const p of burst) expect(p.bound).toBe('total');
     }
-    await waitFor(async () => (await redis.llen(results)) === 1800, { timeoutMs: 180_000, what: '1800 results' });
+    await waitFor(async () => (await ctx.redis.llen(results)) === 1800, { timeoutMs: 180_000, what: '1800 results' });
     expect(plans.flat().filter(belowRuleWithoutCause)).toEqual([]);
     const overloaded = plans.flat().some((p) => p.reason.kind === 'overload' || p.reason.kind === 'capacity');
     if (!overloaded) expect(peakTotal).toBe(20);

@@ -1,12 +1,12 @@
-import type { Redis } from 'ioredis';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { startPortal, type PortalHandle } from '../../../src/demo/portal/server.js';
+import { describe, expect, it } from 'vitest';
+import { startPortal } from '../../../src/demo/portal/server.js';
 import type { Flow } from '../../../src/flows/flow.js';
 import { BUILTIN_FLOWS } from '../../../src/flows/registry.js';
 import type { QueuePlan } from '../../../src/scaler/decide.js';
 import { Service } from '../../../src/service/service.js';
 import { memoryLogger } from '../../helpers/memory-logger.js';
-import { deleteKeys, TEST_DBS, testRedis, uniqueName } from '../../helpers/redis.js';
+import { TEST_DBS, uniqueName } from '../../helpers/redis.js';
+import { serviceLifecycle } from '../../helpers/service-lifecycle.js';
 import { serviceConfig } from '../../helpers/service-config.js';
 import { waitFor } from '../../helpers/wait.js';
 
@@ -15,21 +15,7 @@ import { waitFor } from '../../helpers/wait.js';
 // stop holding them all and say why. This file owns Redis database 14, keys under a random prefix.
 const DB = TEST_DBS.kneePortal;
 const prefix = uniqueName('knee');
-let redis: Redis;
-let portal: PortalHandle | undefined;
-let service: Service | undefined;
-
-beforeAll(() => {
-  redis = testRedis(DB);
-});
-afterEach(async () => {
-  await service?.stop();
-  service = undefined;
-  await portal?.close();
-  portal = undefined;
-  for (const pattern of [`${prefix}*`, 'rpa:*']) await deleteKeys(redis, pattern);
-});
-afterAll(() => redis.quit());
+const ctx = serviceLifecycle(DB, [`${prefix}*`, 'rpa:*']);
 
 async function login(url: string): Promise<string> {
   const r = await fetch(`${url}/login`, {
@@ -59,7 +45,8 @@ function portalFlow(url: string, cookie: string): Flow {
 
 describe('the knee in the running service, against the demo portal (3 at once, 200 ms each)', () => {
   it('holds fewer units than the rule once more units stop raising completions, and says why', async () => {
-    portal = await startPortal({ latencyMs: 200, maxConcurrent: 3 });
+    const portal = await startPortal({ latencyMs: 200, maxConcurrent: 3 });
+    ctx.portal = portal;
     const cookie = await login(portal.url);
     const config = serviceConfig(
       {
@@ -72,11 +59,12 @@ describe('the knee in the running service, against the demo portal (3 at once, 2
       { REDIS_DB: String(DB) },
     );
     const { logger } = memoryLogger('info');
-    service = new Service({
+    const service = new Service({
       config,
       logger,
       flows: new Map([...BUILTIN_FLOWS, ['consulta', portalFlow(portal.url, cookie)]]),
     });
+    ctx.service = service;
     await service.start();
     const plans: QueuePlan[] = [];
     const t0 = Date.now();
@@ -88,7 +76,7 @@ describe('the knee in the running service, against the demo portal (3 at once, 2
           `${((Date.now() - t0) / 1000).toFixed(1)} s: ${p.current} → ${p.target}, ${JSON.stringify(p.reason)}`,
         );
     });
-    await redis.rpush(
+    await ctx.redis.rpush(
       `${prefix}:fila:consulta`,
       ...Array.from({ length: 2000 }, (_, i) => JSON.stringify({ documento: String(10_000 + i) })),
     );
@@ -109,7 +97,7 @@ describe('the knee in the running service, against the demo portal (3 at once, 2
           `${knee.reason.above.workers} → ${Math.round(knee.reason.above.perMinute)}/min; holding ${knee.target}`,
       );
     }
-    const failed = (await redis.lrange(`${prefix}:fila:resultado`, 0, -1)).filter(
+    const failed = (await ctx.redis.lrange(`${prefix}:fila:resultado`, 0, -1)).filter(
       (e) => (JSON.parse(e) as { status: string }).status !== 'ok',
     );
     expect(failed).toEqual([]);

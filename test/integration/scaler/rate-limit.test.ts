@@ -1,8 +1,8 @@
-import type { Redis } from 'ioredis';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { Service } from '../../../src/service/service.js';
 import { memoryLogger } from '../../helpers/memory-logger.js';
-import { deleteKeys, TEST_DBS, testRedis, uniqueName } from '../../helpers/redis.js';
+import { TEST_DBS, uniqueName } from '../../helpers/redis.js';
+import { serviceLifecycle } from '../../helpers/service-lifecycle.js';
 import { serviceConfig } from '../../helpers/service-config.js';
 import { waitFor } from '../../helpers/wait.js';
 
@@ -10,18 +10,7 @@ import { waitFor } from '../../helpers/wait.js';
 // Redis database 12 and names its keys with a random prefix, deleted after.
 const DB = TEST_DBS.rateLimit;
 const prefix = uniqueName('rate');
-let redis: Redis;
-let service: Service | undefined;
-
-beforeAll(() => {
-  redis = testRedis(DB);
-});
-afterEach(async () => {
-  await service?.stop();
-  service = undefined;
-  for (const pattern of [`${prefix}*`, 'rpa:*']) await deleteKeys(redis, pattern);
-});
-afterAll(() => redis.quit());
+const ctx = serviceLifecycle(DB, [`${prefix}*`, 'rpa:*']);
 
 describe('rateLimit per queue (BullMQ limiter, across units)', () => {
   it('3 units start no more than 2 jobs per second between them', async () => {
@@ -42,14 +31,15 @@ describe('rateLimit per queue (BullMQ limiter, across units)', () => {
       },
       { REDIS_DB: String(DB) },
     );
-    service = new Service({ config, logger: memoryLogger('info').logger });
+    const service = new Service({ config, logger: memoryLogger('info').logger });
+    ctx.service = service;
     await service.start();
-    await redis.rpush(
+    await ctx.redis.rpush(
       `${prefix}:fila:limitada`,
       ...Array.from({ length: 6 }, (_, i) => JSON.stringify({ id: `r-${i}` })),
     );
-    await waitFor(async () => (await redis.llen(results)) === 6, { timeoutMs: 60_000, what: '6 results' });
-    const starts = (await redis.lrange(results, 0, -1))
+    await waitFor(async () => (await ctx.redis.llen(results)) === 6, { timeoutMs: 60_000, what: '6 results' });
+    const starts = (await ctx.redis.lrange(results, 0, -1))
       .map((e) => Date.parse((JSON.parse(e) as { startedAt: string }).startedAt))
       .sort((a, b) => a - b);
     // 6 jobs at 2 per second take at least two more windows after the first: never quicker.
