@@ -175,6 +175,7 @@ export class WorkerUnit extends EventEmitter<WorkerUnitEvents> {
           if (this.#inAttempt) this.#setState('busy');
         }
       } finally {
+        this.#retired.signal.removeEventListener('abort', release);
         release();
       }
     } catch (err) {
